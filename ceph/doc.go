@@ -1,0 +1,73 @@
+// Package ceph owns every conversation with Ceph (through go-ceph's librados
+// and librbd bindings): connecting as a restricted cephx user, and creating,
+// LUKS-formatting, listing and removing RBD images.
+//
+// It imports model only; never libvirtx, ui, themes, bubbletea or lipgloss.
+// Built with the noceph tag it compiles without cgo or Ceph's libraries,
+// and every call returns ErrNoCeph, so stowage still runs on a hypervisor
+// without Ceph packages and says why an RBD feature is unavailable.
+package ceph
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNoCeph is returned by every call in a binary built with -tags noceph.
+var ErrNoCeph = errors.New("this stowage was built without Ceph support (build tag noceph); " +
+	"RBD features need a build with go-ceph: install librados-dev and librbd-dev and run `make build`")
+
+// Config says how to reach a cluster and as whom.
+type Config struct {
+	// ConfFile is a ceph.conf path; optional when Monitors is set.
+	ConfFile string
+	// Monitors are mon addresses ("127.0.0.1:6789"), e.g. from a libvirt
+	// rbd pool's <host> elements; they override the conf file's mon_host.
+	Monitors []string
+	// User is the cephx user without "client." (e.g. "libvirt").
+	User string
+	// Keyring is a keyring file path. Key, when set, is used instead: the
+	// base64 cephx key (never logged; the caller clears it after use).
+	Keyring string
+	Key     []byte
+	// Timeout bounds connecting and each monitor/OSD operation.
+	Timeout time.Duration
+}
+
+func (c Config) validate() error {
+	if c.User == "" {
+		return fmt.Errorf("ceph: no cephx user given (e.g. libvirt for client.libvirt)")
+	}
+	if c.ConfFile == "" && len(c.Monitors) == 0 {
+		return fmt.Errorf("ceph: give a ceph.conf path or the monitors' addresses")
+	}
+	if c.Keyring == "" && len(c.Key) == 0 {
+		return fmt.Errorf("ceph: no key for client.%s: give a keyring path (the libvirt secret holding it is private and cannot be read back)", c.User)
+	}
+	return nil
+}
+
+// ImageName checks an RBD image name: Ceph refuses '/' and '@' (snapshot
+// separator) and names over 4096 bytes; stowage also refuses control
+// characters and leading/trailing spaces, which nobody means.
+func ImageName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("image name is empty")
+	case len(name) > 4096:
+		return fmt.Errorf("image name is %d bytes long; RBD allows 4096", len(name))
+	}
+	for _, r := range name {
+		switch {
+		case r == '/' || r == '@':
+			return fmt.Errorf("image name %q contains %q, which RBD reserves (pool/image@snapshot)", name, r)
+		case r < 0x20 || r == 0x7f:
+			return fmt.Errorf("image name %q contains a control character", name)
+		}
+	}
+	if name[0] == ' ' || name[len(name)-1] == ' ' {
+		return fmt.Errorf("image name %q starts or ends with a space", name)
+	}
+	return nil
+}

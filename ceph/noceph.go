@@ -1,0 +1,29 @@
+//go:build noceph
+
+package ceph
+
+import "context"
+
+// Client stands in for the go-ceph client in a build without Ceph.
+type Client struct{}
+
+// Supported reports whether this binary can talk to Ceph.
+func Supported() bool { return false }
+
+// Connect always fails with ErrNoCeph.
+func Connect(context.Context, Config) (*Client, error) { return nil, ErrNoCeph }
+
+// Close does nothing.
+func (*Client) Close() {}
+
+// CreateImage always fails with ErrNoCeph.
+func (*Client) CreateImage(string, string, uint64) error { return ErrNoCeph }
+
+// RemoveImage always fails with ErrNoCeph.
+func (*Client) RemoveImage(string, string) error { return ErrNoCeph }
+
+// ImageNames always fails with ErrNoCeph.
+func (*Client) ImageNames(string) ([]string, error) { return nil, ErrNoCeph }
+
+// ImageSize always fails with ErrNoCeph.
+func (*Client) ImageSize(string, string) (uint64, error) { return 0, ErrNoCeph }

@@ -1,0 +1,103 @@
+// Package lab gives tests the real storage lab that lab/up starts: it reads
+// lab/env and decides whether a test without the lab skips or fails.
+//
+// Tests import it; stowage's binary never does. It imports nothing of
+// stowage.
+package lab
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// Env is what lab/up wrote to lab/env.
+type Env struct {
+	Dir            string
+	URI            string
+	DirPool        string
+	RBDPool        string
+	ISCSIPool      string
+	VM             string
+	VMAccel        string
+	CephConf       string
+	CephPool       string
+	CephUser       string
+	CephKeyring    string
+	CephSecret     string
+	ISCSIPortal    string
+	ISCSITarget    string
+	ISCSIInitiator string
+	// Scripts is the lab/ directory holding up, down and status.
+	Scripts string
+}
+
+// Required reports whether the lab must be present (STOWAGE_LAB=require,
+// which `make test` and CI set): then a missing lab fails a test instead
+// of skipping it.
+func Required() bool { return os.Getenv("STOWAGE_LAB") == "require" }
+
+// Dir returns the lab/ directory of this checkout.
+func Dir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}
+
+// Load reads lab/env.
+func Load() (Env, error) {
+	dir := Dir()
+	path := filepath.Join(dir, "env")
+	f, err := os.Open(path)
+	if err != nil {
+		return Env{}, fmt.Errorf("no lab environment (%s): start the lab with lab/up, or run `make test`", path)
+	}
+	defer f.Close()
+	kv := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return Env{}, fmt.Errorf("%s: malformed line %q (want KEY=VALUE)", path, line)
+		}
+		kv[k] = v
+	}
+	if err := sc.Err(); err != nil {
+		return Env{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	e := Env{
+		Dir: kv["STOWAGE_LAB_DIR"], URI: kv["STOWAGE_LAB_URI"],
+		DirPool: kv["STOWAGE_LAB_DIR_POOL"], RBDPool: kv["STOWAGE_LAB_RBD_POOL"],
+		ISCSIPool: kv["STOWAGE_LAB_ISCSI_POOL"], VM: kv["STOWAGE_LAB_VM"],
+		VMAccel: kv["STOWAGE_LAB_VM_ACCEL"], CephConf: kv["STOWAGE_LAB_CEPH_CONF"],
+		CephPool: kv["STOWAGE_LAB_CEPH_POOL"], CephUser: kv["STOWAGE_LAB_CEPH_USER"],
+		CephKeyring: kv["STOWAGE_LAB_CEPH_KEYRING"], CephSecret: kv["STOWAGE_LAB_CEPH_SECRET_UUID"],
+		ISCSIPortal: kv["STOWAGE_LAB_ISCSI_PORTAL"], ISCSITarget: kv["STOWAGE_LAB_ISCSI_TARGET"],
+		ISCSIInitiator: kv["STOWAGE_LAB_ISCSI_INITIATOR"], Scripts: dir,
+	}
+	if e.URI == "" || e.DirPool == "" || e.VM == "" {
+		return Env{}, fmt.Errorf("%s is incomplete: rerun lab/up", path)
+	}
+	return e, nil
+}
+
+// Need returns the lab for an integration test. Without it the test skips
+// (naming `make test`), or fails when STOWAGE_LAB=require.
+func Need(t testing.TB) Env {
+	t.Helper()
+	e, err := Load()
+	if err != nil {
+		if Required() {
+			t.Fatalf("the lab is required (STOWAGE_LAB=require) but not usable: %v", err)
+		}
+		t.Skipf("integration test needs the lab: %v", err)
+	}
+	return e
+}

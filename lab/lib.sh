@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# Shared helpers for lab/up, lab/down and lab/status. Sourced, never run.
+#
+# Every daemon the lab starts is started here, in the foreground under
+# setsid, and its PID is written to $LAB_DIR/pids/NAME.pid. lab/down stops
+# exactly those PIDs. A daemon that was already running before the lab
+# (say, the host's own libvirtd) is reused and never recorded, so lab/down
+# never stops it. Nothing is ever stopped by name.
+
+set -euo pipefail
+
+LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# One directory for everything the lab writes: pids, logs, Ceph, LUN files,
+# the dir pool. Shared by every checkout on the machine, because libvirtd,
+# Ceph's ports and tgtd are machine-wide anyway.
+LAB_DIR=${STOWAGE_LAB_DIR:-/var/tmp/stowage-lab}
+LAB_ENV=$LAB_SRC/env
+PIDS=$LAB_DIR/pids
+LOGS=$LAB_DIR/logs
+
+# Names of everything the lab creates in libvirt. The prefix is what keeps
+# the lab away from pools, VMs and secrets it did not create.
+LAB_PREFIX=stowage-lab
+DIR_POOL=$LAB_PREFIX-dir
+RBD_POOL=$LAB_PREFIX-rbd
+ISCSI_POOL=$LAB_PREFIX-iscsi
+LAB_VM=$LAB_PREFIX-vm
+CEPH_POOL=stowage
+CEPH_USER=libvirt
+CEPH_DIR=$LAB_DIR/ceph
+CEPH_CONF=$CEPH_DIR/ceph.conf
+ISCSI_PORTAL=127.0.0.1:3260
+ISCSI_TARGET=iqn.2026-11.lab.stowage:san1
+ISCSI_INITIATOR=iqn.2026-11.lab.stowage:initiator
+LIBVIRT_URI=qemu:///system
+# Fixed so that lab/up redefines the cephx secret idempotently.
+RBD_SECRET_UUID=5a7d0e1c-3b2f-4c55-9e60-57a6e1ab0001
+
+# The Debian packages the lab needs, with the command each one provides
+# (checked instead of dpkg, so a host with the tools from elsewhere is fine).
+LAB_PACKAGES=(
+	"libvirtd:libvirt-daemon-system"
+	"virsh:libvirt-clients"
+	"/usr/lib/x86_64-linux-gnu/libvirt/storage-backend/libvirt_storage_backend_rbd.so:libvirt-daemon-driver-storage-rbd"
+	"/usr/lib/x86_64-linux-gnu/libvirt/storage-backend/libvirt_storage_backend_iscsi-direct.so:libvirt-daemon-driver-storage-iscsi-direct"
+	"qemu-system-x86_64:qemu-system-x86"
+	"qemu-img:qemu-utils"
+	"ceph-mon:ceph-mon"
+	"ceph-osd:ceph-osd"
+	"ceph-mgr:ceph-mgr"
+	"ceph:ceph-common"
+	"/usr/include/rados/librados.h:librados-dev"
+	"/usr/include/rbd/librbd.h:librbd-dev"
+	"tgtd:tgt"
+	"iscsi-ls:libiscsi-bin"
+	"tmux:tmux"
+	"uuidgen:uuid-runtime"
+)
+
+say() { printf 'lab: %s\n' "$*" >&2; }
+die() {
+	printf 'lab: FAILED: %s\n' "$*" >&2
+	exit 1
+}
+
+have() {
+	case $1 in
+	/*) [ -e "$1" ] ;;
+	*) command -v "$1" >/dev/null 2>&1 ;;
+	esac
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local pid=$1 state
+	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
+	state=$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+	[ "$state" != Z ]
+}
+
+recorded_pid() { cat "$PIDS/$1.pid" 2>/dev/null || true; }
+
+# running NAME: a daemon the lab started is alive.
+running() { alive "$(recorded_pid "$1")"; }
+
+# start_daemon NAME CMD...: start CMD in the foreground of a new session,
+# record its PID, and check it is still alive a moment later.
+start_daemon() {
+	local name=$1
+	shift
+	mkdir -p "$PIDS" "$LOGS"
+	setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+	echo $! >"$PIDS/$name.pid"
+	sleep 0.3
+	if ! running "$name"; then
+		tail -n 20 "$LOGS/$name.log" >&2 || true
+		die "$name exited right after start (log: $LOGS/$name.log)"
+	fi
+	say "started $name (pid $(recorded_pid "$name"))"
+}
+
+# stop_daemon NAME: SIGTERM the recorded PID, wait, then SIGKILL.
+stop_daemon() {
+	local name=$1 pid i
+	pid=$(recorded_pid "$name")
+	if alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for i in $(seq 1 50); do
+			alive "$pid" || break
+			sleep 0.1
+		done
+		if alive "$pid"; then
+			say "$name (pid $pid) ignored SIGTERM for 5 s; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			sleep 0.2
+		fi
+		say "stopped $name (pid $pid)"
+	fi
+	rm -f "$PIDS/$name.pid"
+}
+
+# wait_for SECONDS DESCRIPTION CMD...: retry CMD until it succeeds.
+wait_for() {
+	local secs=$1 what=$2 i
+	shift 2
+	for i in $(seq 1 $((secs * 4))); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.25
+	done
+	return 1
+}
+
+ceph_admin() { timeout 30 ceph -c "$CEPH_CONF" -n client.admin -k "$CEPH_DIR/client.admin.keyring" "$@"; }
+
+pool_running() {
+	local info
+	info=$(virsh_lab pool-info "$1" 2>/dev/null) || return 1
+	[[ $info =~ State:\ +running ]]
+}
+
+virsh_lab() { timeout 60 virsh -q -c "$LIBVIRT_URI" "$@"; }

@@ -1,0 +1,165 @@
+package libvirtx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-libvirt/socket"
+	"github.com/digitalocean/go-libvirt/socket/dialers"
+)
+
+// DefaultTimeout bounds every libvirt call that has no deadline of its own.
+const DefaultTimeout = 15 * time.Second
+
+// ErrTimeout marks a call that libvirtd did not answer in time; the
+// connection is closed when it happens (see Conn.do).
+var ErrTimeout = errors.New("libvirtd did not answer in time")
+
+// Options tune Dial.
+type Options struct {
+	// Timeout bounds dialing and each call; DefaultTimeout when zero.
+	Timeout time.Duration
+	// ReadOnly opens the connection read-only (the -ro socket locally).
+	ReadOnly bool
+	// SSHDialer builds the dialer for qemu+ssh URIs. The SSH transport
+	// (host-key checks, agent, ~/.ssh/config) lives in its own file so
+	// the rest of libvirtx never depends on golang.org/x/crypto/ssh.
+	SSHDialer func(Target, time.Duration) (socket.Dialer, error)
+}
+
+// Conn is one connection to one libvirtd, safe for concurrent use: go-libvirt
+// pipelines concurrent calls on the one socket.
+type Conn struct {
+	Target  Target
+	l       *libvirt.Libvirt
+	timeout time.Duration
+}
+
+// Dial connects to the host named by uri and opens its driver.
+func Dial(ctx context.Context, uri string, o Options) (*Conn, error) {
+	t, err := ParseURI(uri, o.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	d, err := dialerFor(t, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{Target: t, l: libvirt.NewWithDialer(d), timeout: o.Timeout}
+	// ConnectToURI dials and opens the driver in one go. Read-only is
+	// enforced by the daemon through the -ro socket (locally); remotely,
+	// --readonly hides every mutating action in stowage itself.
+	err = c.do(ctx, "connect to "+uri, func(l *libvirt.Libvirt) error {
+		if err := l.ConnectToURI(libvirt.ConnectURI(t.Open)); err != nil {
+			return explainDialError(t, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func dialerFor(t Target, o Options) (socket.Dialer, error) {
+	switch t.Transport {
+	case "unix":
+		return dialers.NewLocal(dialers.WithSocket(t.Socket), dialers.WithLocalTimeout(o.Timeout)), nil
+	case "tcp":
+		opts := []dialers.RemoteOption{dialers.WithRemoteTimeout(o.Timeout)}
+		if t.Port != "" {
+			opts = append(opts, dialers.UsePort(t.Port))
+		}
+		return dialers.NewRemote(t.Host, opts...), nil
+	case "tls":
+		var opts []dialers.TLSOption
+		if t.Port != "" {
+			opts = append(opts, dialers.UseTLSPort(t.Port))
+		}
+		if t.PKIPath != "" {
+			opts = append(opts, dialers.UsePKIPath(t.PKIPath))
+		}
+		return dialers.NewTLS(t.Host, opts...), nil
+	case "ssh":
+		if o.SSHDialer == nil {
+			return nil, fmt.Errorf("%s: this build has no SSH transport configured", t.Raw)
+		}
+		return o.SSHDialer(t, o.Timeout)
+	}
+	return nil, fmt.Errorf("%s: transport %q is not supported", t.Raw, t.Transport)
+}
+
+// Close disconnects; safe to call twice.
+func (c *Conn) Close() error {
+	if !c.l.IsConnected() {
+		return nil
+	}
+	return c.l.Disconnect()
+}
+
+// Disconnected is closed when the connection drops.
+func (c *Conn) Disconnected() <-chan struct{} { return c.l.Disconnected() }
+
+// Timeout is the per-call bound this connection applies.
+func (c *Conn) Timeout() time.Duration { return c.timeout }
+
+// do runs fn against libvirt with the connection's timeout (or ctx's
+// earlier deadline). go-libvirt cannot cancel a call, so on expiry the
+// connection is closed, which makes every pending call return; the caller
+// must reconnect.
+func (c *Conn) do(ctx context.Context, what string, fn func(*libvirt.Libvirt) error) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- fn(c.l) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	case <-ctx.Done():
+		if c.l.IsConnected() {
+			_ = c.l.Disconnect()
+		}
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return fmt.Errorf("%s: %w", what, ctx.Err())
+		}
+		return fmt.Errorf("%s on %s: %w (waited %s; connection closed)", what, c.Target.Raw, ErrTimeout, c.timeout)
+	}
+}
+
+// call is do for calls that return a value.
+func call[T any](ctx context.Context, c *Conn, what string, fn func(*libvirt.Libvirt) (T, error)) (T, error) {
+	var out T
+	err := c.do(ctx, what, func(l *libvirt.Libvirt) error {
+		v, err := fn(l)
+		out = v
+		return err
+	})
+	return out, err
+}
+
+// Versions returns libvirt's and the hypervisor's versions as "9.0.0".
+func (c *Conn) Versions(ctx context.Context) (lib, hv string, err error) {
+	lv, err := call(ctx, c, "get libvirt version", func(l *libvirt.Libvirt) (uint64, error) { return l.ConnectGetLibVersion() })
+	if err != nil {
+		return "", "", err
+	}
+	hvv, err := call(ctx, c, "get hypervisor version", func(l *libvirt.Libvirt) (uint64, error) { return l.ConnectGetVersion() })
+	if err != nil {
+		return "", "", err
+	}
+	return FormatVersion(lv), FormatVersion(hvv), nil
+}
+
+// FormatVersion turns libvirt's major*1e6+minor*1e3+micro into "M.m.u".
+func FormatVersion(v uint64) string {
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
+}

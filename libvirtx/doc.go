@@ -1,0 +1,9 @@
+// Package libvirtx owns every conversation with libvirt: dialing a host
+// (unix socket, TCP, TLS, SSH), calls with timeouts, and the translation of
+// libvirt's XML (always through libvirt.org/go/libvirtxml) into model types.
+//
+// It imports model and nothing of the UI: not ui, themes, bubbletea or
+// lipgloss. go-libvirt has no timeouts of its own, so every call goes
+// through Conn.do, which closes the connection when a call outlives its
+// deadline (the only way to make go-libvirt's pending calls return).
+package libvirtx

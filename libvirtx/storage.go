@@ -1,0 +1,302 @@
+package libvirtx
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"stowage/model"
+)
+
+// Pools lists every pool on the host (active and inactive) with its state
+// and sizes. One XML call and one info call per pool, issued concurrently.
+func (c *Conn) Pools(ctx context.Context) ([]model.Pool, error) {
+	handles, err := call(ctx, c, "list storage pools", func(l *libvirt.Libvirt) ([]libvirt.StoragePool, error) {
+		ps, _, err := l.ConnectListAllStoragePools(1, 0)
+		return ps, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	pools := make([]model.Pool, len(handles))
+	errs := make([]error, len(handles))
+	parallel(len(handles), 8, func(i int) {
+		pools[i], errs[i] = c.pool(ctx, handles[i])
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return pools, nil
+}
+
+// Pool looks one pool up by name.
+func (c *Conn) Pool(ctx context.Context, name string) (model.Pool, error) {
+	h, err := c.lookupPool(ctx, name)
+	if err != nil {
+		return model.Pool{}, err
+	}
+	return c.pool(ctx, h)
+}
+
+func (c *Conn) lookupPool(ctx context.Context, name string) (libvirt.StoragePool, error) {
+	return call(ctx, c, fmt.Sprintf("look up pool %q", name), func(l *libvirt.Libvirt) (libvirt.StoragePool, error) {
+		return l.StoragePoolLookupByName(name)
+	})
+}
+
+func (c *Conn) pool(ctx context.Context, h libvirt.StoragePool) (model.Pool, error) {
+	what := fmt.Sprintf("read pool %q", h.Name)
+	type info struct {
+		xml                   string
+		state                 uint8
+		persistent, autostart int32
+	}
+	in, err := call(ctx, c, what, func(l *libvirt.Libvirt) (info, error) {
+		var in info
+		var err error
+		if in.xml, err = l.StoragePoolGetXMLDesc(h, 0); err != nil {
+			return in, err
+		}
+		if in.state, _, _, _, err = l.StoragePoolGetInfo(h); err != nil {
+			return in, err
+		}
+		if in.persistent, err = l.StoragePoolIsPersistent(h); err != nil {
+			return in, err
+		}
+		in.autostart, err = l.StoragePoolGetAutostart(h)
+		return in, err
+	})
+	if err != nil {
+		return model.Pool{}, err
+	}
+	p, err := PoolFromXML(in.xml)
+	if err != nil {
+		return model.Pool{}, fmt.Errorf("%s: %w", what, err)
+	}
+	p.Active = libvirt.StoragePoolState(in.state) == libvirt.StoragePoolRunning
+	p.Persistent = in.persistent == 1
+	p.Autostart = in.autostart == 1
+	return p, nil
+}
+
+// PoolFromXML parses a pool's XML description; state flags are left unset.
+func PoolFromXML(doc string) (model.Pool, error) {
+	var x libvirtxml.StoragePool
+	if err := x.Unmarshal(doc); err != nil {
+		return model.Pool{}, fmt.Errorf("parse pool XML: %w", err)
+	}
+	p := model.Pool{Name: x.Name, UUID: x.UUID, Type: model.PoolType(x.Type)}
+	var err error
+	if p.Capacity, err = poolSize(x.Capacity); err != nil {
+		return p, err
+	}
+	if p.Allocation, err = poolSize(x.Allocation); err != nil {
+		return p, err
+	}
+	if p.Available, err = poolSize(x.Available); err != nil {
+		return p, err
+	}
+	if x.Target != nil {
+		p.TargetPath = x.Target.Path
+	}
+	if s := x.Source; s != nil {
+		p.SourceName = s.Name
+		for _, h := range s.Host {
+			addr := h.Name
+			if h.Port != "" {
+				addr += ":" + h.Port
+			}
+			p.SourceHosts = append(p.SourceHosts, addr)
+		}
+		if s.Auth != nil {
+			p.AuthUser = s.Auth.Username
+			if s.Auth.Secret != nil {
+				p.AuthSecretUUID = s.Auth.Secret.UUID
+			}
+		}
+	}
+	return p, nil
+}
+
+func poolSize(s *libvirtxml.StoragePoolSize) (uint64, error) {
+	if s == nil {
+		return 0, nil
+	}
+	return model.ScaleUnit(s.Value, s.Unit)
+}
+
+func volSize(s *libvirtxml.StorageVolumeSize) (uint64, error) {
+	if s == nil {
+		return 0, nil
+	}
+	return model.ScaleUnit(s.Value, s.Unit)
+}
+
+// Volumes lists a pool's volumes: one list call, then one XML call per
+// volume (capacity and allocation are in the XML, so nothing is fetched
+// twice), 16 in flight on the one connection.
+func (c *Conn) Volumes(ctx context.Context, pool string) ([]model.Volume, error) {
+	ph, err := c.lookupPool(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	handles, err := call(ctx, c, fmt.Sprintf("list volumes of pool %q", pool), func(l *libvirt.Libvirt) ([]libvirt.StorageVol, error) {
+		vs, _, err := l.StoragePoolListAllVolumes(ph, 1, 0)
+		return vs, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	vols := make([]model.Volume, len(handles))
+	errs := make([]error, len(handles))
+	parallel(len(handles), 16, func(i int) {
+		h := handles[i]
+		doc, err := call(ctx, c, fmt.Sprintf("read volume %s/%s", pool, h.Name), func(l *libvirt.Libvirt) (string, error) {
+			return l.StorageVolGetXMLDesc(h, 0)
+		})
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		vols[i], errs[i] = VolumeFromXML(pool, doc)
+	})
+	for i, err := range errs {
+		// A volume deleted between the list and its XML call is simply gone.
+		if err != nil && !IsNotFound(err) {
+			return nil, err
+		}
+		if err != nil {
+			vols[i].Name = ""
+		}
+	}
+	out := vols[:0]
+	for _, v := range vols {
+		if v.Name != "" {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// VolumeFromXML parses a volume's XML description.
+func VolumeFromXML(pool, doc string) (model.Volume, error) {
+	var x libvirtxml.StorageVolume
+	if err := x.Unmarshal(doc); err != nil {
+		return model.Volume{}, fmt.Errorf("parse volume XML: %w", err)
+	}
+	v := model.Volume{Name: x.Name, Pool: pool, Key: x.Key, Type: x.Type}
+	var err error
+	if v.Capacity, err = volSize(x.Capacity); err != nil {
+		return v, err
+	}
+	if v.Allocation, err = volSize(x.Allocation); err != nil {
+		return v, err
+	}
+	if t := x.Target; t != nil {
+		v.Path = t.Path
+		if t.Format != nil {
+			v.Format = t.Format.Type
+		}
+		if e := t.Encryption; e != nil {
+			v.Encryption = &model.Encryption{Format: e.Format, Engine: "qemu"}
+			if e.Secret != nil {
+				v.Encryption.SecretUUID = e.Secret.UUID
+			}
+			if e.Cipher != nil {
+				v.Encryption.Cipher = strings.Trim(fmt.Sprintf("%s-%d-%s", e.Cipher.Name, e.Cipher.Size, e.Cipher.Mode), "-")
+			}
+		}
+	}
+	return v, nil
+}
+
+// VolumeSpec is what CreateVolume makes.
+type VolumeSpec struct {
+	Name     string
+	Capacity uint64
+	// Format is raw or qcow2 on file pools; empty for the pool's default.
+	Format string
+	// Encryption, when set, asks libvirt to format QEMU-layer LUKS with
+	// the given secret (file, logical and disk pools).
+	Encryption *model.Encryption
+}
+
+// VolumeXML renders a VolumeSpec as libvirt volume XML.
+func VolumeXML(s VolumeSpec) (string, error) {
+	x := libvirtxml.StorageVolume{
+		Name:     s.Name,
+		Capacity: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: s.Capacity},
+		// Allocation 0: files are sparse, and libvirt does not preallocate.
+		Allocation: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: 0},
+	}
+	if s.Format != "" || s.Encryption != nil {
+		x.Target = &libvirtxml.StorageVolumeTarget{}
+		if s.Format != "" {
+			x.Target.Format = &libvirtxml.StorageVolumeTargetFormat{Type: s.Format}
+		}
+		if e := s.Encryption; e != nil {
+			x.Target.Encryption = &libvirtxml.StorageEncryption{
+				Format: e.Format,
+				Secret: &libvirtxml.StorageEncryptionSecret{Type: "passphrase", UUID: e.SecretUUID},
+			}
+		}
+	}
+	return x.Marshal()
+}
+
+// CreateVolume creates a volume in a pool and returns it as libvirt now
+// describes it.
+func (c *Conn) CreateVolume(ctx context.Context, pool string, s VolumeSpec) (model.Volume, error) {
+	doc, err := VolumeXML(s)
+	if err != nil {
+		return model.Volume{}, err
+	}
+	ph, err := c.lookupPool(ctx, pool)
+	if err != nil {
+		return model.Volume{}, err
+	}
+	what := fmt.Sprintf("create volume %s/%s", pool, s.Name)
+	out, err := call(ctx, c, what, func(l *libvirt.Libvirt) (string, error) {
+		h, err := l.StorageVolCreateXML(ph, doc, 0)
+		if err != nil {
+			return "", err
+		}
+		return l.StorageVolGetXMLDesc(h, 0)
+	})
+	if err != nil {
+		return model.Volume{}, err
+	}
+	return VolumeFromXML(pool, out)
+}
+
+// DeleteVolume deletes a volume by name.
+func (c *Conn) DeleteVolume(ctx context.Context, pool, name string) error {
+	ph, err := c.lookupPool(ctx, pool)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, fmt.Sprintf("delete volume %s/%s", pool, name), func(l *libvirt.Libvirt) error {
+		h, err := l.StorageVolLookupByName(ph, name)
+		if err != nil {
+			return err
+		}
+		return l.StorageVolDelete(h, 0)
+	})
+}
+
+// RefreshPool asks libvirt to rescan a pool (e.g. after an RBD image was
+// created behind its back).
+func (c *Conn) RefreshPool(ctx context.Context, pool string) error {
+	ph, err := c.lookupPool(ctx, pool)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, fmt.Sprintf("refresh pool %q", pool), func(l *libvirt.Libvirt) error {
+		return l.StoragePoolRefresh(ph, 0)
+	})
+}

@@ -1,0 +1,116 @@
+// Command stowage is a terminal console for storage administration of
+// libvirt/KVM hosts. main.go holds flags, config and wiring; nothing else.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/libvirtx"
+	"stowage/themes"
+	"stowage/ui/app"
+)
+
+const usage = `stowage: a terminal console for storage on libvirt/KVM hosts.
+
+Usage:
+  stowage [--uri URI]... [--readonly] [--theme NAME]   open the console
+  stowage help                                          this text
+
+Hosts:
+  --uri URI     a libvirt URI; repeat for several hosts (default qemu:///system):
+                  qemu:///system                 local libvirtd (unix socket)
+                  qemu:///system?socket=PATH     another socket
+                  qemu+tls://HOST/system         TLS (?pkipath=DIR for certificates)
+                  qemu+tcp://HOST/system         plain TCP, where the daemon allows it
+                  test:///ABSOLUTE/PATH.xml      libvirt's test driver (demos)
+
+Options:
+`
+
+type options struct {
+	uris     []string
+	readonly bool
+	theme    string
+	timeout  time.Duration
+}
+
+type uriList []string
+
+func (u *uriList) String() string     { return strings.Join(*u, ",") }
+func (u *uriList) Set(s string) error { *u = append(*u, s); return nil }
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("stowage", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var((*uriList)(&o.uris), "uri", "libvirt URI of a host (repeatable)")
+	fs.BoolVar(&o.readonly, "readonly", false, "read-only: use the read-only socket and hide every action that changes anything")
+	fs.StringVar(&o.theme, "theme", "dark", "colour theme: "+strings.Join(themes.Names(), ", "))
+	fs.DurationVar(&o.timeout, "timeout", libvirtx.DefaultTimeout, "bound on each libvirt call (e.g. 10s)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q (see stowage --help)", fs.Arg(0))
+	}
+	if o.timeout <= 0 {
+		return o, fmt.Errorf("--timeout %s: give a positive duration such as 15s", o.timeout)
+	}
+	if len(o.uris) == 0 {
+		o.uris = []string{"qemu:///system"}
+	}
+	for _, u := range o.uris {
+		if _, err := libvirtx.ParseURI(u, o.readonly); err != nil {
+			return o, fmt.Errorf("--uri: %w", err)
+		}
+	}
+	return o, nil
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "help" {
+		args = []string{"--help"}
+	}
+	o, err := parseFlags(args, stderr)
+	if err == flag.ErrHelp {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage:", err)
+		return 2
+	}
+	pal, err := themes.Lookup(o.theme)
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage: --theme:", err)
+		return 2
+	}
+	var hosts []app.Host
+	for _, u := range o.uris {
+		hosts = append(hosts, newLibvirtHost(u, libvirtx.Options{Timeout: o.timeout, ReadOnly: o.readonly}))
+	}
+	m := app.New(app.Deps{
+		Hosts:   hosts,
+		Styles:  themes.Build(pal, os.Getenv("NO_COLOR") != ""),
+		Timeout: o.timeout,
+	})
+	if _, err := tea.NewProgram(m).Run(); err != nil {
+		fmt.Fprintln(stderr, "stowage:", err)
+		return 1
+	}
+	return 0
+}
