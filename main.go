@@ -39,6 +39,8 @@ type options struct {
 	readonly bool
 	theme    string
 	timeout  time.Duration
+	// set names the flags given on the command line.
+	set map[string]bool
 }
 
 type uriList []string
@@ -67,15 +69,43 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.timeout <= 0 {
 		return o, fmt.Errorf("--timeout %s: give a positive duration such as 15s", o.timeout)
 	}
-	if len(o.uris) == 0 {
-		o.uris = []string{"qemu:///system"}
-	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	for _, u := range o.uris {
 		if _, err := libvirtx.ParseURI(u, o.readonly); err != nil {
 			return o, fmt.Errorf("--uri: %w", err)
 		}
 	}
 	return o, nil
+}
+
+// withConfig fills what no flag set from the config file, then defaults.
+func (o options) withConfig(c config) options {
+	if len(o.uris) == 0 {
+		for _, h := range c.Hosts {
+			o.uris = append(o.uris, h.URI)
+		}
+	}
+	if len(o.uris) == 0 {
+		o.uris = []string{"qemu:///system"}
+	}
+	if !o.set["theme"] && c.Theme != "" {
+		o.theme = c.Theme
+	}
+	if !o.set["timeout"] && c.Timeout > 0 {
+		o.timeout = time.Duration(c.Timeout)
+	}
+	return o
+}
+
+// command is a subcommand: it parses its own flags and returns the exit
+// status.
+type command func(args []string, stdout, stderr io.Writer) int
+
+// subcommands maps each subcommand's name to its entry point; each lives in
+// a cmd_NAME.go file of its own.
+func subcommands() map[string]command {
+	return map[string]command{}
 }
 
 func main() {
@@ -86,6 +116,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "help" {
 		args = []string{"--help"}
 	}
+	if len(args) > 0 {
+		if cmd, ok := subcommands()[args[0]]; ok {
+			return cmd(args[1:], stdout, stderr)
+		}
+	}
+	cfg, err := loadConfig(configPath())
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage:", err)
+		return 2
+	}
 	o, err := parseFlags(args, stderr)
 	if err == flag.ErrHelp {
 		return 0
@@ -94,6 +134,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stowage:", err)
 		return 2
 	}
+	o = o.withConfig(cfg)
 	pal, err := themes.Lookup(o.theme)
 	if err != nil {
 		fmt.Fprintln(stderr, "stowage: --theme:", err)
@@ -101,6 +142,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var hosts []app.Host
 	for _, u := range o.uris {
+		if _, err := libvirtx.ParseURI(u, o.readonly); err != nil {
+			fmt.Fprintln(stderr, "stowage: config:", err)
+			return 2
+		}
 		hosts = append(hosts, newLibvirtHost(u, libvirtx.Options{Timeout: o.timeout, ReadOnly: o.readonly}))
 	}
 	m := app.New(app.Deps{

@@ -58,3 +58,38 @@ const (
 	SecretMissing   SecretState = "missing"
 	SecretNotNeeded SecretState = ""
 )
+
+// Domain is a VM and its disks.
+type Domain struct {
+	Name  string `json:"name"`
+	UUID  string `json:"uuid"`
+	State string `json:"state"`
+	// Persistent is false for transient domains (no config to attach to).
+	Persistent bool   `json:"persistent"`
+	Disks      []Disk `json:"disks"`
+}
+
+// Disk is one <disk> of a domain.
+type Disk struct {
+	// Target is the guest device name (vda, sdb…), Bus its bus (virtio…).
+	Target string `json:"target"`
+	Bus    string `json:"bus"`
+	Device string `json:"device"`
+	// SourceType is file, block, volume or network; Source the path,
+	// pool/volume or protocol:name it points at.
+	SourceType string      `json:"source_type"`
+	Source     string      `json:"source"`
+	Pool       string      `json:"pool,omitempty"`
+	Volume     string      `json:"volume,omitempty"`
+	Encryption *Encryption `json:"encryption"`
+}
+
+// Secret is a libvirt secret (never its value).
+type Secret struct {
+	UUID        string `json:"uuid"`
+	UsageType   string `json:"usage_type"`
+	UsageID     string `json:"usage_id"`
+	Description string `json:"description,omitempty"`
+	Private     bool   `json:"private"`
+	Ephemeral   bool   `json:"ephemeral"`
+}
