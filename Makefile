@@ -34,13 +34,15 @@ demo: lab-up build
 # Everything, on the real lab: brought up (and installed) first, required by
 # the tests (STOWAGE_LAB=require turns "skip without the lab" into a
 # failure), then lab/down checked to leave no process behind (and the lab
-# brought back up, so a second `make test` reuses it).
+# brought back up, so a second `make test` reuses it). Packages run one at a
+# time (-p 1): they share one lab VM and one libvirtd, and a test comparing
+# stowage's view with virsh's must not race another package's drive.
 test: lab-up
 	@mkdir -p bin
 	@echo "== go vet"
 	$(GO) vet ./...
 	@echo "== go test (integration tests required)"
-	STOWAGE_LAB=require $(GO) test -count=1 -v ./... 2>&1 | tee bin/test.log | lab/test-summary
+	STOWAGE_LAB=require $(GO) test -p 1 -count=1 -v ./... 2>&1 | tee bin/test.log | lab/test-summary
 	@echo "== noceph build"
 	CGO_ENABLED=0 GOFLAGS=-tags=noceph $(GO) test -count=1 ./ceph/ ./model/
 	@echo "== lab/down leaves nothing running; lab/up brings it back"
