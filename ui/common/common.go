@@ -44,3 +44,35 @@ func Push(c Component) tea.Cmd { return func() tea.Msg { return PushMsg{Screen: 
 
 // Pop returns the Cmd that pops the top screen with an optional result.
 func Pop(result tea.Msg) tea.Cmd { return func() tea.Msg { return PopMsg{Result: result} } }
+
+// Actions are the screens other ui packages own (the drive wizard, the
+// LVM-on-iSCSI wizard, confirmations), built by main's wiring with their
+// backends. The browser offers a key for an action only when its func is
+// set and the selection fits; under --readonly main leaves every mutating
+// action nil, so the keys vanish from dispatch and from `?` alike.
+type Actions struct {
+	// CreateDrive opens the create-drive wizard, preset to a pool (from the
+	// pools or volumes view) or a VM to attach to (from the VMs view).
+	CreateDrive func(at DriveTarget) Component
+	// AttachDrive opens the attach flow for an existing volume.
+	AttachDrive func(at DriveTarget) Component
+	// DetachDrive opens the detach confirmation for a disk of a VM.
+	DetachDrive func(at DriveTarget) Component
+	// DeleteDrive opens the typed-name confirmation that deletes a volume
+	// (or RBD image) and its secret.
+	DeleteDrive func(at DriveTarget) Component
+	// LVMOnISCSI opens the LVM-on-iSCSI wizard on a host, optionally preset
+	// to an existing iscsi pool's portal and target.
+	LVMOnISCSI func(at DriveTarget) Component
+}
+
+// DriveTarget says where an action applies: the host (its URI as given),
+// and whichever of pool, volume, VM and disk target the selection names.
+type DriveTarget struct {
+	HostURI string
+	Pool    string
+	Volume  string
+	VM      string
+	// Disk is the VM's target device (vdb) for detach.
+	Disk string
+}
