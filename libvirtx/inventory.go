@@ -77,16 +77,16 @@ const (
 // Part is one piece of a host's inventory: the stream lets the console draw
 // rows before the slower details arrive.
 type Part struct {
-	Kind     PartKind
-	Lib, HV  string
-	Caps     PoolCaps
-	Pools    []model.Pool
-	Pool     string
-	Names    []string
-	Volumes  []model.Volume
-	Domains  []model.Domain
-	Secrets  []SecretInfo
-	Err      error
+	Kind    PartKind
+	Lib, HV string
+	Caps    PoolCaps
+	Pools   []model.Pool
+	Pool    string
+	Names   []string
+	Volumes []model.Volume
+	Domains []model.Domain
+	Secrets []SecretInfo
+	Err     error
 }
 
 // StreamOptions tune Stream.
