@@ -320,3 +320,28 @@ func hasAttachment(as []libvirtx.Attachment, vm, dev string) bool {
 	}
 	return false
 }
+
+// TestLabInventoryPartialFailure: one host unreachable, one readable: the
+// readable one is printed, the reason goes to stderr, the exit status is 1.
+func TestLabInventoryPartialFailure(t *testing.T) {
+	lab.Need(t)
+	var stdout, stderr bytes.Buffer
+	rc := cmdInventory([]string{"--json", "--timeout", "3s",
+		"--uri", "qemu:///system?socket=/nonexistent/t-browse.sock", "--uri", "test:///default"}, &stdout, &stderr)
+	if rc != 1 {
+		t.Errorf("rc = %d, want 1", rc)
+	}
+	if !strings.Contains(stderr.String(), "/nonexistent/t-browse.sock") || !strings.Contains(stderr.String(), "is libvirtd running") {
+		t.Errorf("stderr lacks the reason: %q", stderr.String())
+	}
+	var doc inventoryDoc
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Hosts) != 1 || doc.Hosts[0].URI != "test:///default" {
+		t.Fatalf("stdout: %v %s", err, stdout.String())
+	}
+	if h := doc.Hosts[0]; h.PoolCapsKnown || len(h.Pools) == 0 || !strings.Contains(h.Pools[0].CreateReason, "assumed present") {
+		t.Errorf("test driver host: caps known %v, pools %+v", h.PoolCapsKnown, h.Pools)
+	}
+	if rc := cmdInventory([]string{"--uri", "nope"}, &stdout, &stderr); rc != 2 {
+		t.Errorf("invalid URI: rc %d, want 2", rc)
+	}
+}
