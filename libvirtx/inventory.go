@@ -95,8 +95,9 @@ type StreamOptions struct {
 	// pool's volume XML (the caller keeps what it has): the poll uses it for
 	// pools whose sizes and volume names did not change.
 	KeepVolumes func(p model.Pool, names []string) bool
-	// SkipVolumes skips volume listing altogether (hosts view only).
-	SkipVolumes bool
+	// DomainsOnly reads the domains and nothing else (after a domain
+	// lifecycle event).
+	DomainsOnly bool
 }
 
 // Stream reads a host's inventory and sends each part on out as soon as it
@@ -108,6 +109,11 @@ func (c *Conn) Stream(ctx context.Context, o StreamOptions, out chan<- Part) {
 		case out <- p:
 		case <-ctx.Done():
 		}
+	}
+	if o.DomainsOnly {
+		ds, err := c.Domains(ctx)
+		send(Part{Kind: PartDomains, Domains: ds, Err: err})
+		return
 	}
 	parallel(4, 4, func(i int) {
 		switch i {
@@ -142,7 +148,7 @@ func (c *Conn) streamPools(ctx context.Context, o StreamOptions, send func(Part)
 		poolsErr = capsErr
 	}
 	send(Part{Kind: PartPools, Caps: caps, Pools: pools, Err: poolsErr})
-	if poolsErr != nil || o.SkipVolumes {
+	if poolsErr != nil {
 		return
 	}
 	parallel(len(pools), 8, func(i int) {
