@@ -27,6 +27,8 @@ Hosts:
   --uri URI     a libvirt URI; repeat for several hosts (default qemu:///system):
                   qemu:///system                 local libvirtd (unix socket)
                   qemu:///system?socket=PATH     another socket
+                  qemu+ssh://USER@HOST/system    SSH: ~/.ssh/config, agent or key files,
+                                                 known_hosts checked (?keyfile=, ?known_hosts=)
                   qemu+tls://HOST/system         TLS (?pkipath=DIR for certificates)
                   qemu+tcp://HOST/system         plain TCP, where the daemon allows it
                   test:///ABSOLUTE/PATH.xml      libvirt's test driver (demos)

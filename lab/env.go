@@ -32,6 +32,11 @@ type Env struct {
 	ISCSIPortal    string
 	ISCSITarget    string
 	ISCSIInitiator string
+	// SSHURI reaches the lab's libvirtd through the lab's sshd (qemu+ssh
+	// with the lab's client key and known_hosts); SSHHostKey is the sshd's
+	// public host key file.
+	SSHURI     string
+	SSHHostKey string
 	// Scripts is the lab/ directory holding up, down and status.
 	Scripts string
 }
@@ -81,6 +86,7 @@ func Load() (Env, error) {
 		CephKeyring: kv["STOWAGE_LAB_CEPH_KEYRING"], CephSecret: kv["STOWAGE_LAB_CEPH_SECRET_UUID"],
 		ISCSIPortal: kv["STOWAGE_LAB_ISCSI_PORTAL"], ISCSITarget: kv["STOWAGE_LAB_ISCSI_TARGET"],
 		ISCSIInitiator: kv["STOWAGE_LAB_ISCSI_INITIATOR"], Scripts: dir,
+		SSHURI: kv["STOWAGE_LAB_SSH_URI"], SSHHostKey: kv["STOWAGE_LAB_SSH_HOST_KEY"],
 	}
 	if e.URI == "" || e.DirPool == "" || e.VM == "" {
 		return Env{}, fmt.Errorf("%s is incomplete: rerun lab/up", path)

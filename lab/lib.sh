@@ -33,6 +33,9 @@ ISCSI_PORTAL=127.0.0.1:3260
 ISCSI_TARGET=iqn.2026-11.lab.stowage:san1
 ISCSI_INITIATOR=iqn.2026-11.lab.stowage:initiator
 LIBVIRT_URI=qemu:///system
+# An sshd of the lab's own on loopback, so qemu+ssh is tested for real.
+SSH_PORT=2222
+SSH_DIR=$LAB_DIR/ssh
 # Fixed so that lab/up redefines the cephx secret idempotently.
 RBD_SECRET_UUID=5a7d0e1c-3b2f-4c55-9e60-57a6e1ab0001
 
@@ -55,6 +58,7 @@ LAB_PACKAGES=(
 	"iscsi-ls:libiscsi-bin"
 	"tmux:tmux"
 	"uuidgen:uuid-runtime"
+	"/usr/sbin/sshd:openssh-server"
 )
 
 say() { printf 'lab: %s\n' "$*" >&2; }

@@ -24,9 +24,8 @@ type Options struct {
 	Timeout time.Duration
 	// ReadOnly opens the connection read-only (the -ro socket locally).
 	ReadOnly bool
-	// SSHDialer builds the dialer for qemu+ssh URIs. The SSH transport
-	// (host-key checks, agent, ~/.ssh/config) lives in its own file so
-	// the rest of libvirtx never depends on golang.org/x/crypto/ssh.
+	// SSHDialer builds the dialer for qemu+ssh URIs; NewSSHDialer (host-key
+	// checks, agent, ~/.ssh/config, keepalives) when nil. Tests swap it.
 	SSHDialer func(Target, time.Duration) (socket.Dialer, error)
 }
 
@@ -88,7 +87,7 @@ func dialerFor(t Target, o Options) (socket.Dialer, error) {
 		return dialers.NewTLS(t.Host, opts...), nil
 	case "ssh":
 		if o.SSHDialer == nil {
-			return nil, fmt.Errorf("%s: this build has no SSH transport configured", t.Raw)
+			return NewSSHDialer(t, o.Timeout)
 		}
 		return o.SSHDialer(t, o.Timeout)
 	}
