@@ -168,6 +168,15 @@ func (s *Session) Report(err error) {
 	}
 }
 
+// RetryNow forgets the backoff so the next Conn dials at once (after the
+// admin trusted a host key, say).
+func (s *Session) RetryNow() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = 0
+	s.status.NextRetry = time.Time{}
+}
+
 // Close drops the connection.
 func (s *Session) Close() error {
 	s.mu.Lock()

@@ -8,6 +8,7 @@ package data
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -42,6 +43,33 @@ type Backend interface {
 	Describe(ctx context.Context, host int, o Object) (string, error)
 	// CreatePool makes a first pool; key is the cephx key for rbd.
 	CreatePool(ctx context.Context, host int, s libvirtx.PoolSpec, key []byte) error
+	// TrustHostKey records the unknown SSH host key the last dial of host
+	// met, and lets the next refresh dial at once.
+	TrustHostKey(host int) error
+}
+
+// UnknownHostKey is the SSH host key a host's last dial did not know.
+func UnknownHostKey(h Host) *libvirtx.UnknownHostKeyError {
+	var e *libvirtx.UnknownHostKeyError
+	if h.Err != nil && errors.As(h.Err, &e) {
+		return e
+	}
+	if h.Status.Err != nil && errors.As(h.Status.Err, &e) {
+		return e
+	}
+	return nil
+}
+
+// TrustMsg reports the outcome of trusting a host key.
+type TrustMsg struct {
+	Host int
+	Err  error
+}
+
+// Trust records host i's unknown key as a Cmd, then the root refreshes.
+func (s *Store) Trust(i int) tea.Cmd {
+	b := s.backend
+	return func() tea.Msg { return TrustMsg{Host: i, Err: b.TrustHostKey(i)} }
 }
 
 // Host is one host as the console knows it.

@@ -109,3 +109,16 @@ func (l *Libvirt) Close() {
 		_ = s.Close()
 	}
 }
+
+// TrustHostKey records the unknown SSH host key host i last met.
+func (l *Libvirt) TrustHostKey(i int) error {
+	var e *libvirtx.UnknownHostKeyError
+	if err := l.sessions[i].Status().Err; err == nil || !errors.As(err, &e) {
+		return fmt.Errorf("%s: no unknown SSH host key to trust", l.sessions[i].URI)
+	}
+	if err := libvirtx.TrustHostKey(e); err != nil {
+		return err
+	}
+	l.sessions[i].RetryNow()
+	return nil
+}

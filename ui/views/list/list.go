@@ -8,8 +8,8 @@ package list
 import (
 	"strings"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"stowage/themes"
 	"stowage/ui/common"
