@@ -20,7 +20,12 @@ const usage = `stowage: a terminal console for storage on libvirt/KVM hosts.
 
 Usage:
   stowage [--uri URI]... [--readonly] [--theme NAME]   open the console
+  stowage inventory [--uri URI]... [--json]            pools, volumes, VMs, secrets as tables or JSON
   stowage help                                          this text
+
+Console keys: enter/esc drill down and back, d describe, / filter, : palette,
+s sort, 1-5 views, ? help (keys are remappable in config.yaml, see README).
+NO_COLOR disables colours.
 
 Hosts:
   --uri URI     a libvirt URI; repeat for several hosts (default qemu:///system):
