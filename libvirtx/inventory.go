@@ -2,6 +2,7 @@ package libvirtx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -22,6 +23,9 @@ type HostInfo struct {
 	Pools         []PoolInfo     `json:"pools"`
 	Domains       []model.Domain `json:"domains"`
 	Secrets       []SecretInfo   `json:"secrets"`
+	// SecretsKnown is false when the host has no secret API (libvirt's
+	// test driver): encrypted volumes' secret state is then "unknown".
+	SecretsKnown bool `json:"secrets_known"`
 	// Errors are the parts that could not be read (a pool's volumes, the
 	// domains…); the rest of the host is still shown.
 	Errors []string `json:"errors,omitempty"`
@@ -86,7 +90,9 @@ type Part struct {
 	Volumes []model.Volume
 	Domains []model.Domain
 	Secrets []SecretInfo
-	Err     error
+	// NoSecretAPI marks a PartSecrets from a host without a secret API.
+	NoSecretAPI bool
+	Err         error
 }
 
 // StreamOptions tune Stream.
@@ -127,6 +133,10 @@ func (c *Conn) Stream(ctx context.Context, o StreamOptions, out chan<- Part) {
 			send(Part{Kind: PartDomains, Domains: ds, Err: err})
 		case 3:
 			ss, err := c.Secrets(ctx)
+			if errors.Is(err, ErrNoSecretAPI) {
+				send(Part{Kind: PartSecrets, Secrets: []SecretInfo{}, NoSecretAPI: true})
+				return
+			}
 			send(Part{Kind: PartSecrets, Secrets: ss, Err: err})
 		}
 	})
@@ -253,7 +263,7 @@ func (h *HostInfo) Apply(p Part) {
 		}
 	case PartSecrets:
 		if p.Err == nil {
-			h.Secrets = p.Secrets
+			h.Secrets, h.SecretsKnown = p.Secrets, !p.NoSecretAPI
 			sort.Slice(h.Secrets, func(i, j int) bool { return h.Secrets[i].UUID < h.Secrets[j].UUID })
 		}
 	}
@@ -323,6 +333,10 @@ func (h *HostInfo) Link() {
 				e = v.DiskEncryption
 			}
 			if e == nil || e.SecretUUID == "" || h.Secrets == nil {
+				continue
+			}
+			if !h.SecretsKnown {
+				v.SecretState = SecretUnknown
 				continue
 			}
 			s, ok := secrets[e.SecretUUID]

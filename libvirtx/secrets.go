@@ -32,6 +32,14 @@ const (
 // whose value cannot be read back (see ValuePrivate).
 const SecretPrivate model.SecretState = "present-private"
 
+// SecretUnknown is the volume-side state on a host that has no secret API
+// at all (libvirt's test driver): nothing can be said about the secret.
+const SecretUnknown model.SecretState = "unknown"
+
+// ErrNoSecretAPI marks a host whose driver implements no secrets (libvirt's
+// test driver): not a failure of the host, so the inventory still succeeds.
+var ErrNoSecretAPI = errors.New("this host has no secret API")
+
 // SecretInfo is a secret with what stowage knows about its value and
 // whether anything still uses it.
 type SecretInfo struct {
@@ -48,6 +56,10 @@ func (c *Conn) Secrets(ctx context.Context) ([]SecretInfo, error) {
 		ss, _, err := l.ConnectListAllSecrets(1, 0)
 		return ss, err
 	})
+	var le libvirt.Error
+	if errors.As(err, &le) && libvirt.ErrorNumber(le.Code) == libvirt.ErrNoSupport {
+		return nil, fmt.Errorf("list secrets: %w", ErrNoSecretAPI)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -75,5 +75,13 @@ func (Kind) Describe(c kind.Ctx, k string) (int, data.Object, bool) {
 // Actions: none; secrets are managed by the wizards that use them.
 func (Kind) Actions(kind.Ctx, string) []kind.Action { return nil }
 
-// Empty says there are no secrets.
-func (Kind) Empty(kind.Ctx) string { return "No secrets defined." }
+// Empty says there are no secrets, or that the host cannot have any.
+func (Kind) Empty(c kind.Ctx) string {
+	for _, i := range c.Hosts() {
+		h := c.Store.Hosts[i]
+		if h.Loaded && !h.Info.SecretsKnown {
+			return "No secrets: " + h.URI + " has no secret API (libvirt's test driver implements none)."
+		}
+	}
+	return "No secrets defined."
+}

@@ -62,6 +62,8 @@ func SecretLabel(s model.SecretState) (string, table.Tone) {
 		return "present (private)", table.Normal
 	case model.SecretMissing:
 		return "MISSING", table.Bad
+	case libvirtx.SecretUnknown:
+		return "unknown", table.Normal
 	}
 	return "-", table.Normal
 }
