@@ -62,6 +62,12 @@ type Kind interface {
 	Empty(c Ctx) string
 }
 
+// Detailer is a Kind that spells out the selected row under the table:
+// cells cut long texts, such as a pool's reason it cannot create drives.
+type Detailer interface {
+	Detail(c Ctx, k string) string
+}
+
 // Hosts returns the host indices in scope.
 func (c Ctx) Hosts() []int {
 	if c.Scope.Host >= 0 {

@@ -10,6 +10,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"stowage/themes"
 	"stowage/ui/common"
@@ -133,11 +134,31 @@ func (m *Model) View() string {
 			return lines[0] + "\n\n" + m.d.Styles.Text.Render(msg)
 		}
 	}
+	if d, ok := m.k.(kind.Detailer); ok && m.h > detailLines+2 {
+		text := ""
+		if sel := m.selected(); sel != "" {
+			text = d.Detail(m.ctx(), sel)
+		}
+		lines := strings.Split(ansi.Wrap(text, m.w, " "), "\n")
+		for len(lines) < detailLines {
+			lines = append(lines, "")
+		}
+		return m.tbl.View() + "\n" + m.d.Styles.Muted.Render(strings.Join(lines[:detailLines], "\n"))
+	}
 	return m.tbl.View()
 }
 
-// SetSize sizes the table.
-func (m *Model) SetSize(w, h int) { m.w, m.h = w, h; m.tbl.SetSize(w, h) }
+// detailLines is the room under the table for a Detailer's text.
+const detailLines = 3
+
+// SetSize sizes the table, leaving room for the selected row's detail.
+func (m *Model) SetSize(w, h int) {
+	m.w, m.h = w, h
+	if _, ok := m.k.(kind.Detailer); ok && h > detailLines+2 {
+		h -= detailLines
+	}
+	m.tbl.SetSize(w, h)
+}
 
 // Focus gives the table the keys.
 func (m *Model) Focus() { m.tbl.Focus() }

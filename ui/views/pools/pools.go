@@ -59,6 +59,19 @@ func CreateLabel(p libvirtx.PoolInfo, km keys.Map, acts common.Actions) string {
 	return "no: " + why
 }
 
+// Detail spells out the selected pool's create ability in full.
+func (Kind) Detail(c kind.Ctx, k string) string {
+	_, p := find(c, k)
+	if p == nil {
+		return ""
+	}
+	enc := make([]string, 0, len(p.Encryption))
+	for _, e := range p.Encryption {
+		enc = append(enc, string(e))
+	}
+	return p.Name + ": can create drives: " + CreateLabel(*p, c.Keys, c.Actions) + ". Encryption: " + kind.Dash(strings.Join(enc, ", ")) + "."
+}
+
 func isISCSI(t model.PoolType) bool { return t == model.PoolISCSI || t == model.PoolISCSIDirect }
 
 // Rows lists the pools in scope.
