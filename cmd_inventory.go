@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -74,6 +75,10 @@ func cmdInventory(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	// A one-shot batch whose live heap stays small (10,000 volumes are a
+	// few MiB): collect less often, and leave the CPU to the XML reading
+	// (measured: GC was about a tenth of the command's CPU).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	hosts, errs := readInventory(uris, libvirtx.Options{Timeout: timeout, ReadOnly: readonly})
 	var doc inventoryDoc
 	rc := 0

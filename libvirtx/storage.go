@@ -3,7 +3,6 @@ package libvirtx
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -128,13 +127,6 @@ func poolSize(s *libvirtxml.StoragePoolSize) (uint64, error) {
 	return model.ScaleUnit(s.Value, s.Unit)
 }
 
-func volSize(s *libvirtxml.StorageVolumeSize) (uint64, error) {
-	if s == nil {
-		return 0, nil
-	}
-	return model.ScaleUnit(s.Value, s.Unit)
-}
-
 // Volumes lists a pool's volumes: one list call, then one XML call per
 // volume (capacity and allocation are in the XML, so nothing is fetched
 // twice), 32 in flight on the one connection.
@@ -192,38 +184,6 @@ func (c *Conn) volumesOf(ctx context.Context, pool string, handles []libvirt.Sto
 	})
 	// A volume deleted between the list and its XML call is simply gone.
 	return keepFound(vols, errs, func(v model.Volume) bool { return v.Name != "" })
-}
-
-// VolumeFromXML parses a volume's XML description.
-func VolumeFromXML(pool, doc string) (model.Volume, error) {
-	var x libvirtxml.StorageVolume
-	if err := x.Unmarshal(doc); err != nil {
-		return model.Volume{}, fmt.Errorf("parse volume XML: %w", err)
-	}
-	v := model.Volume{Name: x.Name, Pool: pool, Key: x.Key, Type: x.Type}
-	var err error
-	if v.Capacity, err = volSize(x.Capacity); err != nil {
-		return v, err
-	}
-	if v.Allocation, err = volSize(x.Allocation); err != nil {
-		return v, err
-	}
-	if t := x.Target; t != nil {
-		v.Path = t.Path
-		if t.Format != nil {
-			v.Format = t.Format.Type
-		}
-		if e := t.Encryption; e != nil {
-			v.Encryption = &model.Encryption{Format: e.Format, Engine: "qemu"}
-			if e.Secret != nil {
-				v.Encryption.SecretUUID = e.Secret.UUID
-			}
-			if e.Cipher != nil {
-				v.Encryption.Cipher = strings.Trim(fmt.Sprintf("%s-%d-%s", e.Cipher.Name, e.Cipher.Size, e.Cipher.Mode), "-")
-			}
-		}
-	}
-	return v, nil
 }
 
 // VolumeSpec is what CreateVolume makes.
