@@ -39,9 +39,9 @@ func VolumeFromXML(pool, doc string) (model.Volume, error) {
 var decoders = sync.Pool{New: func() any { return &volDecoder{} }}
 
 type volDecoder struct {
-	r     strings.Reader
-	path  []string
-	text  bytes.Buffer
+	r    strings.Reader
+	path []string
+	text bytes.Buffer
 }
 
 // volField names the elements whose text is kept, by path below <volume>.
