@@ -103,7 +103,15 @@ var volumeDocs = []string{
   <allocation unit='bytes'>0</allocation>
   <target><path>stowage/img1</path><format type='raw'/></target>
 </volume>`,
+	// Not the plain shape: the encoding/xml walk reads these.
+	`<?xml version="1.0"?>
+<!-- a comment -->
+<volume type="file"><name>a&amp;b &lt;1&gt;</name><key>/p/a&amp;b</key>
+  <capacity unit="KiB">8</capacity><target><path>/p/a&amp;b</path><format type="raw"/></target></volume>`,
 }
+
+// plainDocs are the documents the fast scan must take itself.
+const plainDocs = 5
 
 func TestVolumeFromXMLMatchesLibvirtxml(t *testing.T) {
 	for i, doc := range volumeDocs {
@@ -119,11 +127,18 @@ func TestVolumeFromXMLMatchesLibvirtxml(t *testing.T) {
 			t.Errorf("doc %d:\n got %+v %+v\nwant %+v %+v", i, got, got.Encryption, want, want.Encryption)
 		}
 	}
+	for i, doc := range volumeDocs {
+		err := scanPlainVolume(doc, func(string, func(string) string) {}, func(string) {}, func(string) error { return nil })
+		if plain := err == nil; plain != (i < plainDocs) {
+			t.Errorf("doc %d: fast scan took it: %v (%v)", i, plain, err)
+		}
+	}
 	if v, _ := VolumeFromXML("p", volumeDocs[2]); v.Path != "/img/web1.qcow2" || v.Capacity != 20<<30 {
 		t.Errorf("qcow2 with backing store: %+v", v)
 	}
 	for _, bad := range []string{"", "<pool/>", "<volume><capacity>x</capacity></volume>", "<volume><name>a</volume>",
-		"<volume><capacity unit='parsec'>1</capacity></volume>"} {
+		"<volume><capacity unit='parsec'>1</capacity></volume>", "<volume><name>a</name>", "<volume/><volume/>",
+		"<volume><name x=1>a</name></volume>"} {
 		if _, err := VolumeFromXML("p", bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
