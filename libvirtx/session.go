@@ -72,10 +72,19 @@ func NewSession(uri string, o Options, b Backoff) *Session {
 	return &Session{URI: uri, opts: o, backoff: b, now: time.Now, status: Status{State: StateConnecting}}
 }
 
-// Status returns the current state.
+// Status returns the current state. A connection that dropped since the
+// last call (libvirtd restarted or died mid-refresh) shows as degraded at
+// once, not only at the next dial.
 func (s *Session) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.conn != nil {
+		select {
+		case <-s.conn.Disconnected():
+			s.lostLocked("connection to libvirtd lost (it stopped or restarted); reconnecting")
+		default:
+		}
+	}
 	return s.status
 }
 
