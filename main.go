@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -148,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o = o.withConfig(cfg)
-	pal, err := themes.Lookup(o.theme)
+	pal, err := themes.Load(o.theme, filepath.Join(filepath.Dir(configPath()), "themes"))
 	if err != nil {
 		fmt.Fprintln(stderr, "stowage: --theme:", err)
 		return 2

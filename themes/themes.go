@@ -1,56 +1,138 @@
-// Package themes holds stowage's colour palettes (data) and the Styles
-// built from a palette once at start-up. It imports lipgloss only; never
-// libvirtx, ceph or iscsi.
+// Package themes holds stowage's colour palettes as data (embedded YAML in
+// palettes/, overridable by the admin's own files) and the Styles built
+// from a palette once at start-up. It imports lipgloss and yaml only;
+// never libvirtx, ceph or iscsi.
 package themes
 
 import (
+	"bytes"
+	"embed"
+	"errors"
 	"fmt"
 	"image/color"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 
 	"charm.land/lipgloss/v2"
+	"gopkg.in/yaml.v3"
 )
 
-// Palette is a theme's colours, by role.
+// Palette is a theme's colours, by role: "#rrggbb" or an ANSI colour
+// number ("0"-"255").
 type Palette struct {
-	Name    string
-	Text    string
-	Muted   string
-	Accent  string
-	Good    string
-	Warn    string
-	Bad     string
-	Border  string
-	HeaderF string
-	HeaderB string
+	Name    string `yaml:"-"`
+	Text    string `yaml:"text"`
+	Muted   string `yaml:"muted"`
+	Accent  string `yaml:"accent"`
+	Good    string `yaml:"good"`
+	Warn    string `yaml:"warn"`
+	Bad     string `yaml:"bad"`
+	Border  string `yaml:"border"`
+	HeaderF string `yaml:"header_fg"`
+	HeaderB string `yaml:"header_bg"`
 }
 
-var palettes = map[string]Palette{
-	"dark": {Name: "dark", Text: "#d0d0d0", Muted: "#808080", Accent: "#5fafff", Good: "#5fd75f",
-		Warn: "#ffd75f", Bad: "#ff5f5f", Border: "#444444", HeaderF: "#000000", HeaderB: "#5fafff"},
-	"light": {Name: "light", Text: "#202020", Muted: "#707070", Accent: "#005fd7", Good: "#008700",
-		Warn: "#af5f00", Bad: "#d70000", Border: "#bcbcbc", HeaderF: "#ffffff", HeaderB: "#005fd7"},
-	"high-contrast": {Name: "high-contrast", Text: "#ffffff", Muted: "#ffffff", Accent: "#ffff00", Good: "#00ff00",
-		Warn: "#ffff00", Bad: "#ff0000", Border: "#ffffff", HeaderF: "#000000", HeaderB: "#ffffff"},
-}
+//go:embed palettes/*.yaml
+var builtin embed.FS
 
 // Names lists the built-in themes.
 func Names() []string {
+	ents, _ := builtin.ReadDir("palettes")
 	var out []string
-	for n := range palettes {
-		out = append(out, n)
+	for _, e := range ents {
+		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
 	}
 	sort.Strings(out)
 	return out
 }
 
 // Lookup returns a built-in palette by name.
-func Lookup(name string) (Palette, error) {
-	p, ok := palettes[name]
-	if !ok {
-		return Palette{}, fmt.Errorf("unknown theme %q (themes: %v)", name, Names())
+func Lookup(name string) (Palette, error) { return Load(name, "") }
+
+// Load returns the palette called name: userDir/NAME.yaml when it exists
+// (the admin's own theme, or an override of a built-in one), laid over
+// the built-in theme of that name (dark for a new name), so a user file
+// may set only the roles it changes. userDir may be empty. Nothing is
+// ever written.
+func Load(name, userDir string) (Palette, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return Palette{}, fmt.Errorf("theme name %q: use a plain name such as dark", name)
 	}
-	return p, nil
+	base := name
+	if _, err := fs.Stat(builtin, "palettes/"+name+".yaml"); err != nil {
+		base = ""
+	}
+	var user []byte
+	userFile := ""
+	if userDir != "" {
+		userFile = filepath.Join(userDir, name+".yaml")
+		b, err := os.ReadFile(userFile)
+		switch {
+		case err == nil:
+			user = b
+		case !errors.Is(err, fs.ErrNotExist):
+			return Palette{}, fmt.Errorf("theme %q: %w", name, err)
+		}
+	}
+	if base == "" && user == nil {
+		known := Names()
+		if userDir != "" {
+			known = append(known, "or your own in "+userDir)
+		}
+		return Palette{}, fmt.Errorf("unknown theme %q (themes: %s)", name, strings.Join(known, ", "))
+	}
+	if base == "" {
+		base = "dark"
+	}
+	b, err := builtin.ReadFile("palettes/" + base + ".yaml")
+	if err != nil {
+		return Palette{}, err
+	}
+	var p Palette
+	if err := decode(b, &p); err != nil {
+		return Palette{}, fmt.Errorf("built-in theme %s: %w", base, err)
+	}
+	if user != nil {
+		if err := decode(user, &p); err != nil {
+			return Palette{}, fmt.Errorf("theme file %s: %w", userFile, err)
+		}
+	}
+	p.Name = name
+	return p, p.validate()
+}
+
+func decode(b []byte, p *Palette) error {
+	d := yaml.NewDecoder(bytes.NewReader(b))
+	d.KnownFields(true)
+	if err := d.Decode(p); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+func (p Palette) validate() error {
+	roles := map[string]string{"text": p.Text, "muted": p.Muted, "accent": p.Accent, "good": p.Good, "warn": p.Warn,
+		"bad": p.Bad, "border": p.Border, "header_fg": p.HeaderF, "header_bg": p.HeaderB}
+	for role, c := range roles {
+		if !validColour(c) {
+			return fmt.Errorf("theme %s: %s: %q is not a colour (use \"#rrggbb\" or an ANSI number 0-255)", p.Name, role, c)
+		}
+	}
+	return nil
+}
+
+func validColour(c string) bool {
+	if len(c) == 7 && c[0] == '#' {
+		_, err := strconv.ParseUint(c[1:], 16, 32)
+		return err == nil
+	}
+	n, err := strconv.Atoi(c)
+	return err == nil && n >= 0 && n <= 255
 }
 
 // Styles are the lipgloss styles every screen draws with.
