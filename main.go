@@ -21,6 +21,8 @@ const usage = `stowage: a terminal console for storage on libvirt/KVM hosts.
 
 Usage:
   stowage [--uri URI]... [--readonly] [--theme NAME]   open the console
+  stowage drive create|attach|detach|delete [flags]     encrypted drives, headless
+                                                        (stowage drive --help)
   stowage help                                          this text
 
 Hosts:
@@ -105,7 +107,9 @@ type command func(args []string, stdout, stderr io.Writer) int
 // subcommands maps each subcommand's name to its entry point; each lives in
 // a cmd_NAME.go file of its own.
 func subcommands() map[string]command {
-	return map[string]command{}
+	return map[string]command{
+		"drive": runDrive,
+	}
 }
 
 func main() {

@@ -68,7 +68,9 @@ func (f *fakeLibvirt) mutate(call string) error {
 	return nil
 }
 
-func (f *fakeLibvirt) Versions(context.Context) (string, string, error) { return f.version, "7.2.0", nil }
+func (f *fakeLibvirt) Versions(context.Context) (string, string, error) {
+	return f.version, "7.2.0", nil
+}
 func (f *fakeLibvirt) Pool(_ context.Context, n string) (model.Pool, error) {
 	p, ok := f.pools[n]
 	if !ok {

@@ -144,7 +144,11 @@ func (c *Conn) VolumeNames(ctx context.Context, pool string) ([]string, error) {
 		return nil, err
 	}
 	return call(ctx, c, fmt.Sprintf("list volumes of pool %q", pool), func(l *libvirt.Libvirt) ([]string, error) {
-		return l.StoragePoolListVolumes(ph, 1<<20)
+		n, err := l.StoragePoolNumOfVolumes(ph)
+		if err != nil || n <= 0 {
+			return nil, err
+		}
+		return l.StoragePoolListVolumes(ph, n)
 	})
 }
 
