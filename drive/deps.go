@@ -64,7 +64,8 @@ type Deps struct {
 	CreateTimeout time.Duration
 	// PollInterval is how often allocation is polled (default 250ms).
 	PollInterval time.Duration
-	// DetachWait is how long a live unplug is awaited (default 8s).
+	// DetachWait is how long a live unplug is awaited after libvirt's own
+	// 5 s (default 3s).
 	DetachWait time.Duration
 	// FailAfter, when set, makes the workflow fail right after that step
 	// succeeded (tests of rollback).
@@ -85,7 +86,7 @@ func (d Deps) withDefaults() Deps {
 		d.PollInterval = 250 * time.Millisecond
 	}
 	if d.DetachWait <= 0 {
-		d.DetachWait = 8 * time.Second
+		d.DetachWait = 3 * time.Second
 	}
 	return d
 }

@@ -104,6 +104,14 @@ func Prepare(ctx context.Context, d Deps, spec model.DriveSpec) (Prepared, error
 			return p, fmt.Errorf("encrypted RBD drives are formatted by librbd, and this host has no way to reach Ceph: " +
 				"set ceph_conf and ceph_keyring for it in config.yaml, or pass --ceph-conf and --ceph-keyring")
 		}
+		if s.Encrypted() {
+			// Fail before anything is made when Ceph is out of reach.
+			cl, err := d.Ceph(ctx, pool)
+			if err != nil {
+				return p, err
+			}
+			cl.Close()
+		}
 	} else {
 		p.VolumePath = path.Join(pool.TargetPath, s.Name)
 	}
