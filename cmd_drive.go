@@ -60,6 +60,13 @@ type driveFlags struct {
 }
 
 func runDrive(args []string, stdout, stderr io.Writer) int {
+	return runDriveWith(args, stdout, stderr, nil)
+}
+
+// runDriveWith is runDrive with the passphrase source given (nil:
+// crypto/rand), so that a test can know the passphrase and look for it
+// in everything stowage writes.
+func runDriveWith(args []string, stdout, stderr io.Writer, rnd io.Reader) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, driveUsage)
 		driveFlagSet(&driveFlags{}, stderr).PrintDefaults()
@@ -106,6 +113,7 @@ func runDrive(args []string, stdout, stderr io.Writer) int {
 		defer logf.Close()
 	}
 	d := driveDeps(conn, f.uri, cfg, f.cephConf, f.cephKeyring, log)
+	d.Rand = rnd
 	events := make(chan drive.Event, 16)
 	printed := make(chan struct{})
 	go func() { printEvents(stderr, events); close(printed) }()

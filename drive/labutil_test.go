@@ -232,3 +232,5 @@ func writePassFile(t *testing.T, pass []byte) string {
 }
 
 var _ = io.EOF
+
+func osWriteFile(p string, b []byte) error { return os.WriteFile(p, b, 0o600) }
