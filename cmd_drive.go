@@ -15,10 +15,15 @@ import (
 	"strings"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"stowage/ceph"
 	"stowage/drive"
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+	"stowage/ui/driveprogress"
 )
 
 const driveUsage = `stowage drive: create, attach, detach and delete (encrypted) drives headlessly.
@@ -36,6 +41,8 @@ Usage:
                        [--encryption luks1|luks2] [--hotplug-fallback next-start|qemu] [--json]
   stowage drive detach --uri U --vm VM --target vdX [--live] [--persistent] [--json]
   stowage drive delete --uri U --pool P --name N --confirm N [--json]
+  stowage drive wizard --uri U [--pool P] [--vm VM] [--theme T]
+                       the console's create-drive wizard on its own
 
 Sizes: 10G and 10GiB are powers of 1024, 10GB of 1000; 500M, 1.5T, bytes.
 Encryption: luks is QEMU-layer LUKS on dir/fs/netfs/logical/disk pools
@@ -76,6 +83,9 @@ func runDriveWith(args []string, stdout, stderr io.Writer, rnd io.Reader) int {
 		return 0
 	}
 	verb := args[0]
+	if verb == "wizard" {
+		return runDriveWizard(args[1:], stdout, stderr)
+	}
 	var f driveFlags
 	fs := driveFlagSet(&f, stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, driveUsage); fs.PrintDefaults() }
@@ -358,4 +368,47 @@ func printResult(w io.Writer, r drive.Result, asJSON bool) {
 		add("note", n)
 	}
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+// runDriveWizard opens the create-drive wizard alone, as the console does
+// from a pool or VM, and prints the result when it closes.
+func runDriveWizard(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stowage drive wizard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	uri := fs.String("uri", "qemu:///system", "libvirt URI of the host")
+	pool := fs.String("pool", "", "preset pool")
+	vm := fs.String("vm", "", "preset VM to attach to")
+	theme := fs.String("theme", "dark", "colour theme")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(configPath())
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage:", err)
+		return 2
+	}
+	pal, err := themes.Lookup(*theme)
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage:", err)
+		return 2
+	}
+	logf, log := openLog()
+	if logf != nil {
+		defer logf.Close()
+	}
+	h := newLibvirtHost(*uri, libvirtx.Options{})
+	acts := driveActions([]*libvirtHost{h}, cfg, false, themes.Build(pal, os.Getenv("NO_COLOR") != ""), log, libvirtx.DefaultTimeout)
+	root := &screenHost{stack: []common.Component{acts.CreateDrive(common.DriveTarget{HostURI: *uri, Pool: *pool, VM: *vm})}}
+	if _, err := tea.NewProgram(root).Run(); err != nil {
+		fmt.Fprintln(stderr, "stowage:", err)
+		return 1
+	}
+	if done, ok := root.result.(driveprogress.DoneMsg); ok {
+		if done.Err != nil {
+			fmt.Fprintln(stderr, "stowage drive wizard:", done.Err)
+			return 1
+		}
+		printResult(stdout, done.Result, false)
+	}
+	return 0
 }

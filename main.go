@@ -145,16 +145,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var hosts []app.Host
+	var lhosts []*libvirtHost
 	for _, u := range o.uris {
 		if _, err := libvirtx.ParseURI(u, o.readonly); err != nil {
 			fmt.Fprintln(stderr, "stowage: config:", err)
 			return 2
 		}
-		hosts = append(hosts, newLibvirtHost(u, libvirtx.Options{Timeout: o.timeout, ReadOnly: o.readonly}))
+		h := newLibvirtHost(u, libvirtx.Options{Timeout: o.timeout, ReadOnly: o.readonly})
+		hosts, lhosts = append(hosts, h), append(lhosts, h)
 	}
+	styles := themes.Build(pal, os.Getenv("NO_COLOR") != "")
+	// The drive screens (wizard, attach, detach, delete), nil under
+	// --readonly; the browser takes them as its common.Actions.
+	logf, log := openLog()
+	if logf != nil {
+		defer logf.Close()
+	}
+	actions := driveActions(lhosts, cfg, o.readonly, styles, log, o.timeout)
+	_ = actions // handed to the browser's Deps when it is merged
 	m := app.New(app.Deps{
 		Hosts:   hosts,
-		Styles:  themes.Build(pal, os.Getenv("NO_COLOR") != ""),
+		Styles:  styles,
 		Timeout: o.timeout,
 	})
 	if _, err := tea.NewProgram(m).Run(); err != nil {
