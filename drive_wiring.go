@@ -31,7 +31,9 @@ func (b driveBackend) Pools(ctx context.Context) ([]model.Pool, error) { return 
 func (b driveBackend) VolumeNames(ctx context.Context, pool string) ([]string, error) {
 	return b.conn.VolumeNames(ctx, pool)
 }
-func (b driveBackend) DomainNames(ctx context.Context) ([]string, error) { return b.conn.DomainNames(ctx) }
+func (b driveBackend) DomainNames(ctx context.Context) ([]string, error) {
+	return b.conn.DomainNames(ctx)
+}
 func (b driveBackend) Domain(ctx context.Context, name string, inactive bool) (model.Domain, error) {
 	return b.conn.Domain(ctx, name, inactive)
 }
@@ -121,6 +123,9 @@ func (s *screenHost) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (s *screenHost) View() tea.View {
+	if len(s.stack) == 0 {
+		return tea.NewView("")
+	}
 	v := tea.NewView(s.stack[len(s.stack)-1].View())
 	v.AltScreen = true
 	return v

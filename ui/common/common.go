@@ -5,8 +5,8 @@
 package common
 
 import (
-	tea "charm.land/bubbletea/v2"
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 )
 
 // Component is a screen or a part of one. Update returns the component

@@ -227,7 +227,7 @@ func (m *Model) View() string {
 		case pending:
 			mark = s.Muted.Render("·")
 		case running:
-			mark = m.spin.View()
+			mark = strings.TrimSpace(m.spin.View())
 		case done:
 			mark = s.Good.Render("✓")
 		case failed, undoFailed:

@@ -77,6 +77,10 @@ func (w *Wizard) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	case review:
 		if k, ok := msg.(tea.KeyPressMsg); ok {
 			switch {
+			case key.Matches(k, w.keys.Down):
+				w.scroll++
+			case key.Matches(k, w.keys.Up):
+				w.scroll = max(0, w.scroll-1)
 			case key.Matches(k, w.keys.Confirm):
 				return w, w.start()
 			case key.Matches(k, w.keys.Back):
@@ -145,7 +149,7 @@ func (w *Wizard) View() string {
 		}
 		return out
 	case review:
-		return w.reviewView()
+		return w.scrolled(w.reviewView())
 	case running:
 		return w.progress.View()
 	}
@@ -178,9 +182,21 @@ func (w *Wizard) reviewView() string {
 		}
 		b.WriteString("\n" + s.Header.Render(" "+sec.title+" ") + "\n" + s.Muted.Render(sec.body) + "\n")
 	}
-	b.WriteString("\n" + s.Muted.Render("the passphrase is 32 random bytes, set through libvirt's API and never shown") + "\n")
-	b.WriteString(s.Title.Render("enter: create") + s.Muted.Render(" · esc: back to the form"))
+	b.WriteString("\n" + s.Muted.Render("the passphrase is 32 random bytes, set through libvirt's API and never shown"))
 	return b.String()
+}
+
+// scrolled clips the review to the screen, keeping the keys line visible.
+func (w *Wizard) scrolled(body string) string {
+	s := w.deps.Styles
+	footer := s.Title.Render("enter: create") + s.Muted.Render(" · ↑/↓ scroll · esc: back to the form")
+	lines := strings.Split(body, "\n")
+	room := w.height - 2
+	if room <= 0 || len(lines) <= room {
+		return body + "\n" + footer
+	}
+	w.scroll = min(w.scroll, len(lines)-room)
+	return strings.Join(lines[w.scroll:w.scroll+room], "\n") + "\n" + footer
 }
 
 // SetSize passes the size on.
@@ -206,7 +222,7 @@ func (w *Wizard) ShortHelp() []key.Binding {
 	case form, choosing:
 		return w.form.KeyBinds()
 	case review:
-		return []key.Binding{w.keys.Confirm, w.keys.Back}
+		return []key.Binding{w.keys.Confirm, w.keys.Up, w.keys.Down, w.keys.Back}
 	case running:
 		return w.progress.ShortHelp()
 	}

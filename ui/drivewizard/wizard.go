@@ -79,11 +79,12 @@ type Wizard struct {
 	progress *driveprogress.Model
 	width    int
 	height   int
+	scroll   int
 	keys     keys
 }
 
 type keys struct {
-	Confirm, Back key.Binding
+	Confirm, Back, Up, Down key.Binding
 }
 
 // New opens the wizard preset to at's pool or VM.
@@ -93,6 +94,8 @@ func New(d Deps, at common.DriveTarget) common.Component {
 	w.keys = keys{
 		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "create")),
 		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑", "scroll up")),
+		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓", "scroll down")),
 	}
 	return w
 }
