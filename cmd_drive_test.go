@@ -32,12 +32,12 @@ func TestDriveCLIUsage(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 	for args, msg := range map[string]string{
-		"drive create --uri test:///default --pool default --name x --size 10X": "unknown unit",
-		"drive create --uri test:///default --pool default --name x --size -1G": "negative",
-		"drive create --uri test:///default --pool default --name x --size 0":   "zero",
+		"drive create --uri test:///default --pool default --name x --size 10X":                   "unknown unit",
+		"drive create --uri test:///default --pool default --name x --size -1G":                   "negative",
+		"drive create --uri test:///default --pool default --name x --size 0":                     "zero",
 		"drive create --uri test:///default --pool default --name x --size 99999999999999999999E": "overflows",
-		"drive delete --uri test:///default --pool default --name x --confirm y": "--confirm x",
-		"drive frobnicate --uri test:///default":                                "unknown verb",
+		"drive delete --uri test:///default --pool default --name x --confirm y":                  "--confirm x",
+		"drive frobnicate --uri test:///default":                                                  "unknown verb",
 	} {
 		out.Reset()
 		errb.Reset()
