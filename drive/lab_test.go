@@ -240,3 +240,31 @@ func TestLabRollbackAfterEachStep(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl+C while librbd formats: the format finishes (it cannot be aborted),
+// then the image and the secret are removed on a connection that is still
+// open (a cancelled call context would have closed it).
+func TestLabCancelDuringFormat(t *testing.T) {
+	r := newRig(t)
+	name := uniq("cancel")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := drive.Prepare(ctx, r.deps, model.DriveSpec{Pool: r.env.RBDPool, Name: name, Size: 16 << 20, Encryption: model.EncryptLUKS1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan drive.Event)
+	go func() {
+		for e := range events {
+			if e.Kind == drive.StepStarted && e.Step.ID == model.StepFormatLUKS {
+				cancel()
+			}
+		}
+	}()
+	_, err = drive.Create(ctx, r.deps, p, events)
+	close(events)
+	if !errors.Is(err, drive.ErrCancelled) || !strings.Contains(err.Error(), "nothing left") {
+		t.Fatalf("err = %v; want cancelled and fully rolled back", err)
+	}
+	r.assertNothingLeft(t, r.env.RBDPool, name, r.env.CephPool+"/"+name, "")
+}

@@ -97,7 +97,11 @@ func (r runner) run(ctx context.Context, acts []action) ([]Leftover, error) {
 		progress := func(d, t uint64) {
 			r.emit(Event{Kind: StepProgress, Index: i, Step: a.step, Done: d, Total: t, Elapsed: time.Since(start)})
 		}
-		undo, left, err := a.do(ctx, progress)
+		// A step runs to its end: libvirt and librbd cannot abort a call,
+		// and libvirtx closes the connection when a call's context ends,
+		// which would leave the rollback without a connection. Cancellation
+		// is honoured between steps.
+		undo, left, err := a.do(context.WithoutCancel(ctx), progress)
 		el := time.Since(start)
 		if a.auditAction != "" {
 			r.audit(a.auditAction, a.auditObject, err, el)
