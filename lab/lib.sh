@@ -48,6 +48,8 @@ LAB_PACKAGES=(
 	"/usr/lib/x86_64-linux-gnu/libvirt/storage-backend/libvirt_storage_backend_iscsi-direct.so:libvirt-daemon-driver-storage-iscsi-direct"
 	"qemu-system-x86_64:qemu-system-x86"
 	"qemu-img:qemu-utils"
+	# QEMU's rbd block driver: VMs with RBD disks (librbd encryption) start only with it.
+	"/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so:qemu-block-extra"
 	"ceph-mon:ceph-mon"
 	"ceph-osd:ceph-osd"
 	"ceph-mgr:ceph-mgr"
