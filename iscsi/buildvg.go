@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"stowage/libvirtx"
 	"stowage/model"
@@ -86,13 +87,43 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 		if overwrite {
 			flag = "--overwrite"
 		}
-		if err := s.step(ctx, fmt.Sprintf("build VG %s on LUN %s (pvcreate, vgcreate)", r.VG, LUNsSummary(chosen)), "virsh pool-build "+flag+" "+name, "",
+		// Undo: pool-delete runs vgremove and pvremove on the pool's
+		// devices, so the definition must name them again first.
+		withDevices, err := libvirtx.LogicalPoolXML(libvirtx.LogicalPoolSpec{Name: name, VG: r.VG, Devices: devices})
+		if err != nil {
+			return err
+		}
+		err = s.step(ctx, fmt.Sprintf("build VG %s on LUN %s (pvcreate, vgcreate)", r.VG, LUNsSummary(chosen)), "virsh pool-build "+flag+" "+name, "",
 			func(ctx context.Context) error { return s.h.PoolBuild(ctx, name, overwrite) },
-			&undoStep{"remove VG " + r.VG + " and its PV labels", "virsh pool-delete " + name, func(ctx context.Context) error { return s.h.PoolDeleteData(ctx, name) }}); err != nil {
+			&undoStep{"remove VG " + r.VG + " and its PV labels", "virsh pool-define (with devices); virsh pool-delete " + name, func(ctx context.Context) error {
+				if err := s.h.PoolDefine(ctx, withDevices); err != nil {
+					return err
+				}
+				return s.h.PoolDeleteData(ctx, name)
+			}})
+		if err != nil {
+			if !overwrite && holdsData(err) {
+				return fmt.Errorf("%w\na chosen LUN holds data (a partition table, file system or other signature): confirm overwriting it by typing the new VG name (--confirm-overwrite %s)", err, r.VG)
+			}
 			return err
 		}
 	} else {
 		s.existed("volume group "+r.VG, "already on exactly these LUNs; not rebuilt")
+	}
+	// libvirt starts a logical pool only when its <device> paths equal, as
+	// strings, the names pvs prints (/dev/sdX), which by-path names never
+	// do, and /dev/sdX is not stable across reboots. The persistent
+	// definition therefore names only the VG: libvirt then matches on the
+	// VG name (storage_backend_logical.c), which is stable.
+	vgOnly, err := libvirtx.LogicalPoolXML(libvirtx.LogicalPoolSpec{Name: name, VG: r.VG})
+	if err != nil {
+		return err
+	}
+	if existing == nil || len(existing.Devices) > 0 {
+		if err := s.step(ctx, "redefine logical pool "+name+" by VG name only", "virsh pool-define "+name+".xml", vgOnly,
+			func(ctx context.Context) error { return s.h.PoolDefine(ctx, vgOnly) }, nil); err != nil {
+			return err
+		}
 	}
 	if existing == nil || !existing.Active {
 		if err := s.step(ctx, "start logical pool "+name, "virsh pool-start "+name, "",
@@ -115,6 +146,19 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 	return nil
 }
 
+// foundPool is a pool the host already has, with its source devices.
+type foundPool struct {
+	model.Pool
+	Devices []string
+}
+
+// holdsData recognises libvirt's refusal to build over a device that
+// carries a signature (pool-build --no-overwrite).
+func holdsData(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "already formatted") || strings.Contains(m, "signature") || strings.Contains(m, "Format of device")
+}
+
 func lunNumbers(luns []model.LUN) []int {
 	out := make([]int, len(luns))
 	for i, l := range luns {
@@ -126,8 +170,8 @@ func lunNumbers(luns []model.LUN) []int {
 // matchLogicalPool finds a pool named like the request. It is reused when
 // it is a logical pool of the same VG over the same devices (a setup that
 // stopped half-way); any other pool of that name is a conflict.
-func (s *Setup) matchLogicalPool(ctx context.Context, pools []model.Pool, devices []string) (*model.Pool, error) {
-	for i, p := range pools {
+func (s *Setup) matchLogicalPool(ctx context.Context, pools []model.Pool, devices []string) (*foundPool, error) {
+	for _, p := range pools {
 		if p.Name != s.req.Pool {
 			continue
 		}
@@ -138,10 +182,10 @@ func (s *Setup) matchLogicalPool(ctx context.Context, pools []model.Pool, device
 		if err != nil {
 			return nil, err
 		}
-		if src.Name != s.req.VG || !sameSet(src.Devices, devices) {
+		if src.Name != s.req.VG || len(src.Devices) > 0 && !sameSet(src.Devices, devices) {
 			return nil, fmt.Errorf("pool name %q is taken by logical pool over VG %q on %v; choose another name", p.Name, src.Name, src.Devices)
 		}
-		return &pools[i], nil
+		return &foundPool{Pool: p, Devices: src.Devices}, nil
 	}
 	// A pool of another name over the same VG would be a second view of it.
 	for _, p := range pools {
@@ -217,13 +261,12 @@ func (s *Setup) checkOverwrite(picked []model.LUN) (bool, error) {
 				LUNsSummary(lunsWithVG(picked, oldVGs[0])), oldVGs[0], oldVGs[0])
 		}
 		return true, nil
-	case other:
-		if s.req.ConfirmOverwrite != s.req.VG {
-			return false, fmt.Errorf("a chosen LUN holds data (a partition table or another signature): confirm overwriting by typing the new VG name (--confirm-overwrite %s)", s.req.VG)
-		}
-		return true, nil
+	case other && s.req.ConfirmOverwrite != s.req.VG:
+		return false, fmt.Errorf("a chosen LUN holds data (a partition table or another signature): confirm overwriting by typing the new VG name (--confirm-overwrite %s)", s.req.VG)
 	}
-	return false, nil
+	// Typing the new VG's name confirms overwriting signatures libvirt
+	// finds only when it builds (it refuses with --no-overwrite).
+	return s.req.ConfirmOverwrite == s.req.VG, nil
 }
 
 func lunsWithVG(luns []model.LUN, vg string) []int {

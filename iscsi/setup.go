@@ -359,6 +359,12 @@ func (s *Setup) listLUNs(ctx context.Context, pools []model.Pool) ([]model.LUN, 
 				}
 			}
 		}
+		// Pools stowage defines name only their VG (see BuildVG).
+		for i := range luns {
+			if luns[i].VG != "" && luns[i].VG == src.Name {
+				luns[i].Pool = p.Name
+			}
+		}
 	}
 	s.luns = luns
 	return slices.Clone(luns), nil
