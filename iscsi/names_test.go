@@ -31,7 +31,7 @@ func TestValidateName(t *testing.T) {
 		"IQN.2026-11.lab.stowage":       "lower-case",
 		"iqn.2026-13.lab.stowage":       "year-month",
 		"iqn.26-11.lab.stowage":         "YYYY-MM",
-		"iqn.2026-11.":                  "YYYY-MM",
+		"iqn.2026-11.":                  "reversed domain",
 		"iqn.2026-11.lab..stowage":      "empty label",
 		"iqn.2026-11.lab.stowage:":      "nothing after",
 		"iqn.2026-11.lab.stowage:San1":  "upper-case",
