@@ -107,7 +107,9 @@ type command func(args []string, stdout, stderr io.Writer) int
 // subcommands maps each subcommand's name to its entry point; each lives in
 // a cmd_NAME.go file of its own.
 func subcommands() map[string]command {
-	return map[string]command{}
+	return map[string]command{
+		"iscsi": iscsiCommand,
+	}
 }
 
 func main() {

@@ -89,18 +89,14 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 		}
 		// Undo: pool-delete runs vgremove and pvremove on the pool's
 		// devices, so the definition must name them again first.
-		withDevices, err := libvirtx.LogicalPoolXML(libvirtx.LogicalPoolSpec{Name: name, VG: r.VG, Devices: devices})
-		if err != nil {
-			return err
-		}
-		err = s.step(ctx, fmt.Sprintf("build VG %s on LUN %s (pvcreate, vgcreate)", r.VG, LUNsSummary(chosen)), "virsh pool-build "+flag+" "+name, "",
-			func(ctx context.Context) error { return s.h.PoolBuild(ctx, name, overwrite) },
-			&undoStep{"remove VG " + r.VG + " and its PV labels", "virsh pool-define (with devices); virsh pool-delete " + name, func(ctx context.Context) error {
-				if err := s.h.PoolDefine(ctx, withDevices); err != nil {
-					return err
-				}
+		undoBuild := func(ctx context.Context) error {
+			return redefine(ctx, s.h, libvirtx.LogicalPoolSpec{Name: name, VG: r.VG, Devices: devices}, func(ctx context.Context) error {
 				return s.h.PoolDeleteData(ctx, name)
-			}})
+			})
+		}
+		err := s.step(ctx, fmt.Sprintf("build VG %s on LUN %s (pvcreate, vgcreate)", r.VG, LUNsSummary(chosen)), "virsh pool-build "+flag+" "+name, "",
+			func(ctx context.Context) error { return s.h.PoolBuild(ctx, name, overwrite) },
+			&undoStep{"remove VG " + r.VG + " and its PV labels", "virsh pool-define (with devices); virsh pool-delete " + name, undoBuild})
 		if err != nil {
 			if !overwrite && holdsData(err) {
 				return fmt.Errorf("%w\na chosen LUN holds data (a partition table, file system or other signature): confirm overwriting it by typing the new VG name (--confirm-overwrite %s)", err, r.VG)
@@ -115,13 +111,15 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 	// do, and /dev/sdX is not stable across reboots. The persistent
 	// definition therefore names only the VG: libvirt then matches on the
 	// VG name (storage_backend_logical.c), which is stable.
-	vgOnly, err := libvirtx.LogicalPoolXML(libvirtx.LogicalPoolSpec{Name: name, VG: r.VG})
-	if err != nil {
-		return err
-	}
 	if existing == nil || len(existing.Devices) > 0 {
+		vgOnly, err := libvirtx.LogicalPoolXML(libvirtx.LogicalPoolSpec{Name: name, VG: r.VG})
+		if err != nil {
+			return err
+		}
 		if err := s.step(ctx, "redefine logical pool "+name+" by VG name only", "virsh pool-define "+name+".xml", vgOnly,
-			func(ctx context.Context) error { return s.h.PoolDefine(ctx, vgOnly) }, nil); err != nil {
+			func(ctx context.Context) error {
+				return redefine(ctx, s.h, libvirtx.LogicalPoolSpec{Name: name, VG: r.VG}, nil)
+			}, nil); err != nil {
 			return err
 		}
 	}
@@ -144,6 +142,27 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// redefine replaces a logical pool's definition, keeping its UUID, then
+// runs then (when set).
+func redefine(ctx context.Context, h Host, spec libvirtx.LogicalPoolSpec, then func(context.Context) error) error {
+	src, err := h.PoolSourceOf(ctx, spec.Name)
+	if err != nil {
+		return err
+	}
+	spec.UUID = src.UUID
+	doc, err := libvirtx.LogicalPoolXML(spec)
+	if err != nil {
+		return err
+	}
+	if err := h.PoolDefine(ctx, doc); err != nil {
+		return err
+	}
+	if then == nil {
+		return nil
+	}
+	return then(ctx)
 }
 
 // foundPool is a pool the host already has, with its source devices.

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"libvirt.org/go/libvirtxml"
+
 	"stowage/libvirtx"
 	"stowage/model"
 )
@@ -81,9 +83,25 @@ func (f *fakeHost) PoolDefine(_ context.Context, doc string) error {
 	if err := f.call("PoolDefine " + src.Name); err != nil {
 		return err
 	}
+	// Like libvirt: a name keeps its UUID; redefining needs the same one.
+	var x libvirtxml.StoragePool
+	if err := x.Unmarshal(doc); err != nil {
+		return err
+	}
 	if p, ok := f.pools[src.Name]; ok {
+		old, _ := libvirtx.PoolFromXML(p.xml)
+		if x.UUID != old.UUID {
+			return fmt.Errorf("pool %q already exists with uuid %s", src.Name, old.UUID)
+		}
 		p.xml = doc
 		return nil
+	}
+	if x.UUID == "" {
+		x.UUID = fmt.Sprintf("00000000-0000-0000-0000-%012d", len(f.calls))
+	}
+	doc, err = x.Marshal()
+	if err != nil {
+		return err
 	}
 	f.pools[src.Name] = &fakePool{xml: doc}
 	f.order = append(f.order, src.Name)

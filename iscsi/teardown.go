@@ -61,14 +61,10 @@ func removeLogical(ctx context.Context, h Host, name string) error {
 		if vg.Name != src.Name {
 			continue
 		}
-		doc, err := libvirtx.LogicalPoolXML(libvirtx.LogicalPoolSpec{Name: name, VG: vg.Name, Devices: vg.Devices})
+		err := redefine(ctx, h, libvirtx.LogicalPoolSpec{Name: name, VG: vg.Name, Devices: vg.Devices}, func(ctx context.Context) error {
+			return h.PoolDeleteData(ctx, name)
+		})
 		if err != nil {
-			return err
-		}
-		if err := h.PoolDefine(ctx, doc); err != nil {
-			return err
-		}
-		if err := h.PoolDeleteData(ctx, name); err != nil {
 			return fmt.Errorf("delete VG %s: %w", vg.Name, err)
 		}
 	}

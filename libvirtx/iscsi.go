@@ -53,6 +53,9 @@ func ISCSIPoolXML(s ISCSIPoolSpec) (string, error) {
 
 // LogicalPoolSpec is a logical (LVM) pool over a VG on the given devices.
 type LogicalPoolSpec struct {
+	// UUID is set to redefine an existing pool (libvirt refuses a second
+	// definition of a name under another UUID).
+	UUID    string
 	Name    string
 	VG      string
 	Devices []string
@@ -64,7 +67,7 @@ func LogicalPoolXML(s LogicalPoolSpec) (string, error) {
 	for _, d := range s.Devices {
 		src.Device = append(src.Device, libvirtxml.StoragePoolSourceDevice{Path: d})
 	}
-	x := libvirtxml.StoragePool{Type: "logical", Name: s.Name, Source: src,
+	x := libvirtxml.StoragePool{Type: "logical", Name: s.Name, UUID: s.UUID, Source: src,
 		Target: &libvirtxml.StoragePoolTarget{Path: "/dev/" + s.VG}}
 	return x.Marshal()
 }
@@ -72,6 +75,7 @@ func LogicalPoolXML(s LogicalPoolSpec) (string, error) {
 // PoolSource is the <source> of an existing pool, for matching a pool the
 // admin asks for against one the host already has.
 type PoolSource struct {
+	UUID      string
 	Type      model.PoolType
 	Hosts     []string // host:port
 	Devices   []string // iscsi: the target IQN; logical: device paths
@@ -95,7 +99,7 @@ func PoolSourceFromXML(doc string) (PoolSource, error) {
 	if err := x.Unmarshal(doc); err != nil {
 		return PoolSource{}, fmt.Errorf("parse pool XML: %w", err)
 	}
-	ps := PoolSource{Type: model.PoolType(x.Type)}
+	ps := PoolSource{UUID: x.UUID, Type: model.PoolType(x.Type)}
 	if s := x.Source; s != nil {
 		ps.Name = s.Name
 		for _, h := range s.Host {
