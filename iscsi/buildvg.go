@@ -98,6 +98,11 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 			func(ctx context.Context) error { return s.h.PoolBuild(ctx, name, overwrite) },
 			&undoStep{"remove VG " + r.VG + " and its PV labels", "virsh pool-define (with devices); virsh pool-delete " + name, undoBuild})
 		if err != nil {
+			for _, l := range picked {
+				if strings.Contains(err.Error(), l.Path) && !holdsData(err) {
+					return fmt.Errorf("LUN %d failed during the build: was it removed or shrunk on the SAN since it was listed? %w", l.Number, err)
+				}
+			}
 			if !overwrite && holdsData(err) {
 				return fmt.Errorf("%w\na chosen LUN holds data (a partition table, file system or other signature): confirm overwriting it by typing the new VG name (--confirm-overwrite %s)", err, r.VG)
 			}
