@@ -25,6 +25,7 @@ const iscsiUsage = `stowage iscsi: iSCSI discovery and LVM on iSCSI, headless.
   stowage iscsi setup-lvm --uri URI --portal HOST[:PORT] --target IQN --luns 1,2
         --vg NAME --pool NAME [--iscsi-pool NAME] [--chap-user USER
         [--chap-secret-file FILE]] [--confirm-overwrite VG] [--json]
+  stowage iscsi wizard --uri URI [--portal HOST[:PORT]]   the console wizard alone
 
 Discovery and logins run on the host named by --uri (the hypervisor), not
 here. setup-lvm defines and starts an iscsi pool for the target (reusing one
@@ -46,6 +47,8 @@ func iscsiCommand(args []string, stdout, stderr io.Writer) int {
 		return iscsiDiscover(args[1:], stdout, stderr)
 	case "setup-lvm":
 		return iscsiSetupLVM(args[1:], stdout, stderr)
+	case "wizard":
+		return iscsiWizard(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "stowage iscsi: unknown command %q\n\n%s", args[0], iscsiUsage)
 	return 2

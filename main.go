@@ -152,6 +152,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		hosts = append(hosts, newLibvirtHost(u, libvirtx.Options{Timeout: o.timeout, ReadOnly: o.readonly}))
 	}
+	// The LVM-on-iSCSI wizard for the browser's common.Actions.LVMOnISCSI
+	// (nil under --readonly); handed over when the browser is merged.
+	lvmOnISCSI := lvmOnISCSIAction(o.readonly, themes.Build(pal, os.Getenv("NO_COLOR") != ""), o.timeout)
+	_ = lvmOnISCSI
 	m := app.New(app.Deps{
 		Hosts:   hosts,
 		Styles:  themes.Build(pal, os.Getenv("NO_COLOR") != ""),

@@ -114,6 +114,27 @@ func NewSetup(h Host, req Request, progress func(Step)) *Setup {
 	return &Setup{h: h, req: req, progress: progress}
 }
 
+// Bind sets the host and the progress callback, for a setup made before
+// the host was at hand (the wizard connects inside its Cmds).
+func (s *Setup) Bind(h Host, progress func(Step)) { s.h, s.progress = h, progress }
+
+// ISCSIPoolNameFor names the iscsi pool for a target when the admin gives
+// no name: "iscsi-" and the target's own name (after ':' in an IQN),
+// reduced to characters pool names allow.
+func ISCSIPoolNameFor(target string) string {
+	name := target
+	if i := strings.LastIndexByte(target, ':'); i >= 0 && i+1 < len(target) {
+		name = target[i+1:]
+	}
+	b := []byte(name)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			b[i] = '-'
+		}
+	}
+	return "iscsi-" + string(b)
+}
+
 // Steps returns the steps so far.
 func (s *Setup) Steps() []Step { return slices.Clone(s.steps) }
 
