@@ -14,6 +14,8 @@ import (
 	"stowage/lab"
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
 )
 
 func TestISCSICommandUsage(t *testing.T) {
@@ -171,4 +173,14 @@ func itoa(n int64) string {
 		n /= 10
 	}
 	return string(b[i:])
+}
+
+func TestLVMOnISCSIActionVanishesUnderReadonly(t *testing.T) {
+	if lvmOnISCSIAction(true, themes.Styles{}, time.Second) != nil {
+		t.Fatal("the LVM-on-iSCSI wizard is offered under --readonly")
+	}
+	open := lvmOnISCSIAction(false, themes.Styles{}, time.Second)
+	if open == nil || open(common.DriveTarget{HostURI: "qemu:///system"}) == nil {
+		t.Fatal("no wizard without --readonly")
+	}
 }

@@ -80,12 +80,12 @@ func (m *Model) phaseDone(msg phaseDoneMsg) tea.Cmd {
 	m.busy = ""
 	if msg.err != nil {
 		m.err = msg.err.Error()
-		if msg.phase == stageDone { // a rollback finished
+		if msg.phase == stageRollback {
 			return nil
 		}
 		// Undo what this wizard did, then stay on the failed stage.
 		failed := m.err
-		return m.run(stageDone, "rolling back", func(ctx context.Context, s *iscsi.Setup) ([]model.LUN, error) {
+		return m.run(stageRollback, "rolling back", func(ctx context.Context, s *iscsi.Setup) ([]model.LUN, error) {
 			if err := s.Rollback(ctx); err != nil {
 				return nil, fmt.Errorf("%s; rollback incomplete: %w", failed, err)
 			}

@@ -15,7 +15,8 @@ var stageLabels = []string{"1 portal", "2 target", "3 LUNs", "4 names", "5 done"
 func (m *Model) View() string {
 	st := m.d.Styles
 	var b strings.Builder
-	b.WriteString(st.Title.Render("LVM on iSCSI on "+m.d.HostURI) + "\n")
+	host, _, _ := strings.Cut(m.d.HostURI, "?") // key and known_hosts paths are noise here
+	b.WriteString(st.Title.Render("LVM on iSCSI on "+host) + "\n")
 	for i, n := range stageLabels {
 		if stage(i) == m.stage {
 			b.WriteString(st.Selected.Render(" "+n+" ") + " ")
@@ -81,12 +82,23 @@ func (m *Model) View() string {
 	if m.err != "" {
 		b.WriteString("\n" + st.Bad.Render("✗ "+m.err) + "\n")
 	}
-	if len(m.steps) > 0 {
-		b.WriteString("\n" + st.Muted.Render("Steps (ctrl+x: XML and virsh):") + "\n")
-		for _, s := range m.steps {
-			b.WriteString(m.stepLine(s) + "\n")
-		}
+	if len(m.steps) == 0 {
+		return b.String()
 	}
+	// Steps fill what the screen has left, newest kept.
+	var lines []string
+	for _, s := range m.steps {
+		lines = append(lines, strings.Split(m.stepLine(s), "\n")...)
+	}
+	room := len(lines)
+	if m.height > 0 {
+		room = max(3, m.height-strings.Count(b.String(), "\n")-3)
+	}
+	if len(lines) > room {
+		lines = append([]string{st.Muted.Render(fmt.Sprintf("  … %d earlier lines", len(lines)-room+1))}, lines[len(lines)-room+1:]...)
+	}
+	b.WriteString("\n" + st.Muted.Render("Steps (ctrl+x: XML and virsh):") + "\n")
+	b.WriteString(strings.Join(lines, "\n") + "\n")
 	return b.String()
 }
 

@@ -45,6 +45,8 @@ const (
 	stageLUNs
 	stageNames
 	stageDone
+	// stageRollback tags the rollback phase's result; never shown.
+	stageRollback stage = -1
 )
 
 // Model is the wizard.
