@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -61,9 +62,29 @@ func iscsiWizard(args []string, _, stderr io.Writer) int {
 	return 0
 }
 
+// wizardConnect dials the wizard's own connection on first use and again
+// after it dropped (a timed-out call closes it).
 func wizardConnect(uri string, timeout time.Duration) func(context.Context) (iscsi.Host, error) {
-	h := newLibvirtHost(uri, libvirtx.Options{Timeout: timeout})
-	return func(ctx context.Context) (iscsi.Host, error) { return h.connection(ctx) }
+	var mu sync.Mutex
+	var conn *libvirtx.Conn
+	return func(ctx context.Context) (iscsi.Host, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if conn != nil {
+			select {
+			case <-conn.Disconnected():
+				conn = nil
+			default:
+				return conn, nil
+			}
+		}
+		c, err := libvirtx.Dial(ctx, uri, libvirtx.Options{Timeout: timeout})
+		if err != nil {
+			return nil, err
+		}
+		conn = c
+		return c, nil
+	}
 }
 
 // standalone hosts one component as a whole program: Pop quits.

@@ -1,56 +1,45 @@
 package main
 
 import (
-	"context"
-	"sync"
-
 	"stowage/libvirtx"
+	"stowage/themes"
 	"stowage/ui/app"
+	"stowage/ui/common"
+	"stowage/ui/data"
+	"stowage/ui/keys"
+	"stowage/ui/views"
 )
 
-// libvirtHost adapts a libvirtx connection to the console's Host: it dials
-// on first use and again after the connection dropped.
-type libvirtHost struct {
-	uri  string
-	opts libvirtx.Options
-	mu   sync.Mutex
-	conn *libvirtx.Conn
+// consoleActions are the wizards' entry points. They stay nil until the
+// drive and iSCSI wizards are wired here; under --readonly they are always
+// nil, so no mutating key is ever offered.
+func consoleActions(readonly bool) common.Actions {
+	if readonly {
+		return common.Actions{}
+	}
+	return common.Actions{}
 }
 
-func newLibvirtHost(uri string, o libvirtx.Options) *libvirtHost {
-	return &libvirtHost{uri: uri, opts: o}
-}
-
-func (h *libvirtHost) Name() string { return h.uri }
-
-func (h *libvirtHost) connection(ctx context.Context) (*libvirtx.Conn, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.conn != nil {
-		select {
-		case <-h.conn.Disconnected():
-			h.conn = nil
-		default:
-			return h.conn, nil
-		}
+// newConsole wires the console: one libvirt session per host (dialed on
+// first refresh, redialed with backoff), the store, the keymap with the
+// config's remaps, and the root model.
+func newConsole(o options, cfg config, st themes.Styles) (*app.Model, func(), error) {
+	km := keys.Default()
+	if err := km.Remap(cfg.Keys); err != nil {
+		return nil, nil, err
 	}
-	c, err := libvirtx.Dial(ctx, h.uri, h.opts)
-	if err != nil {
-		return nil, err
-	}
-	h.conn = c
-	return c, nil
-}
-
-func (h *libvirtHost) Load(ctx context.Context) (app.HostData, error) {
-	c, err := h.connection(ctx)
-	if err != nil {
-		return app.HostData{}, err
-	}
-	var d app.HostData
-	if d.LibvirtVersion, d.HVVersion, err = c.Versions(ctx); err != nil {
-		return d, err
-	}
-	d.Pools, err = c.Pools(ctx)
-	return d, err
+	backend := data.NewLibvirt(o.uris, libvirtx.Options{Timeout: o.timeout, ReadOnly: o.readonly}, libvirtx.DefaultBackoff)
+	store := data.NewStore(backend, o.timeout)
+	acts := consoleActions(o.readonly)
+	acts.LVMOnISCSI = lvmOnISCSIAction(o.readonly, st, o.timeout) // nil under --readonly
+	m := app.New(app.Deps{
+		Store:    store,
+		Keys:     km,
+		Styles:   st,
+		Actions:  acts,
+		ReadOnly: o.readonly,
+		Refresh:  o.refresh,
+		Kinds:    views.Registry(),
+	})
+	return m, backend.Close, nil
 }

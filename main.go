@@ -14,14 +14,18 @@ import (
 
 	"stowage/libvirtx"
 	"stowage/themes"
-	"stowage/ui/app"
 )
 
 const usage = `stowage: a terminal console for storage on libvirt/KVM hosts.
 
 Usage:
   stowage [--uri URI]... [--readonly] [--theme NAME]   open the console
+  stowage inventory [--uri URI]... [--json]            pools, volumes, VMs, secrets as tables or JSON
   stowage help                                          this text
+
+Console keys: enter/esc drill down and back, d describe, / filter, : palette,
+s sort, 1-5 views, ? help (keys are remappable in config.yaml, see README).
+NO_COLOR disables colours.
 
 Hosts:
   --uri URI     a libvirt URI; repeat for several hosts (default qemu:///system):
@@ -41,6 +45,7 @@ type options struct {
 	readonly bool
 	theme    string
 	timeout  time.Duration
+	refresh  time.Duration
 	// set names the flags given on the command line.
 	set map[string]bool
 }
@@ -58,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.readonly, "readonly", false, "read-only: use the read-only socket and hide every action that changes anything")
 	fs.StringVar(&o.theme, "theme", "dark", "colour theme: "+strings.Join(themes.Names(), ", "))
 	fs.DurationVar(&o.timeout, "timeout", libvirtx.DefaultTimeout, "bound on each libvirt call (e.g. 10s)")
+	fs.DurationVar(&o.refresh, "refresh", 5*time.Second, "how often pools and volumes are polled (VMs refresh on events)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -97,6 +103,9 @@ func (o options) withConfig(c config) options {
 	if !o.set["timeout"] && c.Timeout > 0 {
 		o.timeout = time.Duration(c.Timeout)
 	}
+	if !o.set["refresh"] && c.Refresh > 0 {
+		o.refresh = time.Duration(c.Refresh)
+	}
 	return o
 }
 
@@ -108,7 +117,8 @@ type command func(args []string, stdout, stderr io.Writer) int
 // a cmd_NAME.go file of its own.
 func subcommands() map[string]command {
 	return map[string]command{
-		"iscsi": iscsiCommand,
+		"inventory": cmdInventory,
+		"iscsi":     iscsiCommand,
 	}
 }
 
@@ -144,23 +154,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stowage: --theme:", err)
 		return 2
 	}
-	var hosts []app.Host
 	for _, u := range o.uris {
 		if _, err := libvirtx.ParseURI(u, o.readonly); err != nil {
 			fmt.Fprintln(stderr, "stowage: config:", err)
 			return 2
 		}
-		hosts = append(hosts, newLibvirtHost(u, libvirtx.Options{Timeout: o.timeout, ReadOnly: o.readonly}))
 	}
-	// The LVM-on-iSCSI wizard for the browser's common.Actions.LVMOnISCSI
-	// (nil under --readonly); handed over when the browser is merged.
-	lvmOnISCSI := lvmOnISCSIAction(o.readonly, themes.Build(pal, os.Getenv("NO_COLOR") != ""), o.timeout)
-	_ = lvmOnISCSI
-	m := app.New(app.Deps{
-		Hosts:   hosts,
-		Styles:  themes.Build(pal, os.Getenv("NO_COLOR") != ""),
-		Timeout: o.timeout,
-	})
+	m, closeHosts, err := newConsole(o, cfg, themes.Build(pal, os.Getenv("NO_COLOR") != ""))
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage:", err)
+		return 2
+	}
+	defer closeHosts()
 	if _, err := tea.NewProgram(m).Run(); err != nil {
 		fmt.Fprintln(stderr, "stowage:", err)
 		return 1

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"sync"
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
@@ -33,6 +35,7 @@ type Options struct {
 // pipelines concurrent calls on the one socket.
 type Conn struct {
 	Target  Target
+	sock    *trackedDialer
 	l       *libvirt.Libvirt
 	timeout time.Duration
 }
@@ -50,7 +53,8 @@ func Dial(ctx context.Context, uri string, o Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{Target: t, l: libvirt.NewWithDialer(d), timeout: o.Timeout}
+	td := &trackedDialer{d: d}
+	c := &Conn{Target: t, sock: td, l: libvirt.NewWithDialer(td), timeout: o.Timeout}
 	// ConnectToURI dials and opens the driver in one go. Read-only is
 	// enforced by the daemon through the -ro socket (locally); remotely,
 	// --readonly hides every mutating action in stowage itself.
@@ -99,7 +103,17 @@ func (c *Conn) Close() error {
 	if !c.l.IsConnected() {
 		return nil
 	}
-	return c.l.Disconnect()
+	// Disconnect sends ConnectClose and waits for libvirtd's answer: bound
+	// it, and cut the socket when a stopped daemon never answers.
+	done := make(chan error, 1)
+	go func() { done <- c.l.Disconnect() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(c.timeout):
+		c.sock.cut()
+		return fmt.Errorf("close %s: %w", c.Target.Raw, ErrTimeout)
+	}
 }
 
 // Disconnected is closed when the connection drops.
@@ -124,9 +138,10 @@ func (c *Conn) do(ctx context.Context, what string, fn func(*libvirt.Libvirt) er
 		}
 		return nil
 	case <-ctx.Done():
-		if c.l.IsConnected() {
-			_ = c.l.Disconnect()
-		}
+		// Not Disconnect(): it is itself an RPC that a stopped libvirtd
+		// never answers. Closing the socket makes every pending call
+		// return (go-libvirt closes their reply channels).
+		c.sock.cut()
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return fmt.Errorf("%s: %w", what, ctx.Err())
 		}
@@ -161,4 +176,30 @@ func (c *Conn) Versions(ctx context.Context) (lib, hv string, err error) {
 // FormatVersion turns libvirt's major*1e6+minor*1e3+micro into "M.m.u".
 func FormatVersion(v uint64) string {
 	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
+}
+
+// trackedDialer remembers the socket go-libvirt dialed so a timeout can
+// close it without another RPC.
+type trackedDialer struct {
+	d    socket.Dialer
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+func (t *trackedDialer) Dial() (net.Conn, error) {
+	c, err := t.d.Dial()
+	if err == nil {
+		t.mu.Lock()
+		t.conn = c
+		t.mu.Unlock()
+	}
+	return c, err
+}
+
+func (t *trackedDialer) cut() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.conn != nil {
+		_ = t.conn.Close()
+	}
 }

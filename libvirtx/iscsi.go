@@ -284,8 +284,3 @@ func (c *Conn) RemoveCHAPSecret(ctx context.Context, usage string) error {
 		return l.SecretUndefine(s)
 	})
 }
-
-func formatUUID(u libvirt.UUID) string {
-	h := fmt.Sprintf("%x", u[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}

@@ -26,12 +26,8 @@ func (c *Conn) Pools(ctx context.Context) ([]model.Pool, error) {
 	parallel(len(handles), 8, func(i int) {
 		pools[i], errs[i] = c.pool(ctx, handles[i])
 	})
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return pools, nil
+	// A pool undefined between the list and its detail calls is gone.
+	return keepFound(pools, errs, func(p model.Pool) bool { return p.Name != "" })
 }
 
 // Pool looks one pool up by name.
@@ -51,36 +47,38 @@ func (c *Conn) lookupPool(ctx context.Context, name string) (libvirt.StoragePool
 
 func (c *Conn) pool(ctx context.Context, h libvirt.StoragePool) (model.Pool, error) {
 	what := fmt.Sprintf("read pool %q", h.Name)
-	type info struct {
-		xml                   string
-		state                 uint8
-		persistent, autostart int32
-	}
-	in, err := call(ctx, c, what, func(l *libvirt.Libvirt) (info, error) {
-		var in info
-		var err error
-		if in.xml, err = l.StoragePoolGetXMLDesc(h, 0); err != nil {
-			return in, err
+	var doc string
+	var state uint8
+	var persistent, autostart int32
+	errs := make([]error, 4)
+	// Four independent calls, pipelined on the connection.
+	parallel(4, 4, func(i int) {
+		switch i {
+		case 0:
+			doc, errs[0] = call(ctx, c, what, func(l *libvirt.Libvirt) (string, error) { return l.StoragePoolGetXMLDesc(h, 0) })
+		case 1:
+			state, errs[1] = call(ctx, c, what, func(l *libvirt.Libvirt) (uint8, error) {
+				s, _, _, _, err := l.StoragePoolGetInfo(h)
+				return s, err
+			})
+		case 2:
+			persistent, errs[2] = call(ctx, c, what, func(l *libvirt.Libvirt) (int32, error) { return l.StoragePoolIsPersistent(h) })
+		case 3:
+			autostart, errs[3] = call(ctx, c, what, func(l *libvirt.Libvirt) (int32, error) { return l.StoragePoolGetAutostart(h) })
 		}
-		if in.state, _, _, _, err = l.StoragePoolGetInfo(h); err != nil {
-			return in, err
-		}
-		if in.persistent, err = l.StoragePoolIsPersistent(h); err != nil {
-			return in, err
-		}
-		in.autostart, err = l.StoragePoolGetAutostart(h)
-		return in, err
 	})
-	if err != nil {
-		return model.Pool{}, err
+	for _, err := range errs {
+		if err != nil {
+			return model.Pool{}, err
+		}
 	}
-	p, err := PoolFromXML(in.xml)
+	p, err := PoolFromXML(doc)
 	if err != nil {
 		return model.Pool{}, fmt.Errorf("%s: %w", what, err)
 	}
-	p.Active = libvirt.StoragePoolState(in.state) == libvirt.StoragePoolRunning
-	p.Persistent = in.persistent == 1
-	p.Autostart = in.autostart == 1
+	p.Active = libvirt.StoragePoolState(state) == libvirt.StoragePoolRunning
+	p.Persistent = persistent == 1
+	p.Autostart = autostart == 1
 	return p, nil
 }
 
@@ -100,6 +98,16 @@ func PoolFromXML(doc string) (model.Pool, error) {
 	}
 	if p.Available, err = poolSize(x.Available); err != nil {
 		return p, err
+	}
+	// libvirt's rbd backend computes allocation as capacity - available;
+	// when Ceph reports more available than raw capacity (a memstore OSD
+	// does), the subtraction wraps to ~16 EiB. Show what it meant: nothing
+	// beyond what is available is in use.
+	if p.Allocation > p.Capacity {
+		p.Allocation = 0
+		if p.Capacity > p.Available {
+			p.Allocation = p.Capacity - p.Available
+		}
 	}
 	if x.Target != nil {
 		p.TargetPath = x.Target.Path
@@ -139,22 +147,49 @@ func volSize(s *libvirtxml.StorageVolumeSize) (uint64, error) {
 
 // Volumes lists a pool's volumes: one list call, then one XML call per
 // volume (capacity and allocation are in the XML, so nothing is fetched
-// twice), 16 in flight on the one connection.
+// twice), 32 in flight on the one connection.
 func (c *Conn) Volumes(ctx context.Context, pool string) ([]model.Volume, error) {
-	ph, err := c.lookupPool(ctx, pool)
+	_, handles, err := c.volumeHandles(ctx, pool)
 	if err != nil {
 		return nil, err
+	}
+	return c.volumesOf(ctx, pool, handles)
+}
+
+// VolumeNames lists a pool's volume names with one call: the rows the
+// console draws before the details arrive.
+func (c *Conn) VolumeNames(ctx context.Context, pool string) ([]string, error) {
+	names, _, err := c.volumeHandles(ctx, pool)
+	return names, err
+}
+
+func (c *Conn) volumeHandles(ctx context.Context, pool string) ([]string, []libvirt.StorageVol, error) {
+	ph, err := c.lookupPool(ctx, pool)
+	if err != nil {
+		return nil, nil, err
 	}
 	handles, err := call(ctx, c, fmt.Sprintf("list volumes of pool %q", pool), func(l *libvirt.Libvirt) ([]libvirt.StorageVol, error) {
 		vs, _, err := l.StoragePoolListAllVolumes(ph, 1, 0)
 		return vs, err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	names := make([]string, len(handles))
+	for i, h := range handles {
+		names[i] = h.Name
+	}
+	return names, handles, nil
+}
+
+// volumeWidth is how many volume XML calls are in flight at once: libvirtd
+// serves 5 per client, the rest keep its queue full while replies travel.
+const volumeWidth = 32
+
+func (c *Conn) volumesOf(ctx context.Context, pool string, handles []libvirt.StorageVol) ([]model.Volume, error) {
 	vols := make([]model.Volume, len(handles))
 	errs := make([]error, len(handles))
-	parallel(len(handles), 16, func(i int) {
+	parallel(len(handles), volumeWidth, func(i int) {
 		h := handles[i]
 		doc, err := call(ctx, c, fmt.Sprintf("read volume %s/%s", pool, h.Name), func(l *libvirt.Libvirt) (string, error) {
 			return l.StorageVolGetXMLDesc(h, 0)
@@ -165,22 +200,8 @@ func (c *Conn) Volumes(ctx context.Context, pool string) ([]model.Volume, error)
 		}
 		vols[i], errs[i] = VolumeFromXML(pool, doc)
 	})
-	for i, err := range errs {
-		// A volume deleted between the list and its XML call is simply gone.
-		if err != nil && !IsNotFound(err) {
-			return nil, err
-		}
-		if err != nil {
-			vols[i].Name = ""
-		}
-	}
-	out := vols[:0]
-	for _, v := range vols {
-		if v.Name != "" {
-			out = append(out, v)
-		}
-	}
-	return out, nil
+	// A volume deleted between the list and its XML call is simply gone.
+	return keepFound(vols, errs, func(v model.Volume) bool { return v.Name != "" })
 }
 
 // VolumeFromXML parses a volume's XML description.

@@ -1,189 +1,369 @@
-// Package app is stowage's root bubbletea model: it owns the screen, routes
-// messages to the focused view and keeps the global key bindings. It does
-// no I/O itself: every backend call is a tea.Cmd built from the Host
-// interface, so it imports model and themes, never libvirtx or ceph.
+// Package app is the root model: a stack of screens with breadcrumbs, the
+// hosts' state line, the `:` palette, the `?` help and the poll timer. It
+// only dispatches: data goes to the store, keys to the palette, the top
+// screen or the global bindings, PushMsg/PopMsg to the stack. It imports
+// the ui packages and themes; libvirt is reached only through ui/data.
 package app
 
 import (
-	"context"
-	"fmt"
-	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/dustin/go-humanize"
 
-	"stowage/model"
+	"stowage/libvirtx"
 	"stowage/themes"
+	"stowage/ui/common"
+	"stowage/ui/data"
+	"stowage/ui/firstpool"
+	"stowage/ui/keys"
+	"stowage/ui/palette"
+	"stowage/ui/views/kind"
+	"stowage/ui/views/list"
 )
 
-// Host is what the console needs of one hypervisor.
-type Host interface {
-	Name() string
-	// Load connects if needed and reads the host's pools.
-	Load(ctx context.Context) (HostData, error)
-}
-
-// HostData is one read of a host.
-type HostData struct {
-	LibvirtVersion string
-	HVVersion      string
-	Pools          []model.Pool
-}
-
-// Deps are what the root model is built from.
+// Deps are what the root is built from.
 type Deps struct {
-	Hosts   []Host
-	Styles  themes.Styles
-	Timeout time.Duration
+	Store  *data.Store
+	Keys   keys.Map
+	Styles themes.Styles
+	// Actions are the wizards' entry points; nil funcs (and all of them
+	// under --readonly) hide their keys.
+	Actions  common.Actions
+	ReadOnly bool
+	// Refresh is the poll interval for pools and volumes.
+	Refresh time.Duration
+	Kinds   map[string]kind.Kind
 }
 
-type hostState struct {
-	host    Host
-	loading bool
-	data    HostData
-	err     error
-	reqID   int
-}
+// headerLines are the breadcrumbs and the hosts' state line; one footer
+// line holds the help, the palette or a message.
+const headerLines, footerLines = 2, 1
 
-// Model is the root model.
+// Model is the root.
 type Model struct {
-	deps          Deps
-	hosts         []hostState
-	cursor        int
-	width, height int
+	d        Deps
+	ld       list.Deps
+	stack    []common.Component
+	palette  *palette.Model
+	showHelp bool
+	help     help.Model
+	w, h     int
+	message  string
+	tick     int
 }
 
-// New builds the root model.
-func New(d Deps) Model {
-	if d.Timeout <= 0 {
-		d.Timeout = 15 * time.Second
+type tickMsg struct{ id int }
+
+// New builds the root with the hosts screen at the bottom of the stack.
+func New(d Deps) *Model {
+	if d.Refresh <= 0 {
+		d.Refresh = 5 * time.Second
 	}
-	m := Model{deps: d}
-	for _, h := range d.Hosts {
-		m.hosts = append(m.hosts, hostState{host: h, loading: true})
+	m := &Model{d: d, help: help.New()}
+	m.ld = list.Deps{Store: d.Store, Keys: d.Keys, Styles: d.Styles, Actions: d.Actions, Kinds: d.Kinds}
+	if !d.ReadOnly {
+		m.ld.NewPool = func(host int, typ string) common.Component {
+			return firstpool.New(d.Store, host, typ, d.Keys, d.Styles)
+		}
+	}
+	hosts, _ := list.New(m.ld, "hosts", kind.All)
+	m.stack = []common.Component{hosts}
+	// One host: open its pools at once, hosts stay one Esc away.
+	if len(d.Store.Hosts) == 1 {
+		pools, _ := list.New(m.ld, "pools", kind.Scope{Host: 0})
+		m.stack = append(m.stack, pools)
 	}
 	return m
 }
 
-type loadedMsg struct {
-	host  int
-	reqID int
-	data  HostData
-	err   error
+// Stack exposes the screens (tests).
+func (m *Model) Stack() []common.Component { return m.stack }
+
+// Top is the screen on top.
+func (m *Model) Top() common.Component { return m.stack[len(m.stack)-1] }
+
+func (m *Model) schedule() tea.Cmd {
+	m.tick++
+	id := m.tick
+	return tea.Tick(m.d.Refresh, func(time.Time) tea.Msg { return tickMsg{id: id} })
 }
 
-func (m Model) load(i int) tea.Cmd {
-	h, id, timeout := m.hosts[i].host, m.hosts[i].reqID, m.deps.Timeout
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		d, err := h.Load(ctx)
-		return loadedMsg{host: i, reqID: id, data: d, err: err}
-	}
-}
-
-// Init loads every host at once.
-func (m Model) Init() tea.Cmd {
-	var cmds []tea.Cmd
-	for i := range m.hosts {
-		cmds = append(cmds, m.load(i))
+// Init reads every host and starts the poll timer.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.schedule()}
+	for i := range m.d.Store.Hosts {
+		cmds = append(cmds, m.d.Store.Refresh(i, false))
 	}
 	return tea.Batch(cmds...)
 }
 
-// Update handles keys, sizes and load results.
-func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+func (m *Model) bodySize() (int, int) {
+	h := m.h - headerLines - footerLines
+	if h < 1 {
+		h = 1
+	}
+	return m.w, h
+}
+
+// broadcast sends msg to every screen on the stack (they keep pointers).
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	var cmds []tea.Cmd
+	for i, s := range m.stack {
+		var cmd tea.Cmd
+		m.stack[i], cmd = s.Update(msg)
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) push(c common.Component) tea.Cmd {
+	m.Top().Blur()
+	c.SetSize(m.bodySize())
+	c.Focus()
+	m.stack = append(m.stack, c)
+	return c.Init()
+}
+
+func (m *Model) pop(result tea.Msg) tea.Cmd {
+	if len(m.stack) <= 1 {
+		return nil
+	}
+	m.Top().Blur()
+	m.stack = m.stack[:len(m.stack)-1]
+	top := m.Top()
+	top.SetSize(m.bodySize())
+	top.Focus()
+	if result == nil {
+		return nil
+	}
+	var cmds []tea.Cmd
+	if c, ok := result.(firstpool.CreatedMsg); ok {
+		cmds = append(cmds, m.d.Store.Refresh(c.Host, false))
+	}
+	var cmd tea.Cmd
+	m.stack[len(m.stack)-1], cmd = top.Update(result)
+	return tea.Batch(append(cmds, cmd)...)
+}
+
+// open replaces everything above the hosts screen with kind name.
+func (m *Model) open(name string, scope kind.Scope) tea.Cmd {
+	if name == "hosts" {
+		for len(m.stack) > 1 {
+			m.pop(nil)
+		}
+		return nil
+	}
+	s, ok := list.New(m.ld, name, scope)
+	if !ok {
+		m.message = "unknown command :" + name
+		return nil
+	}
+	for len(m.stack) > 1 {
+		m.pop(nil)
+	}
+	return m.push(s)
+}
+
+// Update dispatches.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.width, m.height = msg.Width, msg.Height
-	case loadedMsg:
-		if msg.host < len(m.hosts) && m.hosts[msg.host].reqID == msg.reqID {
-			h := &m.hosts[msg.host]
-			h.loading, h.err = false, msg.err
-			if msg.err == nil {
-				h.data = msg.data
+		m.w, m.h = msg.Width, msg.Height
+		m.help.SetWidth(msg.Width)
+		for _, s := range m.stack {
+			s.SetSize(m.bodySize())
+		}
+		return m, nil
+	case data.PartMsg, data.DoneMsg, data.EventMsg, data.EventsEndedMsg:
+		changed, cmd := m.d.Store.Update(msg)
+		if !changed {
+			return m, cmd
+		}
+		return m, tea.Batch(cmd, m.broadcast(data.ChangedMsg{Host: hostOf(msg)}))
+	case tickMsg:
+		if msg.id != m.tick {
+			return m, nil
+		}
+		cmds := []tea.Cmd{m.schedule()}
+		for i, h := range m.d.Store.Hosts {
+			if !h.Loading {
+				cmds = append(cmds, m.d.Store.Refresh(i, false))
 			}
 		}
+		return m, tea.Batch(cmds...)
+	case data.TrustMsg:
+		if msg.Err != nil {
+			m.message = msg.Err.Error()
+			return m, nil
+		}
+		m.message = "host key trusted; connecting…"
+		return m, m.d.Store.Refresh(msg.Host, false)
+	case common.PushMsg:
+		return m, m.push(msg.Screen)
+	case common.PopMsg:
+		return m, m.pop(msg.Result)
+	case palette.RunMsg:
+		m.palette = nil
+		return m, m.run(msg)
+	case palette.CloseMsg:
+		m.palette = nil
+		return m, nil
 	case tea.KeyPressMsg:
-		switch msg.String() {
-		case "q", "ctrl+c":
-			return m, tea.Quit
-		case "r":
-			var cmds []tea.Cmd
-			for i := range m.hosts {
-				m.hosts[i].reqID++
-				m.hosts[i].loading = true
-				cmds = append(cmds, m.load(i))
-			}
-			return m, tea.Batch(cmds...)
-		case "up", "k":
-			if m.cursor > 0 {
-				m.cursor--
-			}
-		case "down", "j":
-			if m.cursor < m.rows()-1 {
-				m.cursor++
-			}
-		}
+		return m, m.key(msg)
+	case tea.MouseMsg:
+		return m, m.mouse(msg)
 	}
-	return m, nil
+	var cmd tea.Cmd
+	m.stack[len(m.stack)-1], cmd = m.Top().Update(msg)
+	return m, cmd
 }
 
-func (m Model) rows() int {
-	n := 0
-	for _, h := range m.hosts {
-		n += len(h.data.Pools)
+func hostOf(msg tea.Msg) int {
+	switch msg := msg.(type) {
+	case data.PartMsg:
+		return msg.Host
+	case data.DoneMsg:
+		return msg.Host
+	case data.EventMsg:
+		return msg.Host
+	case data.EventsEndedMsg:
+		return msg.Host
 	}
-	return n
+	return -1
 }
 
-// View draws hosts and their pools.
-func (m Model) View() tea.View {
-	s := m.deps.Styles
-	var b strings.Builder
-	b.WriteString(s.Title.Render("stowage") + s.Muted.Render("  storage console for libvirt/KVM") + "\n\n")
-	row := 0
-	for _, h := range m.hosts {
-		switch {
-		case h.loading && h.data.LibvirtVersion == "":
-			b.WriteString(s.Text.Render("● "+h.host.Name()) + s.Muted.Render("  connecting…") + "\n")
-		case h.err != nil:
-			b.WriteString(s.Bad.Render("● "+h.host.Name()+"  disconnected: ") + s.Text.Render(h.err.Error()) + "\n")
-		default:
-			b.WriteString(s.Good.Render("● "+h.host.Name()) + s.Muted.Render(fmt.Sprintf("  connected, libvirt %s, hypervisor %s", h.data.LibvirtVersion, h.data.HVVersion)) + "\n")
+func (m *Model) run(r palette.RunMsg) tea.Cmd {
+	switch r.Cmd {
+	case "quit", "q":
+		return tea.Quit
+	case "help":
+		m.showHelp = true
+		return nil
+	case "host":
+		for i, h := range m.d.Store.Hosts {
+			if h.URI == r.Arg {
+				return m.open("pools", kind.Scope{Host: i})
+			}
 		}
-		if len(h.data.Pools) == 0 {
-			continue
-		}
-		b.WriteString(s.Header.Render(fmt.Sprintf("  %-22s %-13s %-9s %10s %10s %10s  %s", "POOL", "TYPE", "STATE", "CAPACITY", "ALLOC", "AVAIL", "CAN CREATE DRIVES")) + "\n")
-		for _, p := range h.data.Pools {
-			state := "inactive"
-			if p.Active {
-				state = "active"
-			}
-			can, why := model.CreateAbility(p.Type, true)
-			flag := "yes"
-			if !can {
-				flag = "no: " + why
-			}
-			line := fmt.Sprintf("  %-22s %-13s %-9s %10s %10s %10s  %s", p.Name, p.Type, state,
-				humanize.IBytes(p.Capacity), humanize.IBytes(p.Allocation), humanize.IBytes(p.Available), flag)
-			if m.width > 0 && len([]rune(line)) > m.width {
-				line = string([]rune(line)[:m.width-1]) + "…"
-			}
-			if row == m.cursor {
-				line = s.Selected.Render(line)
-			} else {
-				line = s.Text.Render(line)
-			}
-			b.WriteString(line + "\n")
-			row++
-		}
-		b.WriteString("\n")
+		m.message = "no host " + r.Arg
+		return nil
 	}
-	b.WriteString(s.Muted.Render("↑/↓ select · r refresh · q quit"))
-	v := tea.NewView(b.String())
-	v.AltScreen = true
-	return v
+	return m.open(r.Cmd, kind.All)
+}
+
+// unknownKeyHost is the first host waiting for an SSH host-key decision.
+func (m *Model) unknownKeyHost() int {
+	for i, h := range m.d.Store.Hosts {
+		if data.UnknownHostKey(h) != nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// FirstRun reports whether no host could be reached yet (every host
+// failed its dial): the first-run screen is shown then.
+func (m *Model) FirstRun() bool {
+	for _, h := range m.d.Store.Hosts {
+		if h.Loaded || h.Err == nil || h.Status.State != libvirtx.StateDisconnected {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	km := m.d.Keys
+	if m.palette != nil {
+		p, cmd := m.palette.Update(msg)
+		m.palette = &p
+		return cmd
+	}
+	if m.showHelp {
+		m.showHelp = false
+		return nil
+	}
+	m.message = ""
+	top := m.Top()
+	if c, ok := top.(common.Capturing); ok && c.Capturing() {
+		var cmd tea.Cmd
+		m.stack[len(m.stack)-1], cmd = top.Update(msg)
+		return cmd
+	}
+	// Global bindings are disjoint from the screens' own keys.
+	switch {
+	case key.Matches(msg, km.Quit):
+		return tea.Quit
+	case key.Matches(msg, km.Help):
+		m.showHelp = true
+		return nil
+	case key.Matches(msg, km.Palette):
+		var names []string
+		for n := range m.d.Kinds {
+			names = append(names, n)
+		}
+		var hosts []string
+		for _, h := range m.d.Store.Hosts {
+			hosts = append(hosts, h.URI)
+		}
+		p := palette.New(names, hosts, m.d.Styles)
+		m.palette = &p
+		return nil
+	case key.Matches(msg, km.Refresh):
+		var cmds []tea.Cmd
+		for i := range m.d.Store.Hosts {
+			cmds = append(cmds, m.d.Store.Refresh(i, false))
+		}
+		return tea.Batch(cmds...)
+	case key.Matches(msg, km.Trust) && m.unknownKeyHost() >= 0:
+		return m.d.Store.Trust(m.unknownKeyHost())
+	case key.Matches(msg, km.Hosts):
+		return m.open("hosts", kind.All)
+	case key.Matches(msg, km.Pools):
+		return m.open("pools", kind.All)
+	case key.Matches(msg, km.Volumes):
+		return m.open("volumes", kind.All)
+	case key.Matches(msg, km.VMs):
+		return m.open("vms", kind.All)
+	case key.Matches(msg, km.Secrets):
+		return m.open("secrets", kind.All)
+	case key.Matches(msg, km.Back) && len(m.stack) == 1:
+		return nil
+	}
+	var cmd tea.Cmd
+	m.stack[len(m.stack)-1], cmd = top.Update(msg)
+	return cmd
+}
+
+// mouse forwards mouse messages to the top screen in its own coordinates.
+func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
+	var fwd tea.Msg
+	switch ev := msg.(type) {
+	case tea.MouseClickMsg:
+		ev.Y -= headerLines
+		fwd = ev
+	case tea.MouseWheelMsg:
+		ev.Y -= headerLines
+		fwd = ev
+	default:
+		return nil
+	}
+	var cmd tea.Cmd
+	m.stack[len(m.stack)-1], cmd = m.Top().Update(fwd)
+	return cmd
+}
+
+// GlobalBindings are the keys the root itself handles.
+func (m *Model) GlobalBindings() []key.Binding {
+	km := m.d.Keys
+	return []key.Binding{km.Palette, km.Help, km.Refresh, km.Hosts, km.Pools, km.Volumes, km.VMs, km.Secrets,
+		keys.Enable(km.Trust, m.unknownKeyHost() >= 0), km.Quit}
+}
+
+// HelpText is the `?` screen, generated from the keymaps in force.
+func (m *Model) HelpText() string {
+	groups := append(m.Top().FullHelp(), m.GlobalBindings())
+	return m.help.FullHelpView(groups)
 }

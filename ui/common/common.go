@@ -76,3 +76,9 @@ type DriveTarget struct {
 	// Disk is the VM's target device (vdb) for detach.
 	Disk string
 }
+
+// Capturing components (a filter line, a form) take every key while they
+// report true, so the root's global bindings do not steal typed letters.
+type Capturing interface {
+	Capturing() bool
+}

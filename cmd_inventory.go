@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"stowage/libvirtx"
+)
+
+const inventoryUsage = `Usage: stowage inventory [--uri URI]... [--json] [--readonly] [--timeout D]
+
+Prints every host's pools (with can_create_volumes and create_reason),
+volumes (encryption, secret state, attached_to), domains and secrets: the
+same data as the console. Hosts come from --uri, else config.yaml, else
+qemu:///system. Sizes are bytes in JSON. Exit status 1 when a host could
+not be read (reasons on stderr; the other hosts are still printed), 2 on
+bad usage.
+
+`
+
+// inventoryDoc is the JSON document: hosts[] → pools[] → volumes[], plus
+// domains[] and secrets[] per host.
+type inventoryDoc struct {
+	Hosts []libvirtx.HostInfo `json:"hosts"`
+}
+
+func cmdInventory(args []string, stdout, stderr io.Writer) int {
+	var uris uriList
+	var asJSON, readonly bool
+	var timeout time.Duration
+	fs := flag.NewFlagSet("stowage inventory", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&uris, "uri", "libvirt URI of a host (repeatable)")
+	fs.BoolVar(&asJSON, "json", false, "print JSON instead of tables")
+	fs.BoolVar(&readonly, "readonly", false, "use the read-only socket")
+	fs.DurationVar(&timeout, "timeout", libvirtx.DefaultTimeout, "bound on each libvirt call")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, inventoryUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "stowage inventory: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if len(uris) == 0 {
+		cfg, err := loadConfig(configPath())
+		if err != nil {
+			fmt.Fprintln(stderr, "stowage inventory:", err)
+			return 2
+		}
+		for _, h := range cfg.Hosts {
+			uris = append(uris, h.URI)
+		}
+		if len(uris) == 0 {
+			uris = uriList{"qemu:///system"}
+		}
+	}
+	for _, u := range uris {
+		if _, err := libvirtx.ParseURI(u, readonly); err != nil {
+			fmt.Fprintln(stderr, "stowage inventory: --uri:", err)
+			return 2
+		}
+	}
+	hosts, errs := readInventory(uris, libvirtx.Options{Timeout: timeout, ReadOnly: readonly})
+	var doc inventoryDoc
+	rc := 0
+	for i, h := range hosts {
+		if errs[i] != nil {
+			fmt.Fprintf(stderr, "stowage inventory: %s: %v\n", uris[i], errs[i])
+			rc = 1
+			continue
+		}
+		for _, e := range h.Errors {
+			fmt.Fprintf(stderr, "stowage inventory: %s: %s\n", uris[i], e)
+			rc = 1
+		}
+		doc.Hosts = append(doc.Hosts, h)
+	}
+	if doc.Hosts == nil {
+		doc.Hosts = []libvirtx.HostInfo{}
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			fmt.Fprintln(stderr, "stowage inventory:", err)
+			return 1
+		}
+		return rc
+	}
+	for _, h := range doc.Hosts {
+		printHost(stdout, h)
+	}
+	return rc
+}
+
+// readInventory reads every host at once; one connection each.
+func readInventory(uris []string, o libvirtx.Options) ([]libvirtx.HostInfo, []error) {
+	hosts := make([]libvirtx.HostInfo, len(uris))
+	errs := make([]error, len(uris))
+	var wg sync.WaitGroup
+	for i, u := range uris {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			c, err := libvirtx.Dial(ctx, u, o)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer c.Close()
+			hosts[i] = c.Inventory(ctx)
+		}()
+	}
+	wg.Wait()
+	return hosts, errs
+}
+
+func printHost(w io.Writer, h libvirtx.HostInfo) {
+	fmt.Fprintf(w, "HOST %s  libvirt %s, hypervisor %s\n\n", h.URI, h.LibvirtVersion, h.HypervisorVersion)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "POOL\tTYPE\tSTATE\tAUTOSTART\tPERSISTENT\tCAPACITY\tALLOCATION\tAVAILABLE\tCAN CREATE DRIVES")
+	for _, p := range h.Pools {
+		can := "yes"
+		if !p.CanCreateVolumes {
+			can = "no: " + p.CreateReason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", p.Name, p.Type, activeWord(p.Active),
+			yesNo(p.Autostart), yesNo(p.Persistent), p.Capacity, p.Allocation, p.Available, can)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(tw, "VOLUME\tPOOL\tCAPACITY\tALLOCATION\tFORMAT\tENCRYPTION\tSECRET\tATTACHED TO")
+	for _, p := range h.Pools {
+		for _, v := range p.Volumes {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", v.Name, v.Pool, v.Capacity, v.Allocation,
+				dash(v.Format), encryptionLabel(v), dash(string(v.SecretState)), attachedLabel(v.AttachedTo))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(tw, "VM\tSTATE\tDISK\tBUS\tSOURCE\tENCRYPTION")
+	for _, d := range h.Domains {
+		if len(d.Disks) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\n", d.Name, d.State)
+		}
+		for _, k := range d.Disks {
+			enc := "-"
+			if k.Encryption != nil {
+				enc = k.Encryption.Format + " (" + k.Encryption.Engine + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.State, k.Target, k.Bus, k.Source, enc)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(tw, "SECRET\tUSAGE\tPRIVATE\tEPHEMERAL\tVALUE\tORPHAN")
+	for _, s := range h.Secrets {
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", s.UUID, s.UsageType, s.UsageID, yesNo(s.Private), yesNo(s.Ephemeral), s.Value, dash(s.Orphan))
+	}
+	for _, m := range h.MissingSecrets() {
+		fmt.Fprintf(tw, "(missing)\tvolume %s\t-\t-\t-\tencrypted volume's secret is gone\n", m)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+// encryptionLabel is "luks (qemu)", "luks2 (librbd, from VM disk)" or "-".
+func encryptionLabel(v libvirtx.VolumeInfo) string {
+	switch {
+	case v.Encryption != nil:
+		return v.Encryption.Format + " (" + v.Encryption.Engine + ")"
+	case v.DiskEncryption != nil:
+		return v.DiskEncryption.Format + " (" + v.DiskEncryption.Engine + ", from VM disk)"
+	}
+	return "-"
+}
+
+func attachedLabel(as []libvirtx.Attachment) string {
+	if len(as) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, a := range as {
+		parts = append(parts, a.VM+":"+a.Target)
+	}
+	return strings.Join(parts, ",")
+}
+
+func activeWord(b bool) string {
+	if b {
+		return "active"
+	}
+	return "inactive"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,204 @@
+package libvirtx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"stowage/model"
+)
+
+// SecretValueState says what stowage could learn about a secret's value
+// without keeping it.
+type SecretValueState string
+
+// How a secret's value was found. libvirt refuses SecretGetValue on every
+// private secret ("secret is private", VIR_ERR_INVALID_SECRET) before it
+// looks at the value, so for private secrets (all that stowage creates) the
+// value's presence cannot be told through the API: they are reported as
+// ValuePrivate, never guessed. A non-private secret without a value fails
+// with VIR_ERR_NO_SECRET ("does not have a value"): ValueUnset. The bytes
+// of a readable value are dropped at once and never stored or logged.
+const (
+	ValueSet     SecretValueState = "set"
+	ValueUnset   SecretValueState = "unset"
+	ValuePrivate SecretValueState = "private"
+)
+
+// SecretPrivate is the volume-side state for a present, private secret
+// whose value cannot be read back (see ValuePrivate).
+const SecretPrivate model.SecretState = "present-private"
+
+// SecretInfo is a secret with what stowage knows about its value and
+// whether anything still uses it.
+type SecretInfo struct {
+	model.Secret
+	Value SecretValueState `json:"value"`
+	// Orphan, when set, says why nothing uses the secret any more (its
+	// volume is gone).
+	Orphan string `json:"orphan,omitempty"`
+}
+
+// Secrets lists the host's secrets (never their values).
+func (c *Conn) Secrets(ctx context.Context) ([]SecretInfo, error) {
+	handles, err := call(ctx, c, "list secrets", func(l *libvirt.Libvirt) ([]libvirt.Secret, error) {
+		ss, _, err := l.ConnectListAllSecrets(1, 0)
+		return ss, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SecretInfo, len(handles))
+	errs := make([]error, len(handles))
+	parallel(len(handles), 16, func(i int) {
+		out[i], errs[i] = c.secret(ctx, handles[i])
+	})
+	return keepFound(out, errs, func(s SecretInfo) bool { return s.UUID != "" })
+}
+
+func (c *Conn) secret(ctx context.Context, h libvirt.Secret) (SecretInfo, error) {
+	what := fmt.Sprintf("read secret %s", h.UsageID)
+	doc, err := call(ctx, c, what, func(l *libvirt.Libvirt) (string, error) { return l.SecretGetXMLDesc(h, 0) })
+	if err != nil {
+		return SecretInfo{}, err
+	}
+	s, err := SecretFromXML(doc)
+	if err != nil {
+		return SecretInfo{}, fmt.Errorf("%s: %w", what, err)
+	}
+	si := SecretInfo{Secret: s, Value: ValuePrivate}
+	if s.Private {
+		return si, nil
+	}
+	err = c.do(ctx, what, func(l *libvirt.Libvirt) error {
+		v, err := l.SecretGetValue(h, 0)
+		clear(v)
+		return err
+	})
+	var le libvirt.Error
+	switch {
+	case err == nil:
+		si.Value = ValueSet
+	case errors.As(err, &le) && libvirt.ErrorNumber(le.Code) == libvirt.ErrNoSecret:
+		si.Value = ValueUnset
+	case errors.As(err, &le) && libvirt.ErrorNumber(le.Code) == libvirt.ErrInvalidSecret:
+		si.Value = ValuePrivate
+	default:
+		return si, err
+	}
+	return si, nil
+}
+
+// SecretFromXML parses a secret's XML description.
+func SecretFromXML(doc string) (model.Secret, error) {
+	var x libvirtxml.Secret
+	if err := x.Unmarshal(doc); err != nil {
+		return model.Secret{}, fmt.Errorf("parse secret XML: %w", err)
+	}
+	s := model.Secret{UUID: x.UUID, Description: x.Description, Private: x.Private == "yes", Ephemeral: x.Ephemeral == "yes"}
+	if u := x.Usage; u != nil {
+		s.UsageType = u.Type
+		switch u.Type {
+		case "volume":
+			s.UsageID = u.Volume
+		case "iscsi":
+			s.UsageID = u.Target
+		default:
+			s.UsageID = u.Name
+		}
+	}
+	return s, nil
+}
+
+// SecretXML returns a secret's XML description by UUID.
+func (c *Conn) SecretXML(ctx context.Context, uuid string) (string, error) {
+	return call(ctx, c, "read secret "+uuid, func(l *libvirt.Libvirt) (string, error) {
+		h, err := l.SecretLookupByUUID(parseUUID(uuid))
+		if err != nil {
+			return "", err
+		}
+		return l.SecretGetXMLDesc(h, 0)
+	})
+}
+
+// SecretSpec is a secret DefineSecret creates, always private and
+// persistent.
+type SecretSpec struct {
+	// UsageType is volume, ceph or iscsi; UsageID the volume path, or the
+	// name of the ceph/iscsi usage.
+	UsageType, UsageID, Description string
+}
+
+// DefineSecret defines a private, persistent secret and sets its value.
+// value is never logged nor kept; the caller should clear it afterwards.
+// A secret whose value cannot be set is undefined again.
+func (c *Conn) DefineSecret(ctx context.Context, s SecretSpec, value []byte) (string, error) {
+	x := libvirtxml.Secret{Ephemeral: "no", Private: "yes", Description: s.Description, Usage: &libvirtxml.SecretUsage{Type: s.UsageType}}
+	switch s.UsageType {
+	case "volume":
+		x.Usage.Volume = s.UsageID
+	case "iscsi":
+		x.Usage.Target = s.UsageID
+	default:
+		x.Usage.Name = s.UsageID
+	}
+	doc, err := x.Marshal()
+	if err != nil {
+		return "", fmt.Errorf("secret XML: %w", err)
+	}
+	what := fmt.Sprintf("define %s secret %q", s.UsageType, s.UsageID)
+	return call(ctx, c, what, func(l *libvirt.Libvirt) (string, error) {
+		h, err := l.SecretDefineXML(doc, 0)
+		if err != nil {
+			return "", err
+		}
+		if err := l.SecretSetValue(h, value, 0); err != nil {
+			_ = l.SecretUndefine(h)
+			return "", fmt.Errorf("set its value: %w", err)
+		}
+		return formatUUID(h.UUID), nil
+	})
+}
+
+// UndefineSecret removes a secret by UUID; a secret already gone is fine.
+func (c *Conn) UndefineSecret(ctx context.Context, uuid string) error {
+	err := c.do(ctx, "undefine secret "+uuid, func(l *libvirt.Libvirt) error {
+		h, err := l.SecretLookupByUUID(parseUUID(uuid))
+		if err != nil {
+			return err
+		}
+		return l.SecretUndefine(h)
+	})
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+func formatUUID(u libvirt.UUID) string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// parseUUID reads "8-4-4-4-12" hex; a malformed UUID becomes the zero UUID,
+// which libvirt reports as not found.
+func parseUUID(s string) libvirt.UUID {
+	var u libvirt.UUID
+	j := 0
+	for i := 0; i+1 < len(s) && j < len(u); {
+		if s[i] == '-' {
+			i++
+			continue
+		}
+		var b byte
+		if _, err := fmt.Sscanf(s[i:i+2], "%02x", &b); err != nil {
+			return libvirt.UUID{}
+		}
+		u[j] = b
+		j++
+		i += 2
+	}
+	return u
+}

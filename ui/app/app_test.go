@@ -1,0 +1,308 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/libvirtx"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+	"stowage/ui/data"
+	"stowage/ui/keys"
+	"stowage/ui/palette"
+	"stowage/ui/views"
+	"stowage/ui/views/list"
+)
+
+// fake is a Backend that serves fixed parts (unit tests only).
+type fake struct {
+	uris  []string
+	parts [][]libvirtx.Part
+	err   []error
+}
+
+func (f *fake) URIs() []string { return f.uris }
+func (f *fake) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, out chan<- libvirtx.Part) error {
+	if f.err[i] != nil {
+		return f.err[i]
+	}
+	for _, p := range f.parts[i] {
+		out <- p
+	}
+	return nil
+}
+func (f *fake) Status(i int) libvirtx.Status {
+	if f.err[i] != nil {
+		return libvirtx.Status{State: libvirtx.StateDisconnected, Reason: f.err[i].Error(), Err: f.err[i]}
+	}
+	return libvirtx.Status{State: libvirtx.StateConnected}
+}
+func (f *fake) Events(context.Context, int) (<-chan libvirtx.DomainEvent, error) {
+	return nil, errors.New("no events in the fake")
+}
+func (f *fake) Describe(context.Context, int, data.Object) (string, error) { return "<pool/>", nil }
+func (f *fake) CreatePool(context.Context, int, libvirtx.PoolSpec, []byte) error {
+	return nil
+}
+func (f *fake) TrustHostKey(int) error { return nil }
+
+func labHost() []libvirtx.Part {
+	return []libvirtx.Part{
+		{Kind: libvirtx.PartVersions, Lib: "9.0.0", HV: "7.2.0"},
+		{Kind: libvirtx.PartPools, Caps: libvirtx.PoolCaps{}, Pools: []model.Pool{
+			{Name: "default", Type: model.PoolDir, Active: true, Capacity: 100 << 30, Allocation: 10 << 30},
+			{Name: "san", Type: model.PoolISCSIDirect, Active: true, Capacity: 1 << 30, Allocation: 1 << 30},
+		}},
+		{Kind: libvirtx.PartVolumes, Pool: "default", Volumes: []model.Volume{
+			{Name: "a.qcow2", Pool: "default", Path: "/p/a.qcow2", Capacity: 1 << 30, Format: "qcow2"},
+			{Name: "b.raw", Pool: "default", Path: "/p/b.raw", Capacity: 2 << 30, Format: "raw"},
+		}},
+		{Kind: libvirtx.PartDomains, Domains: []model.Domain{{Name: "vm1", State: "running",
+			Disks: []model.Disk{{Target: "vdb", Bus: "virtio", SourceType: "file", Source: "/p/b.raw"}}}}},
+		{Kind: libvirtx.PartSecrets, Secrets: []libvirtx.SecretInfo{}},
+	}
+}
+
+// drain runs cmd and feeds every resulting message back, as the runtime
+// would, until nothing is left (ticks and quits are not run).
+func drain(t *testing.T, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	queue := []tea.Cmd{cmd}
+	for n := 0; len(queue) > 0; n++ {
+		if n > 10000 {
+			t.Fatal("message loop does not settle")
+		}
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		msg := runWithDeadline(c)
+		switch msg := msg.(type) {
+		case nil, tickMsg:
+			continue
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+			continue
+		}
+		_, next := m.Update(msg)
+		queue = append(queue, next)
+	}
+}
+
+// runWithDeadline runs a Cmd; ticks (which would sleep) are skipped.
+func runWithDeadline(c tea.Cmd) tea.Msg {
+	ch := make(chan tea.Msg, 1)
+	go func() { ch <- c() }()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(50 * time.Millisecond):
+		return nil // a tea.Tick: the poll timer
+	}
+}
+
+func newModel(t *testing.T, f *fake, acts common.Actions) *Model {
+	t.Helper()
+	pal, _ := themes.Lookup("dark")
+	store := data.NewStore(f, time.Second)
+	m := New(Deps{Store: store, Keys: keys.Default(), Styles: themes.Build(pal, true), Actions: acts,
+		Refresh: time.Hour, Kinds: views.Registry()})
+	m.Update(tea.WindowSizeMsg{Width: 140, Height: 30})
+	drain(t, m, m.Init())
+	return m
+}
+
+func press(t *testing.T, m *Model, b key.Binding) {
+	t.Helper()
+	k := b.Keys()[0]
+	var msg tea.KeyPressMsg
+	switch k {
+	case "enter":
+		msg = tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "down":
+		msg = tea.KeyPressMsg{Code: tea.KeyDown}
+	default:
+		r := []rune(k)
+		msg = tea.KeyPressMsg{Code: r[0], Text: k}
+		if strings.HasPrefix(k, "ctrl+") {
+			msg = tea.KeyPressMsg{Code: rune(k[5]), Mod: tea.ModCtrl}
+		}
+	}
+	_, cmd := m.Update(msg)
+	drain(t, m, cmd)
+}
+
+func typeText(t *testing.T, m *Model, s string) {
+	for _, r := range s {
+		_, cmd := m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+		drain(t, m, cmd)
+	}
+}
+
+func topList(t *testing.T, m *Model) *list.Model {
+	t.Helper()
+	l, ok := m.Top().(*list.Model)
+	if !ok {
+		t.Fatalf("top screen is %T", m.Top())
+	}
+	return l
+}
+
+func TestDrillDownAndBack(t *testing.T) {
+	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	m := newModel(t, f, common.Actions{})
+	km := keys.Default()
+	// One host: its pools open at once, hosts one Esc away.
+	if l := topList(t, m); l.Kind() != "pools" || l.Table().Len() != 2 {
+		t.Fatalf("start: %s with %d rows", l.Kind(), l.Table().Len())
+	}
+	press(t, m, km.Enter)
+	l := topList(t, m)
+	if l.Kind() != "volumes" || l.Scope().Pool != "default" || l.Table().Len() != 2 {
+		t.Fatalf("after enter: %s %+v %d rows", l.Kind(), l.Scope(), l.Table().Len())
+	}
+	view := m.View().Content
+	if !strings.Contains(view, "pools on test:///one › default") {
+		t.Errorf("breadcrumbs missing:\n%s", view)
+	}
+	if !strings.Contains(view, "vm1:vdb") {
+		t.Errorf("attachment not shown:\n%s", view)
+	}
+	press(t, m, km.Back)
+	if topList(t, m).Kind() != "pools" {
+		t.Error("esc did not go back to pools")
+	}
+	press(t, m, km.Back)
+	press(t, m, km.Back) // Esc on the last screen stays
+	if len(m.Stack()) != 1 || topList(t, m).Kind() != "hosts" {
+		t.Errorf("stack %d, top %s", len(m.Stack()), topList(t, m).Kind())
+	}
+}
+
+func TestFilterCapturesKeys(t *testing.T) {
+	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	m := newModel(t, f, common.Actions{})
+	km := keys.Default()
+	press(t, m, km.Filter)
+	// "q" would quit if the filter line did not capture it.
+	typeText(t, m, "sq")
+	l := topList(t, m)
+	if l.Table().Filter() != "sq" {
+		t.Fatalf("filter %q", l.Table().Filter())
+	}
+	// s…q: only the dir pool's "luks (qemu)" has a q.
+	if k, _ := l.Table().SelectedKey(); l.Table().Len() != 1 || !strings.HasSuffix(k, "default") {
+		t.Errorf("filter sq matches %d pools (%q)", l.Table().Len(), k)
+	}
+}
+
+func TestPaletteCompletionAndHost(t *testing.T) {
+	f := &fake{uris: []string{"test:///one", "test:///two"}, parts: [][]libvirtx.Part{labHost(), labHost()}, err: []error{nil, nil}}
+	m := newModel(t, f, common.Actions{})
+	km := keys.Default()
+	press(t, m, km.Palette)
+	typeText(t, m, "vo")
+	if got := m.palette.Completions(); len(got) != 1 || got[0] != "volumes" {
+		t.Fatalf("completions for vo: %v", got)
+	}
+	_, cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	drain(t, m, cmd)
+	if m.palette.Input() != "volumes" {
+		t.Errorf("tab → %q", m.palette.Input())
+	}
+	_, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	drain(t, m, cmd)
+	if l := topList(t, m); l.Kind() != "volumes" || l.Table().Len() != 4 {
+		t.Fatalf(":volumes → %s with %d rows", l.Kind(), l.Table().Len())
+	}
+	press(t, m, km.Palette)
+	typeText(t, m, "host test:///t")
+	_, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	drain(t, m, cmd)
+	if l := topList(t, m); l.Kind() != "pools" || l.Scope().Host != 1 {
+		t.Errorf(":host test:///two → %s %+v", l.Kind(), l.Scope())
+	}
+	m.Update(palette.CloseMsg{})
+}
+
+type stubScreen struct {
+	common.Component
+	title string
+}
+
+func (s *stubScreen) Title() string                              { return s.title }
+func (s *stubScreen) Init() tea.Cmd                              { return nil }
+func (s *stubScreen) SetSize(int, int)                           {}
+func (s *stubScreen) Focus()                                     {}
+func (s *stubScreen) Blur()                                      {}
+func (s *stubScreen) View() string                               { return "wizard " + s.title }
+func (s *stubScreen) ShortHelp() []key.Binding                   { return nil }
+func (s *stubScreen) FullHelp() [][]key.Binding                  { return nil }
+func (s *stubScreen) Update(tea.Msg) (common.Component, tea.Cmd) { return s, nil }
+
+func TestActionKeysPushWizardsAndNilActionsVanish(t *testing.T) {
+	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	var got common.DriveTarget
+	acts := common.Actions{CreateDrive: func(at common.DriveTarget) common.Component {
+		got = at
+		return &stubScreen{title: "create drive"}
+	}}
+	m := newModel(t, f, acts)
+	km := keys.Default()
+	if !strings.Contains(m.HelpText(), km.CreateDrive.Help().Desc) {
+		t.Errorf("create drive missing from help on a dir pool:\n%s", m.HelpText())
+	}
+	if strings.Contains(m.HelpText(), km.DeleteDrive.Help().Desc) || strings.Contains(m.HelpText(), km.LVMOnISCSI.Help().Desc) {
+		t.Errorf("nil actions offered in help:\n%s", m.HelpText())
+	}
+	press(t, m, km.CreateDrive)
+	if s, ok := m.Top().(*stubScreen); !ok || s.title != "create drive" {
+		t.Fatalf("create-drive key pushed %T", m.Top())
+	}
+	if got.HostURI != "test:///one" || got.Pool != "default" {
+		t.Errorf("wizard preset %+v", got)
+	}
+	if !strings.Contains(m.View().Content, "create drive") {
+		t.Error("breadcrumbs lack the pushed wizard")
+	}
+	m.Update(common.PopMsg{})
+	// iSCSI pool: creating is impossible, so the key is absent too.
+	press(t, m, km.Down)
+	if strings.Contains(m.HelpText(), km.CreateDrive.Help().Desc) {
+		t.Error("create drive offered on an iscsi-direct pool")
+	}
+	press(t, m, km.CreateDrive)
+	if _, ok := m.Top().(*list.Model); !ok {
+		t.Error("create-drive key acted on an iscsi pool")
+	}
+}
+
+func TestFirstRunAndNoPools(t *testing.T) {
+	f := &fake{uris: []string{"qemu:///system"}, parts: [][]libvirtx.Part{nil},
+		err: []error{errors.New("no libvirt socket at /run/libvirt/libvirt-sock: is libvirtd running?")}}
+	m := newModel(t, f, common.Actions{})
+	if !m.FirstRun() || !strings.Contains(m.View().Content, "systemctl start libvirtd") {
+		t.Fatalf("first-run screen missing:\n%s", m.View().Content)
+	}
+	// A reachable host without pools offers a first pool.
+	f2 := &fake{uris: []string{"test:///empty"}, parts: [][]libvirtx.Part{{{Kind: libvirtx.PartPools}}}, err: []error{nil}}
+	m2 := newModel(t, f2, common.Actions{})
+	v := m2.View().Content
+	if m2.FirstRun() || !strings.Contains(v, "no storage pool yet") || !strings.Contains(v, "new dir pool") {
+		t.Fatalf("no first-pool offer:\n%s", v)
+	}
+	press(t, m2, keys.Default().NewRBDPool)
+	if !strings.Contains(m2.View().Content, "cephx key") {
+		t.Errorf("rbd form not shown:\n%s", m2.View().Content)
+	}
+}

@@ -1,0 +1,328 @@
+// Package data is the console's view of its hosts: the Backend interface
+// through which every libvirt call is made (as tea.Cmds, never inside
+// Update or View), the Store that Update applies results to, and the
+// messages that carry them, tagged with a host and a generation so stale
+// results are dropped. It imports libvirtx for its plain data types and
+// bubbletea; never lipgloss, themes or another ui package.
+package data
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/libvirtx"
+	"stowage/model"
+)
+
+// Object names something `d` can describe.
+type Object struct {
+	// Kind is host, pool, volume, domain or secret.
+	Kind string
+	Pool string
+	// Name is the pool, volume or domain name, or the secret's UUID.
+	Name string
+}
+
+// Backend is what the console needs of its hosts (libvirt in production,
+// a fake in unit tests).
+type Backend interface {
+	URIs() []string
+	// Stream reads one refresh of a host into out; it returns when done
+	// (the connection error, if it could not even connect).
+	Stream(ctx context.Context, host int, o libvirtx.StreamOptions, out chan<- libvirtx.Part) error
+	// Status is the host's connection state.
+	Status(host int) libvirtx.Status
+	// Events streams domain lifecycle events until ctx ends or the
+	// connection drops.
+	Events(ctx context.Context, host int) (<-chan libvirtx.DomainEvent, error)
+	// Describe returns an object's XML.
+	Describe(ctx context.Context, host int, o Object) (string, error)
+	// CreatePool makes a first pool; key is the cephx key for rbd.
+	CreatePool(ctx context.Context, host int, s libvirtx.PoolSpec, key []byte) error
+	// TrustHostKey records the unknown SSH host key the last dial of host
+	// met, and lets the next refresh dial at once.
+	TrustHostKey(host int) error
+}
+
+// UnknownHostKey is the SSH host key a host's last dial did not know.
+func UnknownHostKey(h Host) *libvirtx.UnknownHostKeyError {
+	var e *libvirtx.UnknownHostKeyError
+	if h.Err != nil && errors.As(h.Err, &e) {
+		return e
+	}
+	if h.Status.Err != nil && errors.As(h.Status.Err, &e) {
+		return e
+	}
+	return nil
+}
+
+// TrustMsg reports the outcome of trusting a host key.
+type TrustMsg struct {
+	Host int
+	Err  error
+}
+
+// Trust records host i's unknown key as a Cmd, then the root refreshes.
+func (s *Store) Trust(i int) tea.Cmd {
+	b := s.backend
+	return func() tea.Msg { return TrustMsg{Host: i, Err: b.TrustHostKey(i)} }
+}
+
+// Host is one host as the console knows it.
+type Host struct {
+	URI    string
+	Status libvirtx.Status
+	Info   libvirtx.HostInfo
+	// Loaded is true once a refresh finished (even with errors).
+	Loaded  bool
+	Loading bool
+	// Err is the last refresh's connection error.
+	Err error
+
+	gen    int
+	cancel context.CancelFunc
+	// events is true while a domain event subscription is live; eventsID
+	// tells its messages from an older subscription's.
+	events   bool
+	eventsID int
+}
+
+// Store holds every host. The root model owns it; screens read it.
+type Store struct {
+	Hosts   []Host
+	backend Backend
+	timeout time.Duration
+}
+
+// NewStore prepares a store for the backend's hosts.
+func NewStore(b Backend, timeout time.Duration) *Store {
+	s := &Store{backend: b, timeout: timeout}
+	for _, u := range b.URIs() {
+		s.Hosts = append(s.Hosts, Host{URI: u, Status: libvirtx.Status{State: libvirtx.StateConnecting},
+			Info: libvirtx.HostInfo{URI: u}})
+	}
+	return s
+}
+
+// Backend returns the store's backend (for screens' Cmds).
+func (s *Store) Backend() Backend { return s.backend }
+
+// Timeout bounds one-shot calls (describe, create pool).
+func (s *Store) Timeout() time.Duration { return s.timeout }
+
+// PartMsg carries one part of a host's refresh.
+type PartMsg struct {
+	Host, Gen int
+	Part      libvirtx.Part
+	next      <-chan libvirtx.Part
+	done      <-chan streamEnd
+}
+
+type streamEnd struct {
+	err    error
+	status libvirtx.Status
+}
+
+// DoneMsg ends a host's refresh.
+type DoneMsg struct {
+	Host, Gen int
+	Err       error
+	Status    libvirtx.Status
+}
+
+// ChangedMsg tells screens that a host's data changed.
+type ChangedMsg struct{ Host int }
+
+// EventMsg is a domain lifecycle event.
+type EventMsg struct {
+	Host, Gen int
+	Event     libvirtx.DomainEvent
+	next      <-chan libvirtx.DomainEvent
+}
+
+// EventsEndedMsg says a host's event stream closed (connection lost).
+type EventsEndedMsg struct{ Host, Gen int }
+
+// Refresh starts a refresh of host i. Pools whose sizes and volume names
+// did not change keep their volume details (cheap polling); domainsOnly
+// re-reads the VMs alone. A newer refresh makes older results stale.
+func (s *Store) Refresh(i int, domainsOnly bool) tea.Cmd {
+	if i < 0 || i >= len(s.Hosts) {
+		return nil
+	}
+	h := &s.Hosts[i]
+	if h.cancel != nil && !domainsOnly {
+		h.cancel()
+	}
+	if !domainsOnly {
+		h.gen++
+		h.Loading = true
+	}
+	gen := h.gen
+	// Copied before the closure: the goroutine never reads the live store.
+	prev := map[string]libvirtx.PoolInfo{}
+	for _, p := range h.Info.Pools {
+		prev[p.Name] = p
+	}
+	opts := libvirtx.StreamOptions{DomainsOnly: domainsOnly, KeepVolumes: unchangedPool(prev)}
+	ctx, cancel := context.WithCancel(context.Background())
+	if !domainsOnly {
+		h.cancel = cancel
+	}
+	b := s.backend
+	parts := make(chan libvirtx.Part, 64)
+	done := make(chan streamEnd, 1)
+	go func() {
+		err := b.Stream(ctx, i, opts, parts)
+		close(parts)
+		done <- streamEnd{err: err, status: b.Status(i)}
+		if domainsOnly {
+			cancel()
+		}
+	}()
+	return next(i, gen, parts, done)
+}
+
+// unchangedPool decides which pools need no volume re-read: same sizes and
+// the same volume names as last time, with details already loaded.
+func unchangedPool(prev map[string]libvirtx.PoolInfo) func(p model.Pool, names []string) bool {
+	return func(p model.Pool, names []string) bool {
+		old, ok := prev[p.Name]
+		if !ok || old.Capacity != p.Capacity || old.Allocation != p.Allocation || old.Available != p.Available || len(old.Volumes) != len(names) {
+			return false
+		}
+		have := make(map[string]bool, len(old.Volumes))
+		for _, v := range old.Volumes {
+			if !v.Loaded {
+				return false
+			}
+			have[v.Name] = true
+		}
+		for _, n := range names {
+			if !have[n] {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func next(i, gen int, parts <-chan libvirtx.Part, done <-chan streamEnd) tea.Cmd {
+	return func() tea.Msg {
+		p, ok := <-parts
+		if !ok {
+			e := <-done
+			return DoneMsg{Host: i, Gen: gen, Err: e.err, Status: e.status}
+		}
+		return PartMsg{Host: i, Gen: gen, Part: p, next: parts, done: done}
+	}
+}
+
+// Update applies backend results; changed reports whether screens should
+// redraw from the store, cmd continues the stream.
+func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
+	switch msg := msg.(type) {
+	case PartMsg:
+		if msg.Host >= len(s.Hosts) {
+			return false, nil
+		}
+		cont := next(msg.Host, msg.Gen, msg.next, msg.done)
+		h := &s.Hosts[msg.Host]
+		if msg.Gen != h.gen {
+			return false, cont // stale: drain it, drop the data
+		}
+		if h.Status.State != libvirtx.StateConnected && msg.Part.Err == nil {
+			h.Status = libvirtx.Status{State: libvirtx.StateConnected}
+		}
+		h.Info.Apply(msg.Part)
+		h.Info.Link()
+		return true, cont
+	case DoneMsg:
+		if msg.Host >= len(s.Hosts) || msg.Gen != s.Hosts[msg.Host].gen {
+			return false, nil
+		}
+		h := &s.Hosts[msg.Host]
+		h.Loading, h.Err, h.Status = false, msg.Err, msg.Status
+		if msg.Err == nil {
+			h.Loaded = true
+			// Errors of this refresh only: keep the last few.
+			if n := len(h.Info.Errors); n > 5 {
+				h.Info.Errors = h.Info.Errors[n-5:]
+			}
+		}
+		var cmd tea.Cmd
+		if msg.Err == nil && !h.events && h.Status.State == libvirtx.StateConnected {
+			h.events = true
+			h.eventsID++
+			cmd = s.subscribe(msg.Host, h.eventsID)
+		}
+		return true, cmd
+	case EventMsg:
+		if msg.Host >= len(s.Hosts) {
+			return false, nil
+		}
+		// Domain lifecycle: the VMs are re-read at once; keep listening.
+		return false, tea.Batch(s.Refresh(msg.Host, true), nextEvent(msg.Host, msg.Gen, msg.next))
+	case EventsEndedMsg:
+		if msg.Host < len(s.Hosts) && s.Hosts[msg.Host].eventsID == msg.Gen {
+			s.Hosts[msg.Host].events = false
+		}
+	}
+	return false, nil
+}
+
+func (s *Store) subscribe(i, gen int) tea.Cmd {
+	b := s.backend
+	return func() tea.Msg {
+		// The subscription lives as long as the connection; its
+		// registration call is bounded by the connection's timeout.
+		ch, err := b.Events(context.Background(), i)
+		if err != nil {
+			return EventsEndedMsg{Host: i, Gen: gen}
+		}
+		return nextEvent(i, gen, ch)()
+	}
+}
+
+func nextEvent(i, gen int, ch <-chan libvirtx.DomainEvent) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return EventsEndedMsg{Host: i, Gen: gen}
+		}
+		return EventMsg{Host: i, Gen: gen, Event: ev, next: ch}
+	}
+}
+
+// Describe fetches an object's XML as a Cmd.
+func (s *Store) Describe(i int, o Object, reply func(string, error) tea.Msg) tea.Cmd {
+	b, timeout := s.backend, s.timeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		x, err := b.Describe(ctx, i, o)
+		return reply(x, err)
+	}
+}
+
+// VirshCommands are the virsh commands that show the same object.
+func VirshCommands(uri string, o Object) []string {
+	v := "virsh -c " + uri + " "
+	switch o.Kind {
+	case "host":
+		return []string{v + "version", v + "pool-capabilities", v + "pool-list --all --details"}
+	case "pool":
+		return []string{v + "pool-dumpxml " + o.Name, v + "pool-info " + o.Name, v + "vol-list --details " + o.Name}
+	case "volume":
+		return []string{v + fmt.Sprintf("vol-dumpxml --pool %s %s", o.Pool, o.Name), v + fmt.Sprintf("vol-info --pool %s %s", o.Pool, o.Name)}
+	case "domain":
+		return []string{v + "dumpxml " + o.Name, v + "domblklist --details " + o.Name, v + "domstate " + o.Name}
+	case "secret":
+		return []string{v + "secret-dumpxml " + o.Name, v + "secret-list"}
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+// Package list is the one screen every resource kind is shown in: a
+// table fed from the store by a kind.Kind, with drill-down on Enter,
+// describe on `d`, the wizard keys the selection allows, and a message
+// when there is nothing to list. It imports ui/views/kind, ui/table,
+// ui/describe, ui/common, ui/data, ui/keys and themes.
+package list
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/themes"
+	"stowage/ui/common"
+	"stowage/ui/data"
+	"stowage/ui/describe"
+	"stowage/ui/keys"
+	"stowage/ui/table"
+	"stowage/ui/views/kind"
+)
+
+// Deps are what every list screen is built from.
+type Deps struct {
+	Store   *data.Store
+	Keys    keys.Map
+	Styles  themes.Styles
+	Actions common.Actions
+	NewPool func(host int, typ string) common.Component
+	// Kinds is the registry from kind name to view.
+	Kinds map[string]kind.Kind
+}
+
+// Model is a list screen.
+type Model struct {
+	d     Deps
+	k     kind.Kind
+	scope kind.Scope
+	tbl   table.Model
+	w, h  int
+}
+
+// New opens kind name in scope; ok is false for an unknown kind.
+func New(d Deps, name string, scope kind.Scope) (*Model, bool) {
+	k, ok := d.Kinds[name]
+	if !ok {
+		return nil, false
+	}
+	m := &Model{d: d, k: k, scope: scope}
+	m.tbl = table.New(k.Columns(m.ctx()), d.Keys, d.Styles)
+	m.refresh()
+	return m, true
+}
+
+func (m *Model) ctx() kind.Ctx {
+	return kind.Ctx{Store: m.d.Store, Scope: m.scope, Keys: m.d.Keys, Actions: m.d.Actions, NewPool: m.d.NewPool}
+}
+
+// Kind is the kind's name; Scope its scope.
+func (m *Model) Kind() string { return m.k.Name() }
+
+// Scope is what the list is narrowed to.
+func (m *Model) Scope() kind.Scope { return m.scope }
+
+// Table exposes the table (tests).
+func (m *Model) Table() *table.Model { return &m.tbl }
+
+// Title names the screen in the breadcrumbs.
+func (m *Model) Title() string { return m.k.Title(m.ctx()) }
+
+// Capturing is true while the filter line takes every key.
+func (m *Model) Capturing() bool { return m.tbl.Editing() }
+
+func (m *Model) refresh() {
+	m.tbl.SetRows(m.k.Rows(m.ctx()))
+}
+
+// Init does nothing: the data comes from the store.
+func (m *Model) Init() tea.Cmd { return nil }
+
+func (m *Model) selected() string {
+	k, _ := m.tbl.SelectedKey()
+	return k
+}
+
+// Update rebuilds rows when the store changed and handles keys.
+func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	switch msg := msg.(type) {
+	case data.ChangedMsg:
+		if m.scope.Host < 0 || m.scope.Host == msg.Host {
+			m.refresh()
+		}
+		return m, nil
+	case tea.KeyPressMsg:
+		if m.tbl.Editing() {
+			var cmd tea.Cmd
+			m.tbl, cmd = m.tbl.Update(msg)
+			return m, cmd
+		}
+		c, sel := m.ctx(), m.selected()
+		switch {
+		case key.Matches(msg, m.d.Keys.Enter):
+			if name, scope, ok := m.k.Drill(c, sel); ok {
+				if next, ok := New(m.d, name, scope); ok {
+					return m, common.Push(next)
+				}
+			}
+			return m, nil
+		case key.Matches(msg, m.d.Keys.Describe):
+			if host, obj, ok := m.k.Describe(c, sel); ok {
+				return m, common.Push(describe.New(m.d.Store, host, obj, m.d.Keys, m.d.Styles))
+			}
+			return m, nil
+		case key.Matches(msg, m.d.Keys.Back):
+			return m, common.Pop(nil)
+		}
+		for _, a := range m.k.Actions(c, sel) {
+			if key.Matches(msg, a.Binding) {
+				return m, common.Push(a.Open())
+			}
+		}
+	}
+	var cmd tea.Cmd
+	m.tbl, cmd = m.tbl.Update(msg)
+	return m, cmd
+}
+
+// View draws the table, or the kind's empty message under the header.
+func (m *Model) View() string {
+	if m.tbl.Len() == 0 && m.tbl.Filter() == "" {
+		if msg := m.k.Empty(m.ctx()); msg != "" {
+			lines := strings.Split(m.tbl.View(), "\n")
+			return lines[0] + "\n\n" + m.d.Styles.Text.Render(msg)
+		}
+	}
+	return m.tbl.View()
+}
+
+// SetSize sizes the table.
+func (m *Model) SetSize(w, h int) { m.w, m.h = w, h; m.tbl.SetSize(w, h) }
+
+// Focus gives the table the keys.
+func (m *Model) Focus() { m.tbl.Focus() }
+
+// Blur takes them away.
+func (m *Model) Blur() { m.tbl.Blur() }
+
+func (m *Model) bindings() (nav, acts []key.Binding) {
+	c, sel := m.ctx(), m.selected()
+	_, _, drill := m.k.Drill(c, sel)
+	_, _, desc := m.k.Describe(c, sel)
+	nav = []key.Binding{keys.Enable(m.d.Keys.Enter, drill), keys.Enable(m.d.Keys.Describe, desc), m.d.Keys.Back}
+	for _, a := range m.k.Actions(c, sel) {
+		acts = append(acts, a.Binding)
+	}
+	return nav, acts
+}
+
+// ShortHelp is the screen's most useful keys now.
+func (m *Model) ShortHelp() []key.Binding {
+	nav, acts := m.bindings()
+	return append(append(nav, m.d.Keys.Filter), acts...)
+}
+
+// FullHelp is every key the screen offers now.
+func (m *Model) FullHelp() [][]key.Binding {
+	nav, acts := m.bindings()
+	out := [][]key.Binding{nav, m.tbl.Bindings()}
+	if len(acts) > 0 {
+		out = append(out, acts)
+	}
+	return out
+}

@@ -1,0 +1,176 @@
+// Package volumes is the volumes view: sizes, format, encryption (format
+// and engine), the state of the volume's secret and the VM disks it is
+// attached to. Rows appear as soon as the names are listed; sizes follow
+// from one XML call per volume. It imports ui/views/kind and libvirtx types.
+package volumes
+
+import (
+	"strings"
+
+	"stowage/libvirtx"
+	"stowage/model"
+	"stowage/ui/common"
+	"stowage/ui/data"
+	"stowage/ui/table"
+	"stowage/ui/views/kind"
+)
+
+// Kind is the volumes view.
+type Kind struct{}
+
+// Name is the palette command.
+func (Kind) Name() string { return "volumes" }
+
+// Title names the screen.
+func (Kind) Title(c kind.Ctx) string {
+	if c.Scope.Pool != "" {
+		return c.Scope.Pool
+	}
+	return "volumes"
+}
+
+// Columns are the volumes table's columns.
+func (Kind) Columns(c kind.Ctx) []table.Column {
+	cols := []table.Column{{Title: "VOLUME", Width: 20, Flex: true}, {Title: "POOL", Width: 16}, {Title: "CAPACITY", Width: 9, Right: true},
+		{Title: "ALLOC", Width: 9, Right: true}, {Title: "FORMAT", Width: 6}, {Title: "ENCRYPTION", Width: 14},
+		{Title: "SECRET", Width: 15}, {Title: "ATTACHED TO", Width: 16, Flex: true}}
+	if c.MultiHost() {
+		cols = append([]table.Column{{Title: "HOST", Width: 16}}, cols...)
+	}
+	return cols
+}
+
+// Encryption is "luks (qemu)", "luks2 (librbd, VM disk)" or "-".
+func Encryption(v libvirtx.VolumeInfo) string {
+	switch {
+	case v.Encryption != nil:
+		return v.Encryption.Format + " (" + v.Encryption.Engine + ")"
+	case v.DiskEncryption != nil:
+		return v.DiskEncryption.Format + " (" + v.DiskEncryption.Engine + ", VM disk)"
+	}
+	return "-"
+}
+
+// SecretLabel words a volume's secret state for admins.
+func SecretLabel(s model.SecretState) (string, table.Tone) {
+	switch s {
+	case model.SecretPresent:
+		return "present", table.Normal
+	case model.SecretNoValue:
+		return "no value!", table.Warn
+	case libvirtx.SecretPrivate:
+		return "present (private)", table.Normal
+	case model.SecretMissing:
+		return "MISSING", table.Bad
+	}
+	return "-", table.Normal
+}
+
+// Rows lists the volumes in scope.
+func (Kind) Rows(c kind.Ctx) []table.Row {
+	var out []table.Row
+	for _, i := range c.Hosts() {
+		for _, p := range c.Store.Hosts[i].Info.Pools {
+			if c.Scope.Pool != "" && p.Name != c.Scope.Pool {
+				continue
+			}
+			for _, v := range p.Volumes {
+				secret, tone := SecretLabel(v.SecretState)
+				var att []string
+				for _, a := range v.AttachedTo {
+					att = append(att, a.VM+":"+a.Target)
+				}
+				capacity, alloc := "…", "…"
+				if v.Loaded {
+					capacity, alloc = kind.Bytes(v.Capacity), kind.Bytes(v.Allocation)
+				}
+				cells := []string{v.Name, p.Name, capacity, alloc, kind.Dash(v.Format), Encryption(v), secret, kind.Dash(strings.Join(att, ", "))}
+				sortk := []string{"", "", kind.SortBytes(v.Capacity), kind.SortBytes(v.Allocation)}
+				if c.MultiHost() {
+					cells = append([]string{c.HostName(i)}, cells...)
+					sortk = append([]string{""}, sortk...)
+				}
+				out = append(out, table.Row{Key: kind.RowKey(i, p.Name+"/"+v.Name), Cells: cells, Sort: sortk, Tone: tone})
+			}
+		}
+	}
+	return out
+}
+
+func find(c kind.Ctx, k string) (int, *libvirtx.PoolInfo, *libvirtx.VolumeInfo) {
+	if k == "" {
+		return 0, nil, nil
+	}
+	h, id := kind.SplitKey(k)
+	pool, name, _ := strings.Cut(id, "/")
+	if h >= len(c.Store.Hosts) {
+		return h, nil, nil
+	}
+	for pi := range c.Store.Hosts[h].Info.Pools {
+		p := &c.Store.Hosts[h].Info.Pools[pi]
+		if p.Name != pool {
+			continue
+		}
+		for vi := range p.Volumes {
+			if p.Volumes[vi].Name == name {
+				return h, p, &p.Volumes[vi]
+			}
+		}
+	}
+	return h, nil, nil
+}
+
+// Drill: volumes are leaves.
+func (Kind) Drill(kind.Ctx, string) (string, kind.Scope, bool) { return "", kind.Scope{}, false }
+
+// Describe shows the volume's XML.
+func (Kind) Describe(c kind.Ctx, k string) (int, data.Object, bool) {
+	h, p, v := find(c, k)
+	if v == nil {
+		return 0, data.Object{}, false
+	}
+	return h, data.Object{Kind: "volume", Pool: p.Name, Name: v.Name}, true
+}
+
+// Actions: create a drive in the pool in scope; attach or delete the
+// selected volume.
+func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
+	var out []kind.Action
+	if f := c.Actions.CreateDrive; f != nil && c.Scope.Host >= 0 && c.Scope.Pool != "" {
+		for _, p := range c.Store.Hosts[c.Scope.Host].Info.Pools {
+			if p.Name == c.Scope.Pool && p.CanCreateVolumes && p.Active {
+				at := common.DriveTarget{HostURI: c.Store.Hosts[c.Scope.Host].URI, Pool: p.Name}
+				out = append(out, kind.Action{Binding: c.Keys.CreateDrive, Open: func() common.Component { return f(at) }})
+			}
+		}
+	}
+	h, p, v := find(c, k)
+	if v == nil {
+		return out
+	}
+	at := common.DriveTarget{HostURI: c.Store.Hosts[h].URI, Pool: p.Name, Volume: v.Name}
+	if f := c.Actions.AttachDrive; f != nil {
+		out = append(out, kind.Action{Binding: c.Keys.AttachDrive, Open: func() common.Component { return f(at) }})
+	}
+	if f := c.Actions.DeleteDrive; f != nil {
+		out = append(out, kind.Action{Binding: c.Keys.DeleteDrive, Open: func() common.Component { return f(at) }})
+	}
+	return out
+}
+
+// Empty explains an empty or not yet listed pool.
+func (Kind) Empty(c kind.Ctx) string {
+	if c.Scope.Host >= 0 && c.Scope.Host < len(c.Store.Hosts) {
+		for _, p := range c.Store.Hosts[c.Scope.Host].Info.Pools {
+			if p.Name == c.Scope.Pool {
+				switch {
+				case !p.Active:
+					return "The pool is inactive: its volumes are unknown until it is started (virsh pool-start " + p.Name + ")."
+				case !p.VolumesLoaded:
+					return "Listing volumes…"
+				}
+			}
+		}
+	}
+	return "No volumes."
+}
