@@ -257,3 +257,9 @@ func (m *Model) listen() tea.Cmd {
 		return msg
 	}
 }
+
+// Capturing tells the root to pass every key here while a form is shown, so
+// typing ':' or 'q' in a portal or a name does not open the palette or quit.
+func (m *Model) Capturing() bool { return len(m.inputs()) > 0 }
+
+var _ common.Capturing = (*Model)(nil)

@@ -222,3 +222,14 @@ func TestKeysFollowTheStage(t *testing.T) {
 		t.Fatalf("esc when done should pop with the new pool, got %+v", pop)
 	}
 }
+
+func TestFormsCaptureKeys(t *testing.T) {
+	m := newWizard(t, nil)
+	if !m.Capturing() {
+		t.Error("the portal form must capture keys (':' in host:port)")
+	}
+	m.stage = stageTargets
+	if m.Capturing() {
+		t.Error("the target list should leave global keys to the root")
+	}
+}
