@@ -120,6 +120,7 @@ func subcommands() map[string]command {
 	return map[string]command{
 		"inventory": cmdInventory,
 		"drive":     runDrive,
+		"iscsi":     iscsiCommand,
 	}
 }
 

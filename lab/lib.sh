@@ -33,6 +33,15 @@ ISCSI_PORTAL=127.0.0.1:3260
 ISCSI_TARGET=iqn.2026-11.lab.stowage:san1
 ISCSI_INITIATOR=iqn.2026-11.lab.stowage:initiator
 LIBVIRT_URI=qemu:///system
+# Extra targets for the LVM-on-iSCSI tests on the nested hypervisor (see
+# lab/hypervisor): san2 with three LUNs, san3 behind one-way CHAP.
+ISCSI_SAN2=iqn.2026-11.lab.stowage:san2
+ISCSI_SAN2_TID=12
+ISCSI_SAN2_LUNS=3
+ISCSI_SAN3=iqn.2026-11.lab.stowage:san3-chap
+ISCSI_SAN3_TID=13
+ISCSI_CHAP_USER=stowage-lab-chap
+ISCSI_CHAP_FILE=$LAB_DIR/iscsi/chap.secret
 # An sshd of the lab's own on loopback, so qemu+ssh is tested for real.
 SSH_PORT=2222
 SSH_DIR=$LAB_DIR/ssh
