@@ -130,16 +130,31 @@ func TestNestedSetupLVMCommand(t *testing.T) {
 		t.Fatalf("PVs of %s are LUNs %v, want [1 2] (VGs %+v)", vg, pvLUNs, vgs)
 	}
 
-	// A drive in the new pool (a plain LV; LUKS needs the drives code).
-	v, err := c.CreateVolume(ctx, pool, libvirtx.VolumeSpec{Name: "t-drive", Capacity: 32 << 20})
+	// The first encrypted drive in the new pool, as the wizard's summary
+	// offers: a QEMU-layer LUKS LV made by `stowage drive create`.
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	out.Reset()
+	errb.Reset()
+	if rc := run([]string{"drive", "create", "--uri", n.URI, "--pool", pool, "--name", "t-drive",
+		"--size", "32M", "--encryption", "luks", "--json"}, &out, &errb); rc != 0 {
+		t.Fatalf("drive create in the new pool: rc %d\n%s", rc, errb.String())
+	}
+	var dr struct {
+		Path       string `json:"path"`
+		SecretUUID string `json:"secret_uuid"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &dr); err != nil || dr.Path != "/dev/"+vg+"/t-drive" || dr.SecretUUID == "" {
+		t.Fatalf("drive create --json: %v %+v\n%s", err, dr, out.String())
+	}
+	v, err := c.Volume(ctx, pool, "t-drive")
 	if err != nil {
-		t.Fatalf("create a volume in the new pool: %v", err)
-	}
-	if v.Path != "/dev/"+vg+"/t-drive" || v.Capacity != 32<<20 {
-		t.Errorf("volume: %+v", v)
-	}
-	if err := c.DeleteVolume(ctx, pool, "t-drive"); err != nil {
 		t.Fatal(err)
+	}
+	if v.Capacity < 32<<20 || v.Encryption == nil || v.Encryption.Format != "luks" || v.Encryption.SecretUUID != dr.SecretUUID {
+		t.Errorf("LUKS LV in the new pool: %+v (encryption %+v)", v, v.Encryption)
+	}
+	if rc := run([]string{"drive", "delete", "--uri", n.URI, "--pool", pool, "--name", "t-drive", "--confirm", "t-drive"}, &out, &errb); rc != 0 {
+		t.Fatalf("drive delete: rc %d\n%s", rc, errb.String())
 	}
 
 	// Teardown leaves the host and the LUNs as they were.
