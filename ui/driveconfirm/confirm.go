@@ -194,3 +194,14 @@ func (c *Confirm) Title() string {
 	}
 	return "detach disk"
 }
+
+// Capturing keeps every key here while the name is typed and while the
+// action runs (see drivewizard.Wizard.Capturing).
+func (c *Confirm) Capturing() bool {
+	if c.progress != nil {
+		return c.progress.Capturing()
+	}
+	return true
+}
+
+var _ common.Capturing = (*Confirm)(nil)

@@ -325,3 +325,9 @@ func bar(done, total uint64, width int) string {
 	}
 	return "[" + strings.Repeat("█", n) + strings.Repeat("░", width-n) + "]"
 }
+
+// Capturing keeps every key here until the workflow has finished, so that
+// ctrl+c cancels and rolls back instead of quitting the console mid-step.
+func (m *Model) Capturing() bool { return !m.finished }
+
+var _ common.Capturing = (*Model)(nil)

@@ -41,6 +41,9 @@ func TestProgressStepsCancelAndClose(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "✓ create secret") || !strings.Contains(v, "1.0 MiB / 4.0 MiB") {
 		t.Fatalf("view:\n%s", v)
 	}
+	if !m.Capturing() {
+		t.Error("a running workflow does not capture keys: the console would quit on ctrl+c")
+	}
 	// Keys follow state: close is disabled while running.
 	if press(m, "enter") != nil {
 		t.Error("enter closed a running workflow")
@@ -57,6 +60,9 @@ func TestProgressStepsCancelAndClose(t *testing.T) {
 	v := m.View()
 	if !strings.Contains(v, "↺ create secret") || !strings.Contains(v, "removed secret x") || !strings.Contains(v, "rolled back") || strings.Contains(v, "✓ create volume") {
 		t.Fatalf("view after rollback:\n%s", v)
+	}
+	if m.Capturing() {
+		t.Error("a finished workflow still captures every key")
 	}
 	cmd := press(m, m.keys.Close.Keys()[0])
 	if cmd == nil {

@@ -211,3 +211,13 @@ func (a *Attacher) FullHelp() [][]key.Binding { return [][]key.Binding{a.ShortHe
 
 // Title names the screen.
 func (a *Attacher) Title() string { return "attach drive" }
+
+// Capturing: see Wizard.Capturing.
+func (a *Attacher) Capturing() bool {
+	if a.progress != nil {
+		return a.progress.Capturing()
+	}
+	return a.form != nil
+}
+
+var _ common.Capturing = (*Attacher)(nil)

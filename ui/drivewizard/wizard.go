@@ -326,3 +326,15 @@ func (w *Wizard) prepare() tea.Cmd {
 		return preparedMsg{id: id, p: p, pv: pv, err: err}
 	}
 }
+
+// Capturing keeps every key here while a form takes typing (so 'q' or ':'
+// in a name field is text, not a console command) and while the workflow
+// runs (so ctrl+c rolls back instead of quitting the console).
+func (w *Wizard) Capturing() bool {
+	if w.progress != nil {
+		return w.progress.Capturing()
+	}
+	return w.phase == form || w.phase == choosing
+}
+
+var _ common.Capturing = (*Wizard)(nil)

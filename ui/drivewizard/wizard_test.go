@@ -56,6 +56,9 @@ func TestWizardValidatesAsTyped(t *testing.T) {
 	if w.pool != "vg" || w.vm != "vm1" {
 		t.Errorf("presets not applied: pool %q vm %q", w.pool, w.vm)
 	}
+	if !w.Capturing() {
+		t.Error("the form does not capture keys: typing q in the name would quit the console")
+	}
 	if err := w.validatePool("iscsi"); err == nil || !strings.Contains(err.Error(), "LVM-on-iSCSI") {
 		t.Errorf("iscsi selectable: %v", err)
 	}

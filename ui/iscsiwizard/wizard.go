@@ -260,6 +260,8 @@ func (m *Model) listen() tea.Cmd {
 
 // Capturing tells the root to pass every key here while a form is shown, so
 // typing ':' or 'q' in a portal or a name does not open the palette or quit.
-func (m *Model) Capturing() bool { return len(m.inputs()) > 0 }
+// While a step runs it captures too: ctrl+c must not quit the console with
+// a half-built setup (the wizard itself ignores keys until the step ends).
+func (m *Model) Capturing() bool { return len(m.inputs()) > 0 || m.busy != "" }
 
 var _ common.Capturing = (*Model)(nil)
