@@ -260,7 +260,6 @@ type fakeCeph struct {
 	images  map[string]uint64
 	formats map[string]string
 	pass    [][]byte
-	failOn  string
 }
 
 func (c *fakeCeph) CreateImage(pool, name string, size uint64) error {

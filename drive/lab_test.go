@@ -210,9 +210,8 @@ func TestLabRollbackAfterEachStep(t *testing.T) {
 				ctx := context.Background()
 				spec := base
 				spec.Name = uniq("rb")
-				usage := spec.Name
 				pool, _ := r.conn.Pool(ctx, spec.Pool)
-				usage = model.SecretUsage(pool.Type, filepath.Join(pool.TargetPath, spec.Name), pool.SourceName, spec.Name)
+				usage := model.SecretUsage(pool.Type, filepath.Join(pool.TargetPath, spec.Name), pool.SourceName, spec.Name)
 				leaveVMClean(t, r.env.VM, spec.Name)
 				d := r.deps
 				d.FailAfter = st.ID

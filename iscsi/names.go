@@ -44,7 +44,7 @@ func ValidateName(s string) (NameType, error) {
 	switch strings.ToLower(prefix) {
 	case "iqn":
 		if prefix != "iqn" {
-			return "", fmt.Errorf("iSCSI name %q: the prefix is lower-case iqn.", s)
+			return "", fmt.Errorf("iSCSI name %q: the prefix must be lower-case: iqn.…", s)
 		}
 		return IQN, validateIQN(s, rest)
 	case "eui":
