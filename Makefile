@@ -8,7 +8,7 @@ export GOFLAGS := -tags=pacific
 GO ?= go
 BIN := bin/stowage
 
-.PHONY: build build-noceph demo test test-fast bench lab-up lab-down lab-status vet clean
+.PHONY: build build-noceph demo test test-fast bench lab-up lab-down lab-status lab-hypervisor vet clean
 
 build:
 	$(GO) build -o $(BIN) .
@@ -27,6 +27,10 @@ lab-down:
 lab-status:
 	lab/status
 
+# The nested hypervisor for LVM on iSCSI (builds its image on first use).
+lab-hypervisor: lab-up
+	lab/hypervisor up
+
 # The newcomer's first command: the lab, then the console on it.
 demo: lab-up build
 	$(BIN) --uri qemu:///system
@@ -41,14 +45,17 @@ test: lab-up
 	@mkdir -p bin
 	@echo "== go vet"
 	$(GO) vet ./...
-	@echo "== go test (integration tests required)"
-	STOWAGE_LAB=require $(GO) test -p 1 -count=1 -v ./... 2>&1 | tee bin/test.log | lab/test-summary
+	@echo "== nested hypervisor (LVM on iSCSI; the tests fail if it cannot start)"
+	lab/hypervisor up
+	@echo "== go test (integration tests required, nested-hypervisor tests on)"
+	STOWAGE_NESTED=1 STOWAGE_LAB=require $(GO) test -p 1 -count=1 -v ./... 2>&1 | tee bin/test.log | lab/test-summary
 	@echo "== noceph build"
 	CGO_ENABLED=0 GOFLAGS=-tags=noceph $(GO) test -count=1 ./ceph/ ./model/
 	@echo "== lab/down leaves nothing running; lab/up brings it back"
 	STOWAGE_LAB=require STOWAGE_LAB_CYCLE=1 $(GO) test -count=1 -run TestLabDownLeavesNothing -v ./lab/ 2>&1 | lab/test-summary
 
-# Unit tests only: no lab needed, integration tests skip.
+# Unit tests only: no lab needed, integration tests skip (the nested-
+# hypervisor ones too: they run only with STOWAGE_NESTED=1).
 test-fast:
 	$(GO) test ./...
 

@@ -106,7 +106,14 @@ func TestLabInventoryMatchesVirsh(t *testing.T) {
 	t.Cleanup(func() { _ = c.DeleteVolume(context.Background(), env.DirPool, attName) })
 	dev := freeTarget(t, env)
 	mustVirsh(t, env.URI, "attach-disk", env.VM, att.Path, dev, "--live", "--targetbus", "virtio")
-	t.Cleanup(func() { _, _ = virsh(t, env.URI, "detach-disk", env.VM, dev, "--live") })
+	t.Cleanup(func() {
+		_, _ = virsh(t, env.URI, "detach-disk", env.VM, dev, "--live")
+		// The lab guest has no OS to acknowledge the unplug: the disk
+		// stays in the running VM until it restarts.
+		if out, _ := virsh(t, env.URI, "domblklist", env.VM); strings.Contains(out, dev) {
+			env.RestartVM(t)
+		}
+	})
 
 	// An orphan: a non-private volume secret for a volume that does not
 	// exist, with no value.

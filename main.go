@@ -22,6 +22,7 @@ const usage = `stowage: a terminal console for storage on libvirt/KVM hosts.
 Usage:
   stowage [--uri URI]... [--readonly] [--theme NAME]   open the console
   stowage inventory [--uri URI]... [--json]            pools, volumes, VMs, secrets as tables or JSON
+  stowage drive create|attach|detach|delete|wizard      encrypted drives (stowage drive --help)
   stowage help                                          this text
 
 Console keys: enter/esc drill down and back, d describe, / filter, : palette,
@@ -119,6 +120,8 @@ type command func(args []string, stdout, stderr io.Writer) int
 func subcommands() map[string]command {
 	return map[string]command{
 		"inventory": cmdInventory,
+		"drive":     runDrive,
+		"iscsi":     iscsiCommand,
 	}
 }
 
@@ -160,7 +163,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	m, closeHosts, err := newConsole(o, cfg, themes.Build(pal, os.Getenv("NO_COLOR") != ""))
+	logf, log := openLog()
+	if logf != nil {
+		defer logf.Close()
+	}
+	m, closeHosts, err := newConsole(o, cfg, themes.Build(pal, os.Getenv("NO_COLOR") != ""), log)
 	if err != nil {
 		fmt.Fprintln(stderr, "stowage:", err)
 		return 2

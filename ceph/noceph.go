@@ -27,3 +27,9 @@ func (*Client) ImageNames(string) ([]string, error) { return nil, ErrNoCeph }
 
 // ImageSize always fails with ErrNoCeph.
 func (*Client) ImageSize(string, string) (uint64, error) { return 0, ErrNoCeph }
+
+// FormatLUKS always fails with ErrNoCeph.
+func (*Client) FormatLUKS(string, string, string, []byte) error { return ErrNoCeph }
+
+// ReadImageHead always fails with ErrNoCeph.
+func (*Client) ReadImageHead(string, string, int) ([]byte, error) { return nil, ErrNoCeph }

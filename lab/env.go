@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -106,4 +107,18 @@ func Need(t testing.TB) Env {
 		t.Skipf("integration test needs the lab: %v", err)
 	}
 	return e
+}
+
+// RestartVM stops and starts the lab VM. Its guest has no OS to acknowledge
+// an ACPI unplug, so a disk detached live stays in the running VM until it
+// stops; tests that attach live call this to leave the VM as they found it.
+func (e Env) RestartVM(t testing.TB) {
+	t.Helper()
+	for _, args := range [][]string{{"destroy", e.VM}, {"start", e.VM}} {
+		cmd := exec.Command("virsh", append([]string{"-c", e.URI}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("virsh %s: %v: %s", strings.Join(args, " "), err, out)
+			return
+		}
+	}
 }

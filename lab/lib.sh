@@ -33,6 +33,15 @@ ISCSI_PORTAL=127.0.0.1:3260
 ISCSI_TARGET=iqn.2026-11.lab.stowage:san1
 ISCSI_INITIATOR=iqn.2026-11.lab.stowage:initiator
 LIBVIRT_URI=qemu:///system
+# Extra targets for the LVM-on-iSCSI tests on the nested hypervisor (see
+# lab/hypervisor): san2 with three LUNs, san3 behind one-way CHAP.
+ISCSI_SAN2=iqn.2026-11.lab.stowage:san2
+ISCSI_SAN2_TID=12
+ISCSI_SAN2_LUNS=3
+ISCSI_SAN3=iqn.2026-11.lab.stowage:san3-chap
+ISCSI_SAN3_TID=13
+ISCSI_CHAP_USER=stowage-lab-chap
+ISCSI_CHAP_FILE=$LAB_DIR/iscsi/chap.secret
 # An sshd of the lab's own on loopback, so qemu+ssh is tested for real.
 SSH_PORT=2222
 SSH_DIR=$LAB_DIR/ssh
@@ -48,6 +57,8 @@ LAB_PACKAGES=(
 	"/usr/lib/x86_64-linux-gnu/libvirt/storage-backend/libvirt_storage_backend_iscsi-direct.so:libvirt-daemon-driver-storage-iscsi-direct"
 	"qemu-system-x86_64:qemu-system-x86"
 	"qemu-img:qemu-utils"
+	# QEMU's rbd block driver: VMs with RBD disks (librbd encryption) start only with it.
+	"/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so:qemu-block-extra"
 	"ceph-mon:ceph-mon"
 	"ceph-osd:ceph-osd"
 	"ceph-mgr:ceph-mgr"

@@ -127,8 +127,12 @@ func SecretFromXML(doc string) (model.Secret, error) {
 
 // SecretXML returns a secret's XML description by UUID.
 func (c *Conn) SecretXML(ctx context.Context, uuid string) (string, error) {
+	u, err := ParseUUID(uuid)
+	if err != nil {
+		return "", err
+	}
 	return call(ctx, c, "read secret "+uuid, func(l *libvirt.Libvirt) (string, error) {
-		h, err := l.SecretLookupByUUID(parseUUID(uuid))
+		h, err := l.SecretLookupByUUID(u)
 		if err != nil {
 			return "", err
 		}
@@ -171,14 +175,18 @@ func (c *Conn) DefineSecret(ctx context.Context, s SecretSpec, value []byte) (st
 			_ = l.SecretUndefine(h)
 			return "", fmt.Errorf("set its value: %w", err)
 		}
-		return formatUUID(h.UUID), nil
+		return FormatUUID(h.UUID), nil
 	})
 }
 
 // UndefineSecret removes a secret by UUID; a secret already gone is fine.
 func (c *Conn) UndefineSecret(ctx context.Context, uuid string) error {
-	err := c.do(ctx, "undefine secret "+uuid, func(l *libvirt.Libvirt) error {
-		h, err := l.SecretLookupByUUID(parseUUID(uuid))
+	u, err := ParseUUID(uuid)
+	if err != nil {
+		return err
+	}
+	err = c.do(ctx, "undefine secret "+uuid, func(l *libvirt.Libvirt) error {
+		h, err := l.SecretLookupByUUID(u)
 		if err != nil {
 			return err
 		}
@@ -188,29 +196,4 @@ func (c *Conn) UndefineSecret(ctx context.Context, uuid string) error {
 		return nil
 	}
 	return err
-}
-
-func formatUUID(u libvirt.UUID) string {
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
-}
-
-// parseUUID reads "8-4-4-4-12" hex; a malformed UUID becomes the zero UUID,
-// which libvirt reports as not found.
-func parseUUID(s string) libvirt.UUID {
-	var u libvirt.UUID
-	j := 0
-	for i := 0; i+1 < len(s) && j < len(u); {
-		if s[i] == '-' {
-			i++
-			continue
-		}
-		var b byte
-		if _, err := fmt.Sscanf(s[i:i+2], "%02x", &b); err != nil {
-			return libvirt.UUID{}
-		}
-		u[j] = b
-		j++
-		i += 2
-	}
-	return u
 }

@@ -98,6 +98,16 @@ func PoolFromXML(doc string) (model.Pool, error) {
 	if p.Available, err = poolSize(x.Available); err != nil {
 		return p, err
 	}
+	// libvirt's rbd backend computes allocation as capacity - available;
+	// when Ceph reports more available than raw capacity (a memstore OSD
+	// does), the subtraction wraps to ~16 EiB. Show what it meant: nothing
+	// beyond what is available is in use.
+	if p.Allocation > p.Capacity {
+		p.Allocation = 0
+		if p.Capacity > p.Available {
+			p.Allocation = p.Capacity - p.Available
+		}
+	}
 	if x.Target != nil {
 		p.TargetPath = x.Target.Path
 	}

@@ -306,3 +306,43 @@ func TestFirstRunAndNoPools(t *testing.T) {
 		t.Errorf("rbd form not shown:\n%s", m2.View().Content)
 	}
 }
+
+// capturingScreen stands for a wizard with a form or a running workflow.
+type capturingScreen struct {
+	stubScreen
+	got []string
+}
+
+func (s *capturingScreen) Capturing() bool { return true }
+func (s *capturingScreen) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		s.got = append(s.got, k.String())
+	}
+	return s, nil
+}
+
+// A screen that captures keys gets ctrl+c and q itself: a running drive
+// workflow rolls back on ctrl+c, and a name field takes 'q' as text; the
+// console must not quit under them.
+func TestCapturingScreenKeepsQuitKeys(t *testing.T) {
+	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	m := newModel(t, f, common.Actions{})
+	s := &capturingScreen{stubScreen: stubScreen{title: "running"}}
+	m.Update(common.PushMsg{Screen: s})
+	km := keys.Default()
+	for _, k := range km.Quit.Keys() {
+		msg := tea.KeyPressMsg{Code: rune(k[len(k)-1]), Text: k}
+		if k == "ctrl+c" {
+			msg = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+		}
+		_, cmd := m.Update(msg)
+		if cmd != nil {
+			if _, quit := cmd().(tea.QuitMsg); quit {
+				t.Fatalf("%s quit the console under a capturing screen", k)
+			}
+		}
+	}
+	if len(s.got) != len(km.Quit.Keys()) {
+		t.Errorf("capturing screen got %v, want every quit key", s.got)
+	}
+}

@@ -122,3 +122,14 @@ func (l *Libvirt) TrustHostKey(i int) error {
 	l.sessions[i].RetryNow()
 	return nil
 }
+
+// Conn returns host uri's connection (dialing it if needed), for the
+// wizards that run their own workflows on the console's sessions.
+func (l *Libvirt) Conn(ctx context.Context, uri string) (*libvirtx.Conn, error) {
+	for _, s := range l.sessions {
+		if s.URI == uri {
+			return s.Conn(ctx)
+		}
+	}
+	return nil, fmt.Errorf("host %s is not open in this console", uri)
+}

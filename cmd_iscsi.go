@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+
+	"stowage/iscsi"
+	"stowage/libvirtx"
+	"stowage/model"
+)
+
+const iscsiUsage = `stowage iscsi: iSCSI discovery and LVM on iSCSI, headless.
+
+  stowage iscsi discover --uri URI --portal HOST[:PORT] [--json]
+  stowage iscsi setup-lvm --uri URI --portal HOST[:PORT] --target IQN --luns 1,2
+        --vg NAME --pool NAME [--iscsi-pool NAME] [--chap-user USER
+        [--chap-secret-file FILE]] [--confirm-overwrite VG] [--json]
+  stowage iscsi wizard --uri URI [--portal HOST[:PORT]]   the console wizard alone
+
+Discovery and logins run on the host named by --uri (the hypervisor), not
+here. setup-lvm defines and starts an iscsi pool for the target (reusing one
+that exists), builds a volume group on the chosen LUNs and defines a logical
+pool over it; any failure rolls back what it did. The CHAP secret is read
+from a file (mode 0600) or prompted for without echo, never from argv.
+`
+
+func iscsiCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprint(stderr, iscsiUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	switch args[0] {
+	case "discover":
+		return iscsiDiscover(args[1:], stdout, stderr)
+	case "setup-lvm":
+		return iscsiSetupLVM(args[1:], stdout, stderr)
+	case "wizard":
+		return iscsiWizard(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "stowage iscsi: unknown command %q\n\n%s", args[0], iscsiUsage)
+	return 2
+}
+
+// iscsiCommon are the flags both commands share.
+type iscsiCommon struct {
+	uri, portal string
+	json        bool
+	timeout     time.Duration
+}
+
+func (c *iscsiCommon) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.uri, "uri", "", "libvirt URI of the hypervisor (required)")
+	fs.StringVar(&c.portal, "portal", "", "iSCSI portal: host, host:port or [v6addr]:port (port 3260 by default)")
+	fs.BoolVar(&c.json, "json", false, "print JSON")
+	// iSCSI logins retry for up to 2 minutes in open-iscsi's defaults.
+	fs.DurationVar(&c.timeout, "timeout", 3*time.Minute, "bound on each libvirt call (a login or a build can take long)")
+}
+
+func (c *iscsiCommon) dial(ctx context.Context) (*libvirtx.Conn, iscsi.Portal, error) {
+	if c.uri == "" {
+		return nil, iscsi.Portal{}, errors.New("--uri is required")
+	}
+	p, err := iscsi.ParsePortal(c.portal)
+	if err != nil {
+		return nil, p, fmt.Errorf("--portal: %w", err)
+	}
+	conn, err := libvirtx.Dial(ctx, c.uri, libvirtx.Options{Timeout: c.timeout})
+	return conn, p, err
+}
+
+func iscsiDiscover(args []string, stdout, stderr io.Writer) int {
+	var c iscsiCommon
+	fs := flag.NewFlagSet("stowage iscsi discover", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx := context.Background()
+	conn, p, err := c.dial(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage iscsi discover:", err)
+		return 1
+	}
+	defer conn.Close()
+	ts, err := iscsi.Discover(ctx, conn, p)
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage iscsi discover:", err)
+		return 1
+	}
+	if c.json {
+		if ts == nil {
+			ts = []model.ISCSITarget{}
+		}
+		return printJSON(stdout, stderr, map[string]any{"portal": p.String(), "targets": ts})
+	}
+	if len(ts) == 0 {
+		fmt.Fprintf(stdout, "no targets at %s\n", p)
+	}
+	for _, t := range ts {
+		fmt.Fprintf(stdout, "%s\t%s\n", t.Portal, t.IQN)
+	}
+	return 0
+}
+
+func iscsiSetupLVM(args []string, stdout, stderr io.Writer) int {
+	var c iscsiCommon
+	var req iscsi.Request
+	var luns, chapUser, chapFile string
+	fs := flag.NewFlagSet("stowage iscsi setup-lvm", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	fs.StringVar(&req.Target, "target", "", "target IQN (from discover)")
+	fs.StringVar(&luns, "luns", "", "LUN numbers for the volume group, e.g. 1,2")
+	fs.StringVar(&req.VG, "vg", "", "name of the new volume group")
+	fs.StringVar(&req.Pool, "pool", "", "name of the new logical pool")
+	fs.StringVar(&req.ISCSIPool, "iscsi-pool", "", "name of the iscsi pool (default POOL-luns; an existing pool for the target is reused)")
+	fs.StringVar(&chapUser, "chap-user", "", "CHAP user, when the target requires CHAP")
+	fs.StringVar(&chapFile, "chap-secret-file", "", "file holding the CHAP secret (mode 0600); without it, a prompt asks")
+	fs.StringVar(&req.ConfirmOverwrite, "confirm-overwrite", "", "name of the VG on the chosen LUNs (or the new VG's name for other data) to allow destroying it")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "stowage iscsi setup-lvm:", err)
+		return 1
+	}
+	var err error
+	if req.LUNs, err = parseLUNs(luns); err != nil {
+		return fail(err)
+	}
+	if chapUser != "" {
+		secret, err := readCHAPSecret(chapFile, chapUser, stderr)
+		if err != nil {
+			return fail(err)
+		}
+		req.CHAP = &iscsi.CHAP{User: chapUser, Secret: secret}
+	} else if chapFile != "" {
+		return fail(errors.New("--chap-secret-file needs --chap-user"))
+	}
+	ctx := context.Background()
+	conn, p, err := c.dial(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer conn.Close()
+	req.Portal = p
+	progress := func(st iscsi.Step) {
+		if c.json || st.Status == iscsi.StepRunning {
+			return
+		}
+		line := fmt.Sprintf("%-11s %s", st.Status, st.Title)
+		if st.Virsh != "" {
+			line += "   (" + st.Virsh + ")"
+		}
+		if st.Error != "" {
+			line += ": " + st.Error
+		}
+		fmt.Fprintln(stderr, line)
+	}
+	s := iscsi.NewSetup(conn, req, progress)
+	runErr := s.Run(ctx)
+	if c.json {
+		out := map[string]any{"ok": runErr == nil, "steps": s.Steps(), "iscsi_pool": s.ISCSIPool(),
+			"pool": req.Pool, "vg": req.VG, "luns": s.LUNs()}
+		if runErr != nil {
+			out["error"] = runErr.Error()
+		}
+		if rc := printJSON(stdout, stderr, out); rc != 0 {
+			return rc
+		}
+		if runErr != nil {
+			return 1
+		}
+		return 0
+	}
+	if runErr != nil {
+		return fail(runErr)
+	}
+	fmt.Fprintf(stdout, "logical pool %s (VG %s on LUN %s of %s) is active and autostarts; it can create drives\n",
+		req.Pool, req.VG, iscsi.LUNsSummary(req.LUNs), req.Target)
+	return 0
+}
+
+func parseLUNs(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("--luns is required (e.g. --luns 1,2)")
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 || n > 16383 {
+			return nil, fmt.Errorf("--luns: %q is not a LUN number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// readCHAPSecret reads the secret from the file, or prompts on the
+// terminal without echo. Never from argv or the environment.
+func readCHAPSecret(file, user string, stderr io.Writer) (iscsi.Secret, error) {
+	if file != "" {
+		return iscsi.ReadSecretFile(file)
+	}
+	fd := os.Stdin.Fd()
+	if !term.IsTerminal(fd) {
+		return nil, errors.New("CHAP secret: stdin is not a terminal; give --chap-secret-file")
+	}
+	fmt.Fprintf(stderr, "CHAP secret for %s: ", user)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return nil, fmt.Errorf("read CHAP secret: %w", err)
+	}
+	if len(b) == 0 {
+		return nil, errors.New("CHAP secret is empty")
+	}
+	return iscsi.Secret(b), nil
+}
+
+func printJSON(stdout, stderr io.Writer, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintln(stderr, "stowage:", err)
+		return 1
+	}
+	return 0
+}

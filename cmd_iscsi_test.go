@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"stowage/iscsi"
+	"stowage/lab"
+	"stowage/libvirtx"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+)
+
+func TestISCSICommandUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if rc := run([]string{"iscsi", "setup-lvm", "--uri", "qemu:///system", "--portal", "h", "--luns", "x"}, &out, &errb); rc != 1 ||
+		!strings.Contains(errb.String(), `"x" is not a LUN number`) {
+		t.Errorf("bad --luns: rc %d, %s", rc, errb.String())
+	}
+	errb.Reset()
+	if rc := run([]string{"iscsi", "discover", "--uri", "qemu:///system", "--portal", "[::1"}, &out, &errb); rc != 1 ||
+		!strings.Contains(errb.String(), "--portal") {
+		t.Errorf("bad --portal: rc %d, %s", rc, errb.String())
+	}
+	errb.Reset()
+	if rc := run([]string{"iscsi", "nope"}, &out, &errb); rc != 2 {
+		t.Errorf("unknown subcommand: rc %d", rc)
+	}
+}
+
+// blank reports whether a LUN's backing file carries no signature.
+func blank(file string) bool {
+	err := exec.Command("blkid", "-p", file).Run()
+	ee, ok := err.(*exec.ExitError)
+	return ok && ee.ExitCode() == 2
+}
+
+// TestNestedSetupLVMCommand runs `stowage iscsi discover` and `stowage iscsi
+// setup-lvm` against the nested hypervisor, checks the logical pool is
+// active with the chosen LUNs as its PVs, creates a volume in it, and tears
+// everything down to the state it found.
+func TestNestedSetupLVMCommand(t *testing.T) {
+	n := lab.NeedNested(t)
+	ctx := context.Background()
+	c, err := libvirtx.Dial(ctx, n.URI, libvirtx.Options{Timeout: 3 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	for _, l := range []int{1, 2} {
+		if !blank(n.San2LUNFile(l)) {
+			t.Fatalf("%s holds data before the test (wipefs -a it)", n.San2LUNFile(l))
+		}
+	}
+	before, err := c.Pools(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errb bytes.Buffer
+	if rc := run([]string{"iscsi", "discover", "--uri", n.URI, "--portal", n.Portal, "--json"}, &out, &errb); rc != 0 {
+		t.Fatalf("discover: rc %d: %s", rc, errb.String())
+	}
+	var disc struct{ Targets []model.ISCSITarget }
+	if err := json.Unmarshal(out.Bytes(), &disc); err != nil || !slices.ContainsFunc(disc.Targets, func(x model.ISCSITarget) bool { return x.IQN == n.San2 }) {
+		t.Fatalf("discover --json: %v\n%s", err, out.String())
+	}
+
+	stamp := time.Now().UnixNano() % 1e9
+	pool, vg := "t-cli-"+itoa(stamp), "t_cli"+itoa(stamp)
+	out.Reset()
+	errb.Reset()
+	start := time.Now()
+	rc := run([]string{"iscsi", "setup-lvm", "--uri", n.URI, "--portal", n.Portal, "--target", n.San2,
+		"--luns", "1,2", "--vg", vg, "--pool", pool, "--json"}, &out, &errb)
+	var res struct {
+		OK        bool
+		ISCSIPool string `json:"iscsi_pool"`
+		Steps     []iscsi.Step
+		Error     string
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("setup-lvm --json: %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	t.Cleanup(func() {
+		if err := iscsi.Teardown(ctx, c, pool, res.ISCSIPool); err != nil {
+			t.Errorf("teardown: %v", err)
+		}
+	})
+	if rc != 0 || !res.OK {
+		t.Fatalf("setup-lvm: rc %d, %s\n%s", rc, res.Error, errb.String())
+	}
+	t.Logf("setup-lvm took %s, %d steps", time.Since(start).Round(time.Millisecond), len(res.Steps))
+
+	p, err := c.Pool(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Type != model.PoolLogical || !p.Active || !p.Autostart || p.SourceName != vg || p.Capacity < 200<<20 {
+		t.Fatalf("logical pool: %+v", p)
+	}
+	// The VG's PVs are exactly LUNs 1 and 2 of san2, as libvirt maps them.
+	vgs, err := c.VolumeGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pvLUNs []int
+	for _, g := range vgs {
+		if g.Name != vg {
+			continue
+		}
+		for _, dev := range g.Devices {
+			ip, vol, err := c.VolumeByPath(ctx, dev)
+			if err != nil || ip != res.ISCSIPool {
+				t.Fatalf("PV %s is not a LUN of %s: %s %v", dev, res.ISCSIPool, ip, err)
+			}
+			l, _ := libvirtx.LUNNumber(vol)
+			pvLUNs = append(pvLUNs, l)
+		}
+	}
+	slices.Sort(pvLUNs)
+	if !slices.Equal(pvLUNs, []int{1, 2}) {
+		t.Fatalf("PVs of %s are LUNs %v, want [1 2] (VGs %+v)", vg, pvLUNs, vgs)
+	}
+
+	// The first encrypted drive in the new pool, as the wizard's summary
+	// offers: a QEMU-layer LUKS LV made by `stowage drive create`.
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	out.Reset()
+	errb.Reset()
+	if rc := run([]string{"drive", "create", "--uri", n.URI, "--pool", pool, "--name", "t-drive",
+		"--size", "32M", "--encryption", "luks", "--json"}, &out, &errb); rc != 0 {
+		t.Fatalf("drive create in the new pool: rc %d\n%s", rc, errb.String())
+	}
+	var dr struct {
+		Path       string `json:"path"`
+		SecretUUID string `json:"secret_uuid"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &dr); err != nil || dr.Path != "/dev/"+vg+"/t-drive" || dr.SecretUUID == "" {
+		t.Fatalf("drive create --json: %v %+v\n%s", err, dr, out.String())
+	}
+	v, err := c.Volume(ctx, pool, "t-drive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Capacity < 32<<20 || v.Encryption == nil || v.Encryption.Format != "luks" || v.Encryption.SecretUUID != dr.SecretUUID {
+		t.Errorf("LUKS LV in the new pool: %+v (encryption %+v)", v, v.Encryption)
+	}
+	if rc := run([]string{"drive", "delete", "--uri", n.URI, "--pool", pool, "--name", "t-drive", "--confirm", "t-drive"}, &out, &errb); rc != 0 {
+		t.Fatalf("drive delete: rc %d\n%s", rc, errb.String())
+	}
+
+	// Teardown leaves the host and the LUNs as they were.
+	if err := iscsi.Teardown(ctx, c, pool, res.ISCSIPool); err != nil {
+		t.Fatal(err)
+	}
+	after, err := c.Pools(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("pools after teardown: %+v, before: %+v", after, before)
+	}
+	vgs, _ = c.VolumeGroups(ctx)
+	if slices.ContainsFunc(vgs, func(g model.VolumeGroup) bool { return g.Name == vg }) {
+		t.Errorf("VG %s still exists after teardown", vg)
+	}
+	for _, l := range []int{1, 2} {
+		if !blank(n.San2LUNFile(l)) {
+			t.Errorf("LUN %d keeps a signature after teardown", l)
+		}
+	}
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	for n > 0 || i == len(b) {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+func TestLVMOnISCSIActionVanishesUnderReadonly(t *testing.T) {
+	if lvmOnISCSIAction(true, themes.Styles{}, time.Second) != nil {
+		t.Fatal("the LVM-on-iSCSI wizard is offered under --readonly")
+	}
+	open := lvmOnISCSIAction(false, themes.Styles{}, time.Second)
+	if open == nil || open(common.DriveTarget{HostURI: "qemu:///system"}) == nil {
+		t.Fatal("no wizard without --readonly")
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/iscsi"
+	"stowage/libvirtx"
+	"stowage/themes"
+	"stowage/ui/common"
+	"stowage/ui/iscsiwizard"
+)
+
+// lvmOnISCSIAction builds common.Actions.LVMOnISCSI: nil under --readonly
+// (the wizard changes the host). Each wizard dials a connection of its own:
+// its logins and builds run for minutes, and a call that times out closes
+// its connection (libvirtx.Conn.do), which must not take the browser's down.
+func lvmOnISCSIAction(readonly bool, styles themes.Styles, timeout time.Duration) func(common.DriveTarget) common.Component {
+	if readonly {
+		return nil
+	}
+	return func(at common.DriveTarget) common.Component {
+		return newISCSIWizard(at.HostURI, at.Pool, styles, timeout)
+	}
+}
+
+func newISCSIWizard(uri, presetPool string, styles themes.Styles, timeout time.Duration) *iscsiwizard.Model {
+	return iscsiwizard.New(iscsiwizard.Deps{HostURI: uri, PresetPool: presetPool, Styles: styles,
+		Keys: iscsiwizard.DefaultKeyMap(), Timeout: timeout, Connect: wizardConnect(uri, timeout)})
+}
+
+// iscsiWizard runs the wizard alone (`stowage iscsi wizard --uri U`), for
+// hosts where the browser is not wanted and for trying it out.
+func iscsiWizard(args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stowage iscsi wizard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	uri := fs.String("uri", "qemu:///system", "libvirt URI of the hypervisor")
+	portal := fs.String("portal", "", "preset the portal")
+	theme := fs.String("theme", "dark", "colour theme")
+	timeout := fs.Duration("timeout", 3*time.Minute, "bound on each libvirt call")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	pal, err := themes.Lookup(*theme)
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage iscsi wizard:", err)
+		return 2
+	}
+	w := iscsiwizard.New(iscsiwizard.Deps{HostURI: *uri, Portal: *portal, Styles: themes.Build(pal, os.Getenv("NO_COLOR") != ""),
+		Keys: iscsiwizard.DefaultKeyMap(), Timeout: *timeout, Connect: wizardConnect(*uri, *timeout)})
+	if _, err := tea.NewProgram(standalone{c: w}).Run(); err != nil {
+		fmt.Fprintln(stderr, "stowage iscsi wizard:", err)
+		return 1
+	}
+	return 0
+}
+
+// wizardConnect dials the wizard's own connection on first use and again
+// after it dropped (a timed-out call closes it).
+func wizardConnect(uri string, timeout time.Duration) func(context.Context) (iscsi.Host, error) {
+	var mu sync.Mutex
+	var conn *libvirtx.Conn
+	return func(ctx context.Context) (iscsi.Host, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if conn != nil {
+			select {
+			case <-conn.Disconnected():
+				conn = nil
+			default:
+				return conn, nil
+			}
+		}
+		c, err := libvirtx.Dial(ctx, uri, libvirtx.Options{Timeout: timeout})
+		if err != nil {
+			return nil, err
+		}
+		conn = c
+		return c, nil
+	}
+}
+
+// standalone hosts one component as a whole program: Pop quits.
+type standalone struct{ c common.Component }
+
+func (s standalone) Init() tea.Cmd { return s.c.Init() }
+
+func (s standalone) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		s.c.SetSize(msg.Width, msg.Height)
+	case common.PopMsg:
+		return s, tea.Quit
+	case tea.KeyPressMsg:
+		if msg.String() == "ctrl+c" {
+			return s, tea.Quit
+		}
+	}
+	var cmd tea.Cmd
+	s.c, cmd = s.c.Update(msg)
+	return s, cmd
+}
+
+func (s standalone) View() tea.View { return tea.NewView(s.c.View()) }

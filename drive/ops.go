@@ -1,0 +1,279 @@
+package drive
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"stowage/libvirtx"
+	"stowage/model"
+)
+
+// AttachSpec attaches an existing volume to a VM.
+type AttachSpec struct {
+	Pool, Volume, VM string
+	Mode             model.AttachMode
+	// Encryption is luks1 or luks2 for librbd-encrypted RBD images when
+	// stowage cannot read the header itself (no Ceph access); ignored
+	// elsewhere (libvirt describes QEMU-layer LUKS volumes).
+	Encryption model.DriveEncryption
+	Fallback   model.HotplugFallback
+}
+
+// PrepareAttach turns an AttachSpec into a plan (attach, verify) for
+// Create, finding the volume's secret: its <encryption> (QEMU layer) or
+// the volume secret whose usage is pool/image (RBD).
+func PrepareAttach(ctx context.Context, d Deps, a AttachSpec) (Prepared, string, error) {
+	d = d.withDefaults()
+	pool, err := d.Libvirt.Pool(ctx, a.Pool)
+	if err != nil {
+		return Prepared{}, "", err
+	}
+	v, err := d.Libvirt.Volume(ctx, a.Pool, a.Volume)
+	if libvirtx.IsNotFound(err) {
+		return Prepared{}, "", fmt.Errorf("volume %s/%s does not exist", a.Pool, a.Volume)
+	}
+	if err != nil {
+		return Prepared{}, "", err
+	}
+	spec := model.DriveSpec{Host: d.Host, Pool: a.Pool, PoolType: pool.Type, Name: a.Volume, Size: v.Capacity,
+		Format: v.Format, Encryption: model.EncryptNone, AttachVM: a.VM, Attach: a.Mode, Fallback: a.Fallback}
+	if spec.Format == "" || pool.Type == model.PoolRBD {
+		spec.Format = "raw"
+	}
+	p := Prepared{Spec: spec, Pool: pool}
+	var secret string
+	if pool.Type == model.PoolRBD {
+		p.VolumePath = pool.SourceName + "/" + a.Volume
+		uuid, ok, err := d.Libvirt.SecretByVolumeUsage(ctx, p.VolumePath)
+		if err != nil {
+			return p, "", err
+		}
+		if ok {
+			secret = uuid
+			enc, err := rbdLUKSVersion(ctx, d, pool, a.Volume, a.Encryption)
+			if err != nil {
+				return p, "", err
+			}
+			p.Spec.Encryption = enc
+		}
+	} else {
+		p.VolumePath = v.Path
+		if v.Encryption != nil {
+			p.Spec.Encryption, secret = model.EncryptLUKS, v.Encryption.SecretUUID
+		}
+	}
+	if err := prepareAttach(ctx, d, &p); err != nil {
+		return p, "", err
+	}
+	p.Plan = []model.Step{
+		{ID: model.StepAttach, Title: fmt.Sprintf("attach %s to %s as %s (%s)", a.Volume, a.VM, p.Target, p.Spec.Attach)},
+		{ID: model.StepVerify, Title: "verify"},
+	}
+	return p, secret, nil
+}
+
+// LUKSMagic starts every LUKS header ("LUKS\xba\xbe"), followed by the
+// version as a big-endian uint16.
+var LUKSMagic = []byte{'L', 'U', 'K', 'S', 0xba, 0xbe}
+
+// LUKSVersion reads a LUKS header's version; 0 when head is not LUKS.
+func LUKSVersion(head []byte) int {
+	if len(head) < 8 || !bytes.Equal(head[:6], LUKSMagic) {
+		return 0
+	}
+	return int(binary.BigEndian.Uint16(head[6:8]))
+}
+
+type headReader interface {
+	ReadImageHead(pool, name string, n int) ([]byte, error)
+}
+
+func rbdLUKSVersion(ctx context.Context, d Deps, pool model.Pool, image string, given model.DriveEncryption) (model.DriveEncryption, error) {
+	if given == model.EncryptLUKS1 || given == model.EncryptLUKS2 {
+		return given, nil
+	}
+	if d.Ceph != nil {
+		cl, err := d.Ceph(ctx, pool)
+		if err == nil {
+			defer cl.Close()
+			if hr, ok := cl.(headReader); ok {
+				head, err := hr.ReadImageHead(pool.SourceName, image, 8)
+				if err == nil {
+					switch LUKSVersion(head) {
+					case 1:
+						return model.EncryptLUKS1, nil
+					case 2:
+						return model.EncryptLUKS2, nil
+					}
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("image %s/%s has a stowage secret but its LUKS version is unknown: pass --encryption luks1 or luks2 (or give Ceph access to read the header)", pool.SourceName, image)
+}
+
+// Attach runs a prepared attach (see PrepareAttach).
+func Attach(ctx context.Context, d Deps, p Prepared, secretUUID string, events chan<- Event) (Result, error) {
+	d = d.withDefaults()
+	s := p.Spec
+	obj := s.Pool + "/" + s.Name + " -> " + s.AttachVM + ":" + p.Target
+	res := Result{Host: d.Host, Pool: s.Pool, Name: s.Name, Path: p.VolumePath, SecretUUID: secretUUID,
+		VM: s.AttachVM, Target: p.Target, Attach: s.Attach.String(), Encryption: string(s.Encryption), Notes: p.Warnings}
+	acts := []action{
+		{step: p.Plan[0], auditAction: "attach " + s.Attach.String(), auditObject: obj,
+			do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+				return attachPrepared(ctx, d, p, secretUUID)
+			}},
+		{step: p.Plan[1], do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			return nil, Leftover{}, verify(ctx, d, p, secretUUID)
+		}},
+	}
+	left, err := runner{d: d, events: events}.run(ctx, acts)
+	res.Leftovers = left
+	return res, err
+}
+
+// Detach removes disk target from a VM, live and/or persistent. A live
+// unplug the guest has not acknowledged within Deps.DetachWait is
+// reported in the result's notes, not as a failure.
+func Detach(ctx context.Context, d Deps, vm, target string, mode model.AttachMode, events chan<- Event) (Result, error) {
+	d = d.withDefaults()
+	res := Result{Host: d.Host, VM: vm, Target: target, Attach: mode.String()}
+	if !mode.Live && !mode.Persistent {
+		return res, fmt.Errorf("detach: say --live, --persistent or both")
+	}
+	dom, err := d.Libvirt.Domain(ctx, vm, false)
+	if err != nil {
+		return res, err
+	}
+	if mode.Live && dom.State != "running" {
+		return res, fmt.Errorf("VM %q is %s: nothing to detach live (use --persistent)", vm, dom.State)
+	}
+	step := model.Step{ID: model.StepDetach, Title: fmt.Sprintf("detach %s from %s (%s)", target, vm, mode)}
+	acts := []action{{step: step, auditAction: "detach " + mode.String(), auditObject: vm + ":" + target,
+		do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			found := false
+			for _, inactive := range []bool{false, true} {
+				if (inactive && !mode.Persistent) || (!inactive && !mode.Live) {
+					continue
+				}
+				dd, err := d.Libvirt.Domain(ctx, vm, inactive)
+				if err != nil {
+					return nil, Leftover{}, err
+				}
+				for _, k := range dd.Disks {
+					if k.Target == target {
+						found = true
+					}
+				}
+			}
+			if !found {
+				return nil, Leftover{}, fmt.Errorf("VM %q has no disk %s (%s)", vm, target, mode)
+			}
+			r, err := d.Libvirt.DetachDisk(ctx, vm, target, mode.Live, mode.Persistent, d.DetachWait)
+			if err == nil && r.LivePending {
+				res.Notes = append(res.Notes, fmt.Sprintf("the guest has not yet released %s: libvirt sent the unplug request; "+
+					"the disk leaves the running VM when the guest OS acknowledges it, or at the VM's next stop", target))
+			}
+			return nil, Leftover{}, err
+		}}}
+	_, err = runner{d: d, events: events}.run(ctx, acts)
+	return res, err
+}
+
+// Users lists where a volume is used: "VM:target (live|persistent)".
+func Users(ctx context.Context, d Deps, v model.Volume, rbdName string) ([]string, bool, error) {
+	names, err := d.Libvirt.DomainNames(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var users []string
+	running := false
+	for _, n := range names {
+		for _, inactive := range []bool{false, true} {
+			dom, err := d.Libvirt.Domain(ctx, n, inactive)
+			if err != nil {
+				return nil, false, err
+			}
+			if inactive && !dom.Persistent {
+				continue
+			}
+			for _, k := range dom.Disks {
+				if (v.Path != "" && k.Source == v.Path) || (rbdName != "" && k.Source == "rbd:"+rbdName) ||
+					(k.Pool == v.Pool && k.Volume == v.Name) {
+					where := "persistent"
+					if !inactive {
+						where = "live"
+						running = running || dom.State == "running"
+					}
+					users = append(users, fmt.Sprintf("%s:%s (%s)", n, k.Target, where))
+				}
+			}
+		}
+	}
+	return users, running, nil
+}
+
+// Delete removes a drive: the volume (or RBD image) and its secret. It
+// refuses while any VM uses the volume, live or in its config.
+func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event) (Result, error) {
+	d = d.withDefaults()
+	res := Result{Host: d.Host, Pool: pool, Name: name}
+	p, err := d.Libvirt.Pool(ctx, pool)
+	if err != nil {
+		return res, err
+	}
+	v, err := d.Libvirt.Volume(ctx, pool, name)
+	if libvirtx.IsNotFound(err) {
+		return res, fmt.Errorf("volume %s/%s does not exist", pool, name)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Path = v.Path
+	var rbdName, secret string
+	if p.Type == model.PoolRBD {
+		rbdName = p.SourceName + "/" + name
+		if uuid, ok, err := d.Libvirt.SecretByVolumeUsage(ctx, rbdName); err != nil {
+			return res, err
+		} else if ok {
+			secret = uuid
+		}
+	} else if v.Encryption != nil {
+		secret = v.Encryption.SecretUUID
+	}
+	res.SecretUUID = secret
+	users, running, err := Users(ctx, d, v, rbdName)
+	if err != nil {
+		return res, err
+	}
+	if len(users) > 0 {
+		why := "detach it first"
+		if running {
+			why = "it is attached to a running VM: detach it first"
+		}
+		return res, fmt.Errorf("drive %s/%s is in use by %v: %s", pool, name, users, why)
+	}
+	plan := model.DeletePlan(secret != "")
+	acts := []action{{step: plan[0], auditAction: "delete volume", auditObject: pool + "/" + name,
+		do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			return nil, Leftover{}, d.Libvirt.DeleteVolume(ctx, pool, name)
+		}}}
+	if secret != "" {
+		acts = append(acts, action{step: plan[1], auditAction: "undefine secret", auditObject: secret,
+			do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+				err := d.Libvirt.UndefineSecret(ctx, secret)
+				if libvirtx.IsNotFound(err) {
+					return nil, Leftover{}, nil
+				}
+				if err != nil {
+					err = fmt.Errorf("%w; the volume is gone: remove the secret with `virsh secret-undefine %s`", err, secret)
+				}
+				return nil, Leftover{}, err
+			}})
+	}
+	_, err = runner{d: d, events: events}.run(ctx, acts)
+	return res, err
+}

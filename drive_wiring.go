@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/drive"
+	"stowage/libvirtx"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+	"stowage/ui/driveconfirm"
+	"stowage/ui/driveprogress"
+	"stowage/ui/drivewizard"
+)
+
+// driveBackend adapts one host's connection and the drive workflows to
+// the drive screens' Backend.
+type driveBackend struct {
+	conn *libvirtx.Conn
+	deps drive.Deps
+}
+
+var _ driveprogress.Backend = driveBackend{}
+
+func (b driveBackend) Pools(ctx context.Context) ([]model.Pool, error) { return b.conn.Pools(ctx) }
+func (b driveBackend) VolumeNames(ctx context.Context, pool string) ([]string, error) {
+	return b.conn.VolumeNames(ctx, pool)
+}
+func (b driveBackend) DomainNames(ctx context.Context) ([]string, error) {
+	return b.conn.DomainNames(ctx)
+}
+func (b driveBackend) Domain(ctx context.Context, name string, inactive bool) (model.Domain, error) {
+	return b.conn.Domain(ctx, name, inactive)
+}
+func (b driveBackend) Prepare(ctx context.Context, s model.DriveSpec) (drive.Prepared, error) {
+	return drive.Prepare(ctx, b.deps, s)
+}
+func (b driveBackend) Create(ctx context.Context, p drive.Prepared, ev chan<- drive.Event) (drive.Result, error) {
+	return drive.Create(ctx, b.deps, p, ev)
+}
+func (b driveBackend) PrepareAttach(ctx context.Context, a drive.AttachSpec) (drive.Prepared, string, error) {
+	return drive.PrepareAttach(ctx, b.deps, a)
+}
+func (b driveBackend) Attach(ctx context.Context, p drive.Prepared, secret string, ev chan<- drive.Event) (drive.Result, error) {
+	return drive.Attach(ctx, b.deps, p, secret, ev)
+}
+func (b driveBackend) Detach(ctx context.Context, vm, target string, mode model.AttachMode, ev chan<- drive.Event) (drive.Result, error) {
+	return drive.Detach(ctx, b.deps, vm, target, mode, ev)
+}
+func (b driveBackend) Delete(ctx context.Context, pool, name string, ev chan<- drive.Event) (drive.Result, error) {
+	return drive.Delete(ctx, b.deps, pool, name, ev)
+}
+
+// connector returns a host's connection by URI: the console's sessions,
+// or a single dial for `stowage drive wizard`.
+type connector func(ctx context.Context, uri string) (*libvirtx.Conn, error)
+
+// driveActions builds the browser's drive actions over the console's
+// hosts. Under --readonly every one stays nil, so the keys vanish.
+func driveActions(connect connector, cfg config, readonly bool, styles themes.Styles, log *slog.Logger, timeout time.Duration) common.Actions {
+	if readonly {
+		return common.Actions{}
+	}
+	d := drivewizard.Deps{Styles: styles, Log: log, Timeout: timeout,
+		Backend: func(uri string) (driveprogress.Backend, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			c, err := connect(ctx, uri)
+			if err != nil {
+				return nil, err
+			}
+			return driveBackend{conn: c, deps: driveDeps(c, uri, cfg, "", "", log)}, nil
+		}}
+	return common.Actions{
+		CreateDrive: func(at common.DriveTarget) common.Component { return drivewizard.New(d, at) },
+		AttachDrive: func(at common.DriveTarget) common.Component { return drivewizard.NewAttach(d, at) },
+		DetachDrive: func(at common.DriveTarget) common.Component { return driveconfirm.NewDetach(d, at) },
+		DeleteDrive: func(at common.DriveTarget) common.Component { return driveconfirm.NewDelete(d, at) },
+	}
+}
+
+// screenHost runs one drive screen on its own (`stowage drive wizard`):
+// the smallest root that honours the Component contract's Push and Pop.
+type screenHost struct {
+	stack  []common.Component
+	result tea.Msg
+	w, h   int
+}
+
+func (s *screenHost) Init() tea.Cmd { return s.stack[0].Init() }
+
+func (s *screenHost) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		s.w, s.h = msg.Width, msg.Height
+		for _, c := range s.stack {
+			c.SetSize(msg.Width, msg.Height)
+		}
+	case common.PushMsg:
+		msg.Screen.SetSize(s.w, s.h)
+		msg.Screen.Focus()
+		s.stack = append(s.stack, msg.Screen)
+		return s, msg.Screen.Init()
+	case common.PopMsg:
+		s.stack = s.stack[:len(s.stack)-1]
+		if len(s.stack) == 0 {
+			s.result = msg.Result
+			return s, tea.Quit
+		}
+		return s, nil
+	}
+	top := len(s.stack) - 1
+	c, cmd := s.stack[top].Update(msg)
+	s.stack[top] = c
+	return s, cmd
+}
+
+func (s *screenHost) View() tea.View {
+	if len(s.stack) == 0 {
+		return tea.NewView("")
+	}
+	v := tea.NewView(s.stack[len(s.stack)-1].View())
+	v.AltScreen = true
+	return v
+}

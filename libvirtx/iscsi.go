@@ -1,0 +1,286 @@
+package libvirtx
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"stowage/model"
+)
+
+// ISCSIPoolSpec is an iscsi pool: libvirt logs the host in to Target
+// through Host:Port when the pool starts.
+type ISCSIPoolSpec struct {
+	Name   string
+	Host   string
+	Port   int
+	Target string
+	// Initiator overrides the host's own initiator IQN; empty uses it.
+	Initiator string
+	// CHAPUser and CHAPUsage name the CHAP user and the usage id of the
+	// libvirt iscsi secret holding its secret; empty for no CHAP.
+	CHAPUser, CHAPUsage string
+}
+
+// ByPathDir is where udev puts stable names of SCSI disks; the iscsi pool
+// lists its LUNs there, so the logical pool's devices survive reboots.
+const ByPathDir = "/dev/disk/by-path"
+
+// ISCSIPoolXML renders an iscsi pool definition.
+func ISCSIPoolXML(s ISCSIPoolSpec) (string, error) {
+	src := &libvirtxml.StoragePoolSource{
+		Host:   []libvirtxml.StoragePoolSourceHost{{Name: s.Host, Port: strconv.Itoa(s.Port)}},
+		Device: []libvirtxml.StoragePoolSourceDevice{{Path: s.Target}},
+	}
+	if s.Initiator != "" {
+		src.Initiator = &libvirtxml.StoragePoolSourceInitiator{IQN: libvirtxml.StoragePoolSourceInitiatorIQN{Name: s.Initiator}}
+	}
+	if s.CHAPUser != "" {
+		src.Auth = &libvirtxml.StoragePoolSourceAuth{Type: "chap", Username: s.CHAPUser,
+			Secret: &libvirtxml.StoragePoolSourceAuthSecret{Usage: s.CHAPUsage}}
+	}
+	x := libvirtxml.StoragePool{Type: "iscsi", Name: s.Name, Source: src,
+		Target: &libvirtxml.StoragePoolTarget{Path: ByPathDir}}
+	return x.Marshal()
+}
+
+// LogicalPoolSpec is a logical (LVM) pool over a VG on the given devices.
+type LogicalPoolSpec struct {
+	// UUID is set to redefine an existing pool (libvirt refuses a second
+	// definition of a name under another UUID).
+	UUID    string
+	Name    string
+	VG      string
+	Devices []string
+}
+
+// LogicalPoolXML renders a logical pool definition.
+func LogicalPoolXML(s LogicalPoolSpec) (string, error) {
+	src := &libvirtxml.StoragePoolSource{Name: s.VG, Format: &libvirtxml.StoragePoolSourceFormat{Type: "lvm2"}}
+	for _, d := range s.Devices {
+		src.Device = append(src.Device, libvirtxml.StoragePoolSourceDevice{Path: d})
+	}
+	x := libvirtxml.StoragePool{Type: "logical", Name: s.Name, UUID: s.UUID, Source: src,
+		Target: &libvirtxml.StoragePoolTarget{Path: "/dev/" + s.VG}}
+	return x.Marshal()
+}
+
+// PoolSource is the <source> of an existing pool, for matching a pool the
+// admin asks for against one the host already has.
+type PoolSource struct {
+	UUID      string
+	Type      model.PoolType
+	Hosts     []string // host:port
+	Devices   []string // iscsi: the target IQN; logical: device paths
+	Name      string   // logical: the VG
+	AuthUser  string
+	AuthUsage string
+}
+
+// PoolSourceOf reads a pool's <source>.
+func (c *Conn) PoolSourceOf(ctx context.Context, name string) (PoolSource, error) {
+	doc, err := c.PoolXMLDesc(ctx, name)
+	if err != nil {
+		return PoolSource{}, err
+	}
+	return PoolSourceFromXML(doc)
+}
+
+// PoolSourceFromXML parses the <source> of a pool's XML.
+func PoolSourceFromXML(doc string) (PoolSource, error) {
+	var x libvirtxml.StoragePool
+	if err := x.Unmarshal(doc); err != nil {
+		return PoolSource{}, fmt.Errorf("parse pool XML: %w", err)
+	}
+	ps := PoolSource{UUID: x.UUID, Type: model.PoolType(x.Type)}
+	if s := x.Source; s != nil {
+		ps.Name = s.Name
+		for _, h := range s.Host {
+			port := h.Port
+			if port == "" {
+				port = "3260"
+			}
+			ps.Hosts = append(ps.Hosts, net.JoinHostPort(h.Name, port))
+		}
+		for _, d := range s.Device {
+			ps.Devices = append(ps.Devices, d.Path)
+		}
+		if s.Auth != nil {
+			ps.AuthUser = s.Auth.Username
+			if s.Auth.Secret != nil {
+				ps.AuthUsage = s.Auth.Secret.Usage
+			}
+		}
+	}
+	return ps, nil
+}
+
+type poolSources struct {
+	XMLName xml.Name                       `xml:"sources"`
+	Sources []libvirtxml.StoragePoolSource `xml:"source"`
+}
+
+// FindISCSITargets runs sendtargets discovery on the host against a portal
+// (virsh find-storage-pool-sources-as iscsi HOST PORT). It runs on the
+// hypervisor, where the LUNs must later appear, not where stowage runs.
+func (c *Conn) FindISCSITargets(ctx context.Context, host string, port int, initiator string) ([]model.ISCSITarget, error) {
+	spec := libvirtxml.StoragePoolSource{Host: []libvirtxml.StoragePoolSourceHost{{Name: host, Port: strconv.Itoa(port)}}}
+	if initiator != "" {
+		spec.Initiator = &libvirtxml.StoragePoolSourceInitiator{IQN: libvirtxml.StoragePoolSourceInitiatorIQN{Name: initiator}}
+	}
+	b, err := xml.Marshal(struct {
+		XMLName xml.Name `xml:"source"`
+		libvirtxml.StoragePoolSource
+	}{StoragePoolSource: spec})
+	if err != nil {
+		return nil, fmt.Errorf("discovery request: %w", err)
+	}
+	portal := net.JoinHostPort(host, strconv.Itoa(port))
+	out, err := call(ctx, c, "discover iSCSI targets at "+portal, func(l *libvirt.Libvirt) (string, error) {
+		return l.ConnectFindStoragePoolSources("iscsi", libvirt.OptString{string(b)}, 0)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ps poolSources
+	if err := xml.Unmarshal([]byte(out), &ps); err != nil {
+		return nil, fmt.Errorf("parse discovery result: %w", err)
+	}
+	var ts []model.ISCSITarget
+	for _, s := range ps.Sources {
+		p := portal
+		if len(s.Host) > 0 && s.Host[0].Name != "" {
+			hp := s.Host[0].Port
+			if hp == "" {
+				hp = strconv.Itoa(port)
+			}
+			p = net.JoinHostPort(s.Host[0].Name, hp)
+		}
+		for _, d := range s.Device {
+			ts = append(ts, model.ISCSITarget{IQN: d.Path, Portal: p})
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].IQN < ts[j].IQN })
+	return ts, nil
+}
+
+// VolumeGroups lists the LVM volume groups the host sees, active or not,
+// with their physical volumes (virsh find-storage-pool-sources logical).
+func (c *Conn) VolumeGroups(ctx context.Context) ([]model.VolumeGroup, error) {
+	out, err := call(ctx, c, "list LVM volume groups", func(l *libvirt.Libvirt) (string, error) {
+		return l.ConnectFindStoragePoolSources("logical", libvirt.OptString{}, 0)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ps poolSources
+	if err := xml.Unmarshal([]byte(out), &ps); err != nil {
+		return nil, fmt.Errorf("parse volume groups: %w", err)
+	}
+	var vgs []model.VolumeGroup
+	for _, s := range ps.Sources {
+		vg := model.VolumeGroup{Name: s.Name}
+		for _, d := range s.Device {
+			vg.Devices = append(vg.Devices, d.Path)
+		}
+		vgs = append(vgs, vg)
+	}
+	return vgs, nil
+}
+
+// VolumeByPath finds the pool and volume a device path belongs to (virsh
+// vol-pool / vol-name on a path). libvirt resolves /dev/sdX to the stable
+// by-path name of an iscsi pool's LUN.
+func (c *Conn) VolumeByPath(ctx context.Context, path string) (pool, name string, err error) {
+	v, err := call(ctx, c, "look up volume "+path, func(l *libvirt.Libvirt) (libvirt.StorageVol, error) {
+		return l.StorageVolLookupByPath(path)
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return v.Pool, v.Name, nil
+}
+
+// LUNs lists an iscsi pool's LUNs with what libvirt detected on each.
+func (c *Conn) LUNs(ctx context.Context, pool string) ([]model.LUN, error) {
+	vols, err := c.Volumes(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	luns := make([]model.LUN, 0, len(vols))
+	for _, v := range vols {
+		n, ok := LUNNumber(v.Name)
+		if !ok {
+			continue
+		}
+		content := v.Format
+		if content == "none" || content == "raw" || content == "unknown" {
+			content = ""
+		}
+		luns = append(luns, model.LUN{Number: n, Volume: v.Name, Path: v.Path, Capacity: v.Capacity, Content: content})
+	}
+	sort.Slice(luns, func(i, j int) bool { return luns[i].Number < luns[j].Number })
+	return luns, nil
+}
+
+// LUNNumber reads the LUN from an iscsi pool volume name, "unit:0:0:3".
+func LUNNumber(vol string) (int, bool) {
+	if !strings.HasPrefix(vol, "unit:") {
+		return 0, false
+	}
+	i := strings.LastIndexByte(vol, ':')
+	n, err := strconv.Atoi(vol[i+1:])
+	return n, err == nil
+}
+
+// DefineCHAPSecret defines a private libvirt secret of usage type iscsi and
+// sets its value (virsh secret-define + secret-set-value). The value never
+// leaves this call. It returns the secret's UUID.
+func (c *Conn) DefineCHAPSecret(ctx context.Context, usage, description string, value []byte) (string, error) {
+	doc, err := (&libvirtxml.Secret{Ephemeral: "no", Private: "yes", Description: description,
+		Usage: &libvirtxml.SecretUsage{Type: "iscsi", Target: usage}}).Marshal()
+	if err != nil {
+		return "", fmt.Errorf("CHAP secret XML: %w", err)
+	}
+	val := append([]byte(nil), value...)
+	return call(ctx, c, fmt.Sprintf("define CHAP secret %q", usage), func(l *libvirt.Libvirt) (string, error) {
+		s, err := l.SecretDefineXML(doc, 0)
+		if err != nil {
+			return "", err
+		}
+		if err := l.SecretSetValue(s, val, 0); err != nil {
+			_ = l.SecretUndefine(s)
+			return "", fmt.Errorf("set value: %w", err)
+		}
+		return FormatUUID(s.UUID), nil
+	})
+}
+
+// CHAPSecretExists reports whether an iscsi secret with this usage exists.
+func (c *Conn) CHAPSecretExists(ctx context.Context, usage string) (bool, error) {
+	_, err := call(ctx, c, fmt.Sprintf("look up CHAP secret %q", usage), func(l *libvirt.Libvirt) (libvirt.Secret, error) {
+		return l.SecretLookupByUsage(int32(libvirt.SecretUsageTypeIscsi), usage)
+	})
+	if IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// RemoveCHAPSecret undefines the iscsi secret with this usage.
+func (c *Conn) RemoveCHAPSecret(ctx context.Context, usage string) error {
+	return c.do(ctx, fmt.Sprintf("remove CHAP secret %q", usage), func(l *libvirt.Libvirt) error {
+		s, err := l.SecretLookupByUsage(int32(libvirt.SecretUsageTypeIscsi), usage)
+		if err != nil {
+			return err
+		}
+		return l.SecretUndefine(s)
+	})
+}

@@ -1,0 +1,184 @@
+package libvirtx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"stowage/model"
+)
+
+// VolumeXMLWithCipher is VolumeXML plus a LUKS <cipher> and <ivgen> (nil
+// keeps libvirt's default, aes-256-cbc-essiv:sha256).
+func VolumeXMLWithCipher(s VolumeSpec, ci *model.Cipher) (string, error) {
+	doc, err := VolumeXML(s)
+	if err != nil || ci == nil || s.Encryption == nil {
+		return doc, err
+	}
+	var x libvirtxml.StorageVolume
+	if err := x.Unmarshal(doc); err != nil {
+		return "", fmt.Errorf("volume XML: %w", err)
+	}
+	e := x.Target.Encryption
+	e.Cipher = &libvirtxml.StorageEncryptionCipher{Name: ci.Name, Size: ci.Size, Mode: ci.Mode, Hash: ci.Hash}
+	e.Ivgen = &libvirtxml.StorageEncryptionIvgen{Name: ci.IVGen, Hash: ci.IVHash}
+	if e.Ivgen.Hash == "" {
+		e.Ivgen.Hash = ci.Hash
+	}
+	return x.Marshal()
+}
+
+// Progress reports a volume's allocation while it is being created.
+type Progress func(allocation, capacity uint64)
+
+// CreateVolumeWatched creates a volume like CreateVolume, with its own
+// bound (volume creation outlives the per-call timeout: qemu-img's LUKS
+// key derivation alone takes seconds), and polls the new volume's
+// allocation every interval while libvirt works, so a progress bar can
+// move. ci is the LUKS cipher (nil for libvirt's default).
+//
+// libvirt cannot abort a volume creation: ctx's cancellation is honoured
+// only once StorageVolCreateXML has returned (the caller then deletes the
+// volume); within is the hard bound after which the connection is closed.
+func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s VolumeSpec, ci *model.Cipher,
+	within, interval time.Duration, progress Progress) (model.Volume, error) {
+	doc, err := VolumeXMLWithCipher(s, ci)
+	if err != nil {
+		return model.Volume{}, err
+	}
+	ph, err := c.lookupPool(ctx, pool)
+	if err != nil {
+		return model.Volume{}, err
+	}
+	stop := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		c.pollAllocation(ph, s.Name, interval, stop, progress)
+	}()
+	what := fmt.Sprintf("create volume %s/%s", pool, s.Name)
+	out, err := callWithin(context.WithoutCancel(ctx), c, within, what, func(l *libvirt.Libvirt) (string, error) {
+		h, err := l.StorageVolCreateXML(ph, doc, 0)
+		if err != nil {
+			return "", err
+		}
+		return l.StorageVolGetXMLDesc(h, 0)
+	})
+	close(stop)
+	<-polled
+	if err != nil {
+		return model.Volume{}, err
+	}
+	v, err := VolumeFromXML(pool, out)
+	if err == nil && progress != nil {
+		progress(v.Capacity, v.Capacity)
+	}
+	return v, err
+}
+
+func (c *Conn) pollAllocation(ph libvirt.StoragePool, name string, interval time.Duration, stop <-chan struct{}, progress Progress) {
+	if progress == nil || interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		type info struct{ capacity, alloc uint64 }
+		// A volume not yet visible is simply not polled this round.
+		in, err := callWithin(context.Background(), c, c.timeout, "poll "+name, func(l *libvirt.Libvirt) (info, error) {
+			v, err := l.StorageVolLookupByName(ph, name)
+			if err != nil {
+				return info{}, err
+			}
+			_, capacity, alloc, err := l.StorageVolGetInfo(v)
+			return info{capacity, alloc}, err
+		})
+		if err == nil {
+			progress(in.alloc, in.capacity)
+		}
+	}
+}
+
+// callWithin is call with its own bound instead of the connection's.
+func callWithin[T any](ctx context.Context, c *Conn, within time.Duration, what string, fn func(*libvirt.Libvirt) (T, error)) (T, error) {
+	var out T
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		v, err := fn(c.l)
+		out = v
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", what, err)
+		}
+		return out, nil
+	case <-ctx.Done():
+		if c.l.IsConnected() {
+			_ = c.l.Disconnect()
+		}
+		var zero T
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return zero, fmt.Errorf("%s: %w", what, ctx.Err())
+		}
+		return zero, fmt.Errorf("%s on %s: %w (waited %s; connection closed)", what, c.Target.Raw, ErrTimeout, within)
+	}
+}
+
+// Volume reads one volume by name.
+func (c *Conn) Volume(ctx context.Context, pool, name string) (model.Volume, error) {
+	ph, err := c.lookupPool(ctx, pool)
+	if err != nil {
+		return model.Volume{}, err
+	}
+	doc, err := call(ctx, c, fmt.Sprintf("read volume %s/%s", pool, name), func(l *libvirt.Libvirt) (string, error) {
+		h, err := l.StorageVolLookupByName(ph, name)
+		if err != nil {
+			return "", err
+		}
+		return l.StorageVolGetXMLDesc(h, 0)
+	})
+	if err != nil {
+		return model.Volume{}, err
+	}
+	return VolumeFromXML(pool, doc)
+}
+
+// VolumeXMLDesc returns a volume's XML as libvirt describes it.
+func (c *Conn) VolumeXMLDesc(ctx context.Context, pool, name string) (string, error) {
+	ph, err := c.lookupPool(ctx, pool)
+	if err != nil {
+		return "", err
+	}
+	return call(ctx, c, fmt.Sprintf("read volume %s/%s", pool, name), func(l *libvirt.Libvirt) (string, error) {
+		h, err := l.StorageVolLookupByName(ph, name)
+		if err != nil {
+			return "", err
+		}
+		return l.StorageVolGetXMLDesc(h, 0)
+	})
+}
+
+// DomainNames lists every VM (running or not).
+func (c *Conn) DomainNames(ctx context.Context) ([]string, error) {
+	return call(ctx, c, "list VMs", func(l *libvirt.Libvirt) ([]string, error) {
+		ds, _, err := l.ConnectListAllDomains(1, 0)
+		var names []string
+		for _, d := range ds {
+			names = append(names, d.Name)
+		}
+		return names, err
+	})
+}

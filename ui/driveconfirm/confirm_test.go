@@ -1,0 +1,72 @@
+package driveconfirm
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/drive"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+	"stowage/ui/driveprogress"
+	"stowage/ui/drivewizard"
+)
+
+// fakeBackend records deletes; every other call is unused here.
+type fakeBackend struct {
+	driveprogress.Backend
+	deleted []string
+}
+
+func (f *fakeBackend) Delete(_ context.Context, pool, name string, _ chan<- drive.Event) (drive.Result, error) {
+	f.deleted = append(f.deleted, pool+"/"+name)
+	return drive.Result{Pool: pool, Name: name}, nil
+}
+
+func typeText(c common.Component, s string) common.Component {
+	for _, r := range s {
+		c, _ = c.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	return c
+}
+
+func TestDeleteNeedsTheTypedName(t *testing.T) {
+	fb := &fakeBackend{}
+	p, _ := themes.Lookup("dark")
+	d := drivewizard.Deps{Styles: themes.Build(p, true), Backend: func(string) (driveprogress.Backend, error) { return fb, nil }}
+	c := NewDelete(d, common.DriveTarget{HostURI: "h", Pool: "pool", Volume: "data"}).(*Confirm)
+	enter := tea.KeyPressMsg{Code: tea.KeyEnter}
+	typeText(c, "dat")
+	if _, cmd := c.Update(enter); cmd != nil || c.progress != nil || !strings.Contains(c.View(), `type "data" exactly`) {
+		t.Fatalf("a wrong name started the delete:\n%s", c.View())
+	}
+	typeText(c, "a")
+	_, cmd := c.Update(enter)
+	if c.progress == nil || cmd == nil {
+		t.Fatal("the right name did not start the delete")
+	}
+	// Run the workflow the progress view started.
+	batch := cmd().(tea.BatchMsg)
+	batch[0]()
+	if len(fb.deleted) != 1 || fb.deleted[0] != "pool/data" {
+		t.Errorf("deleted %v; want pool/data", fb.deleted)
+	}
+	if c.ShortHelp()[0].Help().Desc != "cancel and roll back" && !c.progress.Finished() {
+		t.Errorf("help does not follow the progress view: %+v", c.ShortHelp())
+	}
+}
+
+func TestDetachModeCycles(t *testing.T) {
+	p, _ := themes.Lookup("dark")
+	c := NewDetach(drivewizard.Deps{Styles: themes.Build(p, true)}, common.DriveTarget{VM: "vm", Disk: "vdb"}).(*Confirm)
+	if c.modes[c.mode] != (model.AttachMode{Live: true, Persistent: true}) {
+		t.Fatal("detach does not default to live+persistent")
+	}
+	c.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	if c.modes[c.mode] != (model.AttachMode{Live: true}) || strings.Contains(c.View(), "live+persistent") {
+		t.Errorf("tab did not switch to live:\n%s", c.View())
+	}
+}

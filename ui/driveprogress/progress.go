@@ -1,0 +1,333 @@
+// Package driveprogress is the live progress view of a drive workflow:
+// one line per step with its state, elapsed time and, where the work is
+// measurable, a bar (a spinner where it is not); Ctrl+C cancels and rolls
+// back; the view then says what was undone and what is left. It also holds
+// Backend, the interface through which the drive screens reach a host.
+//
+// It imports model, drive (for its events and results), themes and ui/common;
+// never libvirtx or ceph: the host comes in through Backend.
+package driveprogress
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/drive"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+)
+
+// Backend is what the drive screens need of one host; main adapts the
+// drive workflows and a libvirt connection to it.
+type Backend interface {
+	Pools(ctx context.Context) ([]model.Pool, error)
+	VolumeNames(ctx context.Context, pool string) ([]string, error)
+	DomainNames(ctx context.Context) ([]string, error)
+	Domain(ctx context.Context, name string, inactive bool) (model.Domain, error)
+	Prepare(ctx context.Context, spec model.DriveSpec) (drive.Prepared, error)
+	Create(ctx context.Context, p drive.Prepared, events chan<- drive.Event) (drive.Result, error)
+	PrepareAttach(ctx context.Context, a drive.AttachSpec) (drive.Prepared, string, error)
+	Attach(ctx context.Context, p drive.Prepared, secret string, events chan<- drive.Event) (drive.Result, error)
+	Detach(ctx context.Context, vm, target string, mode model.AttachMode, events chan<- drive.Event) (drive.Result, error)
+	Delete(ctx context.Context, pool, name string, events chan<- drive.Event) (drive.Result, error)
+}
+
+// DoneMsg is the result a drive screen pops with: the browser refreshes
+// and selects Result's volume or disk.
+type DoneMsg struct {
+	Action string
+	Result drive.Result
+	Err    error
+}
+
+// Run is a workflow bound to its inputs; it sends events and returns.
+type Run func(ctx context.Context, events chan<- drive.Event) (drive.Result, error)
+
+type stepState int
+
+const (
+	pending stepState = iota
+	running
+	done
+	failed
+	undone
+	undoFailed
+)
+
+type line struct {
+	step        model.Step
+	state       stepState
+	started     time.Time
+	elapsed     time.Duration
+	done, total uint64
+	note        string
+}
+
+type keymap struct {
+	Cancel, Close key.Binding
+}
+
+// Model is the progress view. Create it with New; it starts the workflow
+// in Init.
+type Model struct {
+	action     string
+	styles     themes.Styles
+	run        Run
+	lines      []line
+	events     chan drive.Event
+	cancel     context.CancelFunc
+	spin       spinner.Model
+	notes      []string
+	finished   bool
+	res        drive.Result
+	err        error
+	width      int
+	keys       keymap
+	focused    bool
+	cancelling bool
+}
+
+type eventMsg struct {
+	ch chan drive.Event
+	e  drive.Event
+	ok bool
+}
+type finishedMsg struct {
+	ch  chan drive.Event
+	res drive.Result
+	err error
+}
+
+// New builds the view for a plan; run starts when the view is shown.
+func New(action string, plan []model.Step, run Run, styles themes.Styles) *Model {
+	m := &Model{action: action, styles: styles, run: run, spin: spinner.New(spinner.WithSpinner(spinner.Dot))}
+	for _, s := range plan {
+		m.lines = append(m.lines, line{step: s})
+	}
+	m.keys = keymap{
+		Cancel: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "cancel and roll back")),
+		Close:  key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "close")),
+	}
+	m.updateKeys()
+	return m
+}
+
+func (m *Model) updateKeys() {
+	m.keys.Cancel.SetEnabled(!m.finished && !m.cancelling)
+	m.keys.Close.SetEnabled(m.finished)
+}
+
+func listen(ch chan drive.Event) tea.Cmd {
+	return func() tea.Msg {
+		e, ok := <-ch
+		return eventMsg{ch: ch, e: e, ok: ok}
+	}
+}
+
+// Init starts the workflow and the listener that re-arms on each event.
+func (m *Model) Init() tea.Cmd {
+	ch := make(chan drive.Event, 64)
+	m.events = ch
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	run := m.run
+	start := func() tea.Msg {
+		res, err := run(ctx, ch)
+		close(ch)
+		return finishedMsg{ch: ch, res: res, err: err}
+	}
+	return tea.Batch(start, listen(ch), m.spin.Tick)
+}
+
+// Update applies events, ticks and keys.
+func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	switch msg := msg.(type) {
+	case eventMsg:
+		if msg.ch != m.events || !msg.ok {
+			return m, nil
+		}
+		m.apply(msg.e)
+		return m, listen(msg.ch)
+	case finishedMsg:
+		if msg.ch != m.events {
+			return m, nil
+		}
+		m.finished, m.res, m.err = true, msg.res, msg.err
+		m.cancel()
+		m.updateKeys()
+	case spinner.TickMsg:
+		if m.finished {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, m.keys.Cancel):
+			m.cancelling = true
+			m.notes = append(m.notes, "cancelling: the running step finishes (libvirt and librbd cannot abort it), then everything done is undone")
+			m.cancel()
+			m.updateKeys()
+		case key.Matches(msg, m.keys.Close):
+			return m, common.Pop(DoneMsg{Action: m.action, Result: m.res, Err: m.err})
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) apply(e drive.Event) {
+	if e.Kind == drive.RollbackStarted || e.Kind == drive.Finished || (e.Step.ID == "" && e.Note != "") {
+		if e.Note != "" {
+			m.notes = append(m.notes, e.Note)
+		}
+		return
+	}
+	if e.Index < 0 || e.Index >= len(m.lines) {
+		return
+	}
+	l := &m.lines[e.Index]
+	switch e.Kind {
+	case drive.StepStarted:
+		l.state, l.started = running, time.Now()
+	case drive.StepProgress:
+		l.done, l.total, l.elapsed = e.Done, e.Total, e.Elapsed
+	case drive.StepDone:
+		l.state, l.elapsed = done, e.Elapsed
+	case drive.StepFailed:
+		l.state, l.elapsed, l.note = failed, e.Elapsed, e.Err.Error()
+	case drive.StepUndone:
+		l.state, l.note = undone, e.Note
+	case drive.UndoFailed:
+		l.state, l.note = undoFailed, e.Note
+	}
+}
+
+// Finished reports whether the workflow has returned.
+func (m *Model) Finished() bool { return m.finished }
+
+// Result is the workflow's result and error once Finished.
+func (m *Model) Result() (drive.Result, error) { return m.res, m.err }
+
+// View draws one line per step.
+func (m *Model) View() string {
+	s := m.styles
+	var b strings.Builder
+	b.WriteString(s.Title.Render(m.action) + "\n\n")
+	for _, l := range m.lines {
+		var mark string
+		switch l.state {
+		case pending:
+			mark = s.Muted.Render("·")
+		case running:
+			mark = strings.TrimSpace(m.spin.View())
+		case done:
+			mark = s.Good.Render("✓")
+		case failed, undoFailed:
+			mark = s.Bad.Render("✗")
+		case undone:
+			mark = s.Warn.Render("↺")
+		}
+		el := l.elapsed
+		if l.state == running {
+			el = time.Since(l.started)
+		}
+		row := fmt.Sprintf("%s %-52s", mark, l.step.Title)
+		if l.state != pending {
+			row += s.Muted.Render(fmt.Sprintf(" %6.1fs", el.Seconds()))
+		}
+		if l.state == running && l.step.Measurable && l.total > 0 {
+			row += "  " + bar(l.done, l.total, 24) +
+				s.Muted.Render(fmt.Sprintf(" %s / %s", model.IBytes(l.done), model.IBytes(l.total)))
+		}
+		b.WriteString(row + "\n")
+		if l.note != "" {
+			style := s.Muted
+			if l.state == failed || l.state == undoFailed {
+				style = s.Bad
+			}
+			b.WriteString("    " + style.Render(l.note) + "\n")
+		}
+	}
+	for _, n := range m.notes {
+		b.WriteString("\n" + s.Warn.Render(n))
+	}
+	if m.finished {
+		b.WriteString("\n\n")
+		if m.err != nil {
+			b.WriteString(s.Bad.Render("failed: ") + s.Text.Render(m.err.Error()) + "\n")
+		} else {
+			b.WriteString(s.Good.Render("done") + "  " + s.Text.Render(summary(m.res)) + "\n")
+		}
+		b.WriteString(s.Muted.Render("enter/esc: close"))
+	} else if !m.cancelling {
+		b.WriteString("\n\n" + s.Muted.Render("ctrl+c: cancel and roll back"))
+	}
+	return b.String()
+}
+
+func summary(r drive.Result) string {
+	var parts []string
+	if r.Name != "" {
+		parts = append(parts, r.Pool+"/"+r.Name)
+	}
+	if r.SecretUUID != "" {
+		parts = append(parts, "secret "+r.SecretUUID)
+	}
+	if r.VM != "" {
+		parts = append(parts, fmt.Sprintf("%s:%s (%s)", r.VM, r.Target, r.Attach))
+	}
+	out := strings.Join(parts, " · ")
+	for _, n := range r.Notes {
+		out += "\n  note: " + n
+	}
+	return out
+}
+
+// SetSize records the width.
+func (m *Model) SetSize(w, _ int) { m.width = w }
+
+// Focus and Blur track focus (keys arrive only when focused).
+func (m *Model) Focus() { m.focused = true }
+
+// Blur drops focus.
+func (m *Model) Blur() { m.focused = false }
+
+// ShortHelp lists the enabled bindings.
+func (m *Model) ShortHelp() []key.Binding {
+	var out []key.Binding
+	for _, k := range []key.Binding{m.keys.Cancel, m.keys.Close} {
+		if k.Enabled() {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// FullHelp is ShortHelp in one column.
+func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
+
+// Title names the screen in breadcrumbs.
+func (m *Model) Title() string { return m.action }
+
+// bar draws a text progress bar of width cells.
+func bar(done, total uint64, width int) string {
+	n := width
+	if done < total {
+		n = int(float64(done) / float64(total) * float64(width))
+	}
+	return "[" + strings.Repeat("█", n) + strings.Repeat("░", width-n) + "]"
+}
+
+// Capturing keeps every key here until the workflow has finished, so that
+// ctrl+c cancels and rolls back instead of quitting the console mid-step.
+func (m *Model) Capturing() bool { return !m.finished }
+
+var _ common.Capturing = (*Model)(nil)

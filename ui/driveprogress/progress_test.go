@@ -1,0 +1,105 @@
+package driveprogress
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/drive"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+)
+
+func press(m *Model, k string) tea.Cmd {
+	var msg tea.KeyPressMsg
+	switch k {
+	case "ctrl+c":
+		msg = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "enter":
+		msg = tea.KeyPressMsg{Code: tea.KeyEnter}
+	}
+	_, cmd := m.Update(msg)
+	return cmd
+}
+
+func TestProgressStepsCancelAndClose(t *testing.T) {
+	plan := []model.Step{{ID: model.StepCreateSecret, Title: "create secret"}, {ID: model.StepCreateVolume, Title: "create volume", Measurable: true}}
+	p, _ := themes.Lookup("dark")
+	m := New("create drive", plan, nil, themes.Build(p, true))
+	ch := make(chan drive.Event)
+	cancelled := false
+	m.events, m.cancel = ch, func() { cancelled = true }
+	feed := func(e drive.Event) { m.Update(eventMsg{ch: ch, e: e, ok: true}) }
+	feed(drive.Event{Kind: drive.StepStarted, Index: 0, Step: plan[0]})
+	feed(drive.Event{Kind: drive.StepDone, Index: 0, Step: plan[0]})
+	feed(drive.Event{Kind: drive.StepStarted, Index: 1, Step: plan[1]})
+	feed(drive.Event{Kind: drive.StepProgress, Index: 1, Step: plan[1], Done: 1 << 20, Total: 4 << 20})
+	if v := m.View(); !strings.Contains(v, "✓ create secret") || !strings.Contains(v, "1.0 MiB / 4.0 MiB") {
+		t.Fatalf("view:\n%s", v)
+	}
+	if !m.Capturing() {
+		t.Error("a running workflow does not capture keys: the console would quit on ctrl+c")
+	}
+	// Keys follow state: close is disabled while running.
+	if press(m, "enter") != nil {
+		t.Error("enter closed a running workflow")
+	}
+	press(m, m.keys.Cancel.Keys()[0])
+	if !cancelled || m.keys.Cancel.Enabled() {
+		t.Fatalf("ctrl+c: cancelled=%v, cancel still enabled=%v", cancelled, m.keys.Cancel.Enabled())
+	}
+	feed(drive.Event{Kind: drive.StepFailed, Index: 1, Step: plan[1], Err: drive.ErrCancelled})
+	feed(drive.Event{Kind: drive.StepUndone, Index: 0, Step: plan[0], Note: "removed secret x"})
+	// A stale listener's event (another run's channel) is dropped.
+	m.Update(eventMsg{ch: make(chan drive.Event), e: drive.Event{Kind: drive.StepDone, Index: 1}, ok: true})
+	m.Update(finishedMsg{ch: ch, err: errors.New("cancelled (rolled back: nothing left)")})
+	v := m.View()
+	if !strings.Contains(v, "↺ create secret") || !strings.Contains(v, "removed secret x") || !strings.Contains(v, "rolled back") || strings.Contains(v, "✓ create volume") {
+		t.Fatalf("view after rollback:\n%s", v)
+	}
+	if m.Capturing() {
+		t.Error("a finished workflow still captures every key")
+	}
+	cmd := press(m, m.keys.Close.Keys()[0])
+	if cmd == nil {
+		t.Fatal("close key does nothing once finished")
+	}
+	pop, ok := cmd().(common.PopMsg)
+	if done, ok2 := pop.Result.(DoneMsg); !ok || !ok2 || done.Err == nil {
+		t.Fatalf("close = %#v; want a PopMsg with the DoneMsg", pop)
+	}
+}
+
+func TestProgressRunsWorkflow(t *testing.T) {
+	plan := []model.Step{{ID: model.StepVerify, Title: "verify"}}
+	run := func(ctx context.Context, ev chan<- drive.Event) (drive.Result, error) {
+		ev <- drive.Event{Kind: drive.StepStarted, Index: 0, Step: plan[0]}
+		ev <- drive.Event{Kind: drive.StepDone, Index: 0, Step: plan[0]}
+		return drive.Result{Name: "d"}, nil
+	}
+	p, _ := themes.Lookup("dark")
+	m := New("x", plan, run, themes.Build(p, true))
+	batch, ok := m.Init()().(tea.BatchMsg)
+	if !ok || len(batch) < 2 {
+		t.Fatalf("Init does not start the workflow and its listener")
+	}
+	fin := make(chan tea.Msg, 1)
+	go func() { fin <- batch[0]() }() // the workflow
+	ch := m.events
+	// Drive the listener by hand: the same messages the runtime would get.
+	for {
+		msg := listen(ch)()
+		if em := msg.(eventMsg); !em.ok {
+			break
+		}
+		m.Update(msg)
+	}
+	m.Update(<-fin)
+	if !m.Finished() || m.lines[0].state != done {
+		t.Errorf("step state %v, want done", m.lines[0].state)
+	}
+}

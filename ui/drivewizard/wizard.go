@@ -1,0 +1,340 @@
+// Package drivewizard is the create-drive wizard (huh forms inside the
+// console): host pool, name, size, format, encryption, cipher and attach,
+// each validated as typed; then a review of the secret, volume and disk
+// XML with the equivalent virsh/rbd commands; then the live progress view.
+// It also holds the attach flow for an existing volume.
+//
+// It imports model, drive (types only), themes, ui/common and
+// ui/driveprogress; never libvirtx or ceph: the host comes in through
+// driveprogress.Backend.
+package drivewizard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
+
+	"stowage/drive"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+	"stowage/ui/driveprogress"
+)
+
+// Deps build the drive screens.
+type Deps struct {
+	// Backend returns the host named by its URI.
+	Backend func(hostURI string) (driveprogress.Backend, error)
+	Styles  themes.Styles
+	Log     *slog.Logger
+	// Timeout bounds each backend read (not the workflow itself).
+	Timeout time.Duration
+}
+
+func (d Deps) timeout() time.Duration {
+	if d.Timeout <= 0 {
+		return 15 * time.Second
+	}
+	return d.Timeout
+}
+
+type phase int
+
+const (
+	loading phase = iota
+	form
+	preparing
+	choosing
+	review
+	running
+)
+
+// Wizard is the create-drive screen.
+type Wizard struct {
+	deps    Deps
+	at      common.DriveTarget
+	backend driveprogress.Backend
+	phase   phase
+	reqID   int
+	err     error
+
+	pools []model.Pool
+	names map[string][]string
+	vms   []string
+
+	// Bound to the form's fields.
+	pool, name, size, format, enc, cipher, vm, mode string
+	fallback                                        string
+
+	form     *huh.Form
+	prepared drive.Prepared
+	preview  drive.Preview
+	progress *driveprogress.Model
+	width    int
+	height   int
+	scroll   int
+	keys     keys
+}
+
+type keys struct {
+	Confirm, Back, Up, Down key.Binding
+}
+
+// New opens the wizard preset to at's pool or VM.
+func New(d Deps, at common.DriveTarget) common.Component {
+	w := &Wizard{deps: d, at: at, pool: at.Pool, vm: at.VM, format: "raw", mode: "live+persistent",
+		cipher: model.RecommendedCipher, names: map[string][]string{}}
+	w.keys = keys{
+		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "create")),
+		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑", "scroll up")),
+		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓", "scroll down")),
+	}
+	return w
+}
+
+type loadedMsg struct {
+	id    int
+	pools []model.Pool
+	names map[string][]string
+	vms   []string
+	err   error
+}
+
+type preparedMsg struct {
+	id  int
+	p   drive.Prepared
+	pv  drive.Preview
+	err error
+}
+
+// Init loads the host's pools, their volume names and its VMs.
+func (w *Wizard) Init() tea.Cmd {
+	b, err := w.deps.Backend(w.at.HostURI)
+	if err != nil {
+		w.err = err
+		return nil
+	}
+	w.backend = b
+	w.reqID++
+	id, timeout := w.reqID, w.deps.timeout()
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		msg := loadedMsg{id: id, names: map[string][]string{}}
+		if msg.pools, msg.err = b.Pools(ctx); msg.err != nil {
+			return msg
+		}
+		for _, p := range msg.pools {
+			if ok, _ := model.CreateAbility(p.Type, true); ok && p.Active {
+				if msg.names[p.Name], msg.err = b.VolumeNames(ctx, p.Name); msg.err != nil {
+					return msg
+				}
+			}
+		}
+		msg.vms, msg.err = b.DomainNames(ctx)
+		return msg
+	}
+}
+
+func (w *Wizard) poolByName(n string) (model.Pool, bool) {
+	for _, p := range w.pools {
+		if p.Name == n {
+			return p, true
+		}
+	}
+	return model.Pool{}, false
+}
+
+func (w *Wizard) poolType() model.PoolType {
+	p, _ := w.poolByName(w.pool)
+	return p.Type
+}
+
+func (w *Wizard) buildForm() {
+	var poolOpts []huh.Option[string]
+	for _, p := range w.pools {
+		label := fmt.Sprintf("%s  (%s, %s free)", p.Name, p.Type, model.IBytes(p.Available))
+		if ok, why := model.CreateAbility(p.Type, true); !ok {
+			label = fmt.Sprintf("%s  (%s) — unavailable: %s", p.Name, p.Type, why)
+			label = w.deps.Styles.Muted.Render(label)
+		} else if !p.Active {
+			label = w.deps.Styles.Muted.Render(fmt.Sprintf("%s  (%s) — inactive", p.Name, p.Type))
+		}
+		poolOpts = append(poolOpts, huh.NewOption(label, p.Name))
+	}
+	if w.pool == "" {
+		for _, p := range w.pools {
+			if ok, _ := model.CreateAbility(p.Type, true); ok && p.Active {
+				w.pool = p.Name
+				break
+			}
+		}
+	}
+	vmOpts := []huh.Option[string]{huh.NewOption("none (do not attach)", "")}
+	for _, v := range w.vms {
+		vmOpts = append(vmOpts, huh.NewOption(v, v))
+	}
+	w.form = huh.NewForm(
+		huh.NewGroup(
+			huh.NewSelect[string]().Title("Pool").Options(poolOpts...).Value(&w.pool).Validate(w.validatePool),
+			huh.NewInput().Title("Name").Value(&w.name).Validate(w.validateName).
+				DescriptionFunc(func() string {
+					if w.poolType() == model.PoolRBD {
+						return "RBD image name: no '/', '@' or leading '.'"
+					}
+					return "volume name: no '/', not . or .., no control characters, ≤255 bytes"
+				}, &w.pool),
+			huh.NewInput().Title("Size").Placeholder("10G").Value(&w.size).Validate(w.validateSize).
+				DescriptionFunc(w.sizeNote, []any{&w.size, &w.pool}),
+		).Title("Create a drive on "+w.at.HostURI),
+		huh.NewGroup(
+			huh.NewSelect[string]().Title("Format").OptionsFunc(func() []huh.Option[string] {
+				if model.FilePool(w.poolType()) {
+					return huh.NewOptions("raw", "qcow2")
+				}
+				w.format = "raw"
+				return huh.NewOptions("raw")
+			}, &w.pool).Value(&w.format),
+			huh.NewSelect[string]().Title("Encryption").OptionsFunc(w.encOptions, &w.pool).Value(&w.enc),
+		),
+		huh.NewGroup(
+			huh.NewSelect[string]().Title("LUKS cipher").Options(
+				huh.NewOption(model.RecommendedCipher+" with sha256 (recommended)", model.RecommendedCipher),
+				huh.NewOption("libvirt's default: "+model.LibvirtDefaultCipher, ""),
+			).Value(&w.cipher),
+		).WithHideFunc(func() bool { return w.poolType() == model.PoolRBD || w.enc == "none" }),
+		huh.NewGroup(
+			huh.NewSelect[string]().Title("Attach to a VM").Options(vmOpts...).Value(&w.vm),
+		),
+		huh.NewGroup(
+			huh.NewSelect[string]().Title("Attach how").Options(
+				huh.NewOption("live and persistent", "live+persistent"),
+				huh.NewOption("live only (gone at the next VM stop)", "live"),
+				huh.NewOption("persistent only (appears at the next VM start)", "persistent"),
+			).Value(&w.mode).Description("target device: next free vdX, bus virtio"),
+		).WithHideFunc(func() bool { return w.vm == "" }),
+	).WithTheme(huh.ThemeFunc(huh.ThemeBase)).WithShowHelp(true)
+	km := huh.NewDefaultKeyMap()
+	km.Quit = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
+	w.form.WithKeyMap(km)
+	if w.width > 0 {
+		w.form.WithWidth(w.width)
+	}
+}
+
+func (w *Wizard) encOptions() []huh.Option[string] {
+	t := w.poolType()
+	opts := []huh.Option[string]{}
+	switch {
+	case t == model.PoolRBD:
+		opts = append(opts, huh.NewOption("LUKS2 by librbd (fast: decrypted inside librbd)", "luks2"),
+			huh.NewOption("LUKS1 by librbd", "luks1"))
+	case len(model.EncryptionKinds(t)) > 0:
+		opts = append(opts, huh.NewOption("LUKS in QEMU's block layer", "luks"))
+	}
+	opts = append(opts, huh.NewOption("none", "none"))
+	valid := false
+	for _, o := range opts {
+		valid = valid || o.Value == w.enc
+	}
+	if !valid {
+		w.enc = opts[0].Value
+	}
+	return opts
+}
+
+func (w *Wizard) validatePool(n string) error {
+	p, ok := w.poolByName(n)
+	if !ok {
+		return fmt.Errorf("choose a pool")
+	}
+	if can, why := model.CreateAbility(p.Type, true); !can {
+		return errors.New(why)
+	}
+	if !p.Active {
+		return fmt.Errorf("pool %s is inactive: start it first", p.Name)
+	}
+	return nil
+}
+
+func (w *Wizard) validateName(s string) error {
+	return model.ValidateDriveName(s, w.poolType(), w.names[w.pool])
+}
+
+func (w *Wizard) allocated() (uint64, error) {
+	n, err := model.ParseSize(w.size)
+	if err != nil {
+		return 0, err
+	}
+	spec := model.DriveSpec{PoolType: w.poolType(), Size: n, Encryption: model.DriveEncryption(w.enc)}
+	return spec.AllocatedSize()
+}
+
+func (w *Wizard) validateSize(string) error {
+	n, err := w.allocated()
+	if err != nil {
+		return err
+	}
+	p, _ := w.poolByName(w.pool)
+	_, err = model.CheckCapacity(n, p)
+	return err
+}
+
+func (w *Wizard) sizeNote() string {
+	n, err := w.allocated()
+	if err != nil {
+		return "10G and 10GiB are powers of 1024, 10GB of 1000; also 500M, 1.5T, bytes"
+	}
+	p, _ := w.poolByName(w.pool)
+	if warn, _ := model.CheckCapacity(n, p); warn != "" {
+		return "warning: " + warn
+	}
+	return fmt.Sprintf("%s; %s free in %s", model.IBytes(n), model.IBytes(p.Available), p.Name)
+}
+
+func (w *Wizard) spec() model.DriveSpec {
+	n, _ := model.ParseSize(w.size)
+	s := model.DriveSpec{Host: w.at.HostURI, Pool: w.pool, Name: w.name, Size: n, Format: w.format,
+		Encryption: model.DriveEncryption(w.enc), AttachVM: w.vm, Fallback: model.HotplugFallback(w.fallback)}
+	if s.Encrypted() && w.poolType() != model.PoolRBD {
+		s.Cipher = w.cipher
+	}
+	s.Attach = model.AttachMode{Live: strings.Contains(w.mode, "live"), Persistent: strings.Contains(w.mode, "persistent")}
+	return s
+}
+
+func (w *Wizard) prepare() tea.Cmd {
+	w.phase = preparing
+	w.reqID++
+	id, b, spec, timeout := w.reqID, w.backend, w.spec(), w.deps.timeout()
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		p, err := b.Prepare(ctx, spec)
+		if err != nil {
+			return preparedMsg{id: id, err: err}
+		}
+		pv, err := drive.MakePreview(p)
+		return preparedMsg{id: id, p: p, pv: pv, err: err}
+	}
+}
+
+// Capturing keeps every key here while a form takes typing (so 'q' or ':'
+// in a name field is text, not a console command) and while the workflow
+// runs (so ctrl+c rolls back instead of quitting the console).
+func (w *Wizard) Capturing() bool {
+	if w.progress != nil {
+		return w.progress.Capturing()
+	}
+	return w.phase == form || w.phase == choosing
+}
+
+var _ common.Capturing = (*Wizard)(nil)

@@ -1,0 +1,105 @@
+package drivewizard
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"stowage/drive"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+	"stowage/ui/driveprogress"
+)
+
+type fakeBackend struct {
+	driveprogress.Backend
+	prepareErr error
+	specs      []model.DriveSpec
+}
+
+func (f *fakeBackend) Pools(context.Context) ([]model.Pool, error) {
+	return []model.Pool{
+		{Name: "iscsi", Type: model.PoolISCSIDirect, Active: true},
+		{Name: "dir", Type: model.PoolDir, Active: true, Available: 1 << 30},
+		{Name: "vg", Type: model.PoolLogical, Active: true, Available: 1 << 30},
+		{Name: "rbd", Type: model.PoolRBD, Active: true, Available: 1 << 40},
+	}, nil
+}
+func (f *fakeBackend) VolumeNames(_ context.Context, pool string) ([]string, error) {
+	return []string{"taken"}, nil
+}
+func (f *fakeBackend) DomainNames(context.Context) ([]string, error) { return []string{"vm1"}, nil }
+func (f *fakeBackend) Prepare(_ context.Context, s model.DriveSpec) (drive.Prepared, error) {
+	f.specs = append(f.specs, s)
+	if f.prepareErr != nil && s.Fallback == "" {
+		return drive.Prepared{}, f.prepareErr
+	}
+	return drive.Prepared{Spec: s, Plan: model.CreatePlan(s)}, nil
+}
+
+func open(t *testing.T, fb *fakeBackend, at common.DriveTarget) *Wizard {
+	t.Helper()
+	p, _ := themes.Lookup("dark")
+	w := New(Deps{Styles: themes.Build(p, true), Backend: func(string) (driveprogress.Backend, error) { return fb, nil }}, at).(*Wizard)
+	msg := w.Init()()
+	w.Update(msg)
+	if w.phase != form {
+		t.Fatalf("phase %v after loading, err %v", w.phase, w.err)
+	}
+	return w
+}
+
+func TestWizardValidatesAsTyped(t *testing.T) {
+	w := open(t, &fakeBackend{}, common.DriveTarget{HostURI: "h", Pool: "vg", VM: "vm1"})
+	if w.pool != "vg" || w.vm != "vm1" {
+		t.Errorf("presets not applied: pool %q vm %q", w.pool, w.vm)
+	}
+	if !w.Capturing() {
+		t.Error("the form does not capture keys: typing q in the name would quit the console")
+	}
+	if err := w.validatePool("iscsi"); err == nil || !strings.Contains(err.Error(), "LVM-on-iSCSI") {
+		t.Errorf("iscsi selectable: %v", err)
+	}
+	if err := w.validateName("taken"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("duplicate accepted: %v", err)
+	}
+	w.size = "2G"
+	if err := w.validateSize(w.size); err == nil || !strings.Contains(err.Error(), "cannot over-commit") {
+		t.Errorf("over-committing an LVM pool accepted: %v", err)
+	}
+	w.pool = "dir"
+	if err := w.validateSize(w.size); err != nil || !strings.Contains(w.sizeNote(), "over-committed") {
+		t.Errorf("dir over-commit: %v, note %q; want accepted with a warning", err, w.sizeNote())
+	}
+	w.size = "10X"
+	if err := w.validateSize(w.size); err == nil || !strings.Contains(err.Error(), "unknown unit") {
+		t.Errorf("bad unit accepted: %v", err)
+	}
+	w.pool = "rbd"
+	if err := w.validateName("a@b"); err == nil {
+		t.Error("'@' accepted on rbd")
+	}
+	opts := w.encOptions()
+	if opts[0].Value != "luks2" || w.enc != "luks2" {
+		t.Errorf("rbd encryption options %v (chosen %q); want luks2 first", opts, w.enc)
+	}
+}
+
+func TestWizardAsksForHotplugFallback(t *testing.T) {
+	fb := &fakeBackend{prepareErr: drive.ErrNeedsChoice}
+	w := open(t, fb, common.DriveTarget{HostURI: "h", Pool: "rbd", VM: "vm1"})
+	w.name, w.size, w.enc = "img", "1G", "luks2"
+	w.Update(w.prepare()())
+	if w.phase != choosing || !errors.Is(w.err, drive.ErrNeedsChoice) {
+		t.Fatalf("phase %v err %v; want the fallback choice", w.phase, w.err)
+	}
+	if !strings.Contains(w.View(), "next start") || strings.Contains(w.View(), "QEMU-layer decryption (slower)") {
+		t.Errorf("LUKS2 choice must offer next-start only:\n%s", w.View())
+	}
+	w.Update(w.prepare()())
+	if w.phase != review || fb.specs[len(fb.specs)-1].Fallback != model.FallbackNextStart {
+		t.Errorf("phase %v, spec %+v", w.phase, fb.specs[len(fb.specs)-1])
+	}
+}

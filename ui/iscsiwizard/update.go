@@ -1,0 +1,291 @@
+package iscsiwizard
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/iscsi"
+	"stowage/model"
+	"stowage/ui/common"
+)
+
+// Update handles keys and the results of the wizard's Cmds.
+func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	defer m.updateKeys()
+	switch msg := msg.(type) {
+	case presetMsg:
+		if msg.id != m.reqID {
+			return m, nil
+		}
+		if msg.err != nil {
+			m.err = msg.err.Error()
+			return m, nil
+		}
+		if m.portal.Value() == "" {
+			m.portal.SetValue(msg.portal)
+		}
+		m.d.Target = msg.target
+		return m, nil
+	case discoveredMsg:
+		if msg.id != m.reqID {
+			return m, nil
+		}
+		m.busy = ""
+		if msg.err != nil {
+			m.err = msg.err.Error()
+			return m, nil
+		}
+		if len(msg.targets) == 0 {
+			m.err = "no targets at " + m.portalVal.String() + " (or none this host's initiator may see)"
+			return m, nil
+		}
+		m.targets, m.cursor, m.stage = msg.targets, 0, stageTargets
+		if i := slices.IndexFunc(m.targets, func(t model.ISCSITarget) bool { return t.IQN == m.d.Target }); i >= 0 {
+			m.cursor = i
+		}
+		return m, nil
+	case stepMsg:
+		if msg.id != m.reqID {
+			return m, nil
+		}
+		m.recordStep(msg.step)
+		return m, m.listen()
+	case phaseDoneMsg:
+		if msg.id != m.reqID {
+			return m, nil
+		}
+		return m, m.phaseDone(msg)
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	}
+	return m, m.updateInput(msg)
+}
+
+// recordStep keeps the latest state of each step (a step is reported
+// running, then done or failed).
+func (m *Model) recordStep(st iscsi.Step) {
+	if n := len(m.steps); n > 0 && m.steps[n-1].Title == st.Title && m.steps[n-1].Status == iscsi.StepRunning {
+		m.steps[n-1] = st
+		return
+	}
+	m.steps = append(m.steps, st)
+}
+
+func (m *Model) phaseDone(msg phaseDoneMsg) tea.Cmd {
+	m.busy = ""
+	if msg.err != nil {
+		m.err = msg.err.Error()
+		if msg.phase == stageRollback {
+			return nil
+		}
+		// Undo what this wizard did, then stay on the failed stage.
+		failed := m.err
+		return m.run(stageRollback, "rolling back", func(ctx context.Context, s *iscsi.Setup) ([]model.LUN, error) {
+			if err := s.Rollback(ctx); err != nil {
+				return nil, fmt.Errorf("%s; rollback incomplete: %w", failed, err)
+			}
+			return nil, fmt.Errorf("%s (rolled back)", failed)
+		})
+	}
+	switch msg.phase {
+	case stageLUNs:
+		m.luns, m.cursor, m.stage, m.field = msg.luns, 0, stageLUNs, 0
+		m.picked = map[int]bool{}
+	case stageDone:
+		m.stage = stageDone
+	}
+	m.focusField()
+	return nil
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.d.Keys
+	switch {
+	case key.Matches(msg, k.Back):
+		return m.back()
+	case key.Matches(msg, k.Next):
+		return m.next()
+	case key.Matches(msg, k.Field):
+		if n := len(m.inputs()); n > 0 {
+			m.field = (m.field + 1) % n
+			m.focusField()
+		}
+		return nil
+	case key.Matches(msg, k.XML):
+		m.showXML = !m.showXML
+		return nil
+	case key.Matches(msg, k.Up):
+		if m.cursor > 0 {
+			m.cursor--
+		}
+		return nil
+	case key.Matches(msg, k.Down):
+		if m.cursor < m.listLen()-1 {
+			m.cursor++
+		}
+		return nil
+	case key.Matches(msg, k.Toggle):
+		if m.cursor < len(m.luns) {
+			n := m.luns[m.cursor].Number
+			m.picked[n] = !m.picked[n]
+		}
+		return nil
+	case key.Matches(msg, k.CreateDrive):
+		return common.Push(m.d.CreateDrive(common.DriveTarget{HostURI: m.d.HostURI, Pool: m.pool.Value()}))
+	}
+	return m.updateInput(msg)
+}
+
+func (m *Model) listLen() int {
+	if m.stage == stageTargets {
+		return len(m.targets)
+	}
+	return len(m.luns)
+}
+
+func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
+	ins := m.inputs()
+	if m.busy != "" || m.field >= len(ins) {
+		return nil
+	}
+	var cmd tea.Cmd
+	*ins[m.field], cmd = ins[m.field].Update(msg)
+	return cmd
+}
+
+// back goes one stage back; from the first stage (or when done) it closes.
+// Going back past the target stage keeps the iscsi pool: leaving it is
+// harmless, and the wizard's rollback on failure still covers it.
+func (m *Model) back() tea.Cmd {
+	m.err = ""
+	switch m.stage {
+	case stagePortal:
+		return common.Pop(nil)
+	case stageDone:
+		return common.Pop(PoolReadyMsg{HostURI: m.d.HostURI, Pool: m.pool.Value()})
+	case stageNames:
+		m.stage = stageLUNs
+	default:
+		m.stage--
+	}
+	m.field = 0
+	m.focusField()
+	return nil
+}
+
+func (m *Model) next() tea.Cmd {
+	m.err = ""
+	switch m.stage {
+	case stagePortal:
+		p, err := iscsi.ParsePortal(m.portal.Value())
+		if err != nil {
+			m.err = err.Error()
+			return nil
+		}
+		if (m.chapUser.Value() == "") != (m.chapSecret.Value() == "") {
+			m.err = "give both CHAP user and secret, or neither"
+			return nil
+		}
+		m.portalVal = p
+		return m.discover(p)
+	case stageTargets:
+		if m.cursor >= len(m.targets) {
+			return nil
+		}
+		req := iscsi.Request{Portal: m.portalVal, Target: m.targets[m.cursor].IQN,
+			ISCSIPool: iscsi.ISCSIPoolNameFor(m.targets[m.cursor].IQN)}
+		if u := m.chapUser.Value(); u != "" {
+			req.CHAP = &iscsi.CHAP{User: u, Secret: iscsi.Secret(m.chapSecret.Value())}
+		}
+		m.steps = nil
+		m.setup = iscsi.NewSetup(nil, req, nil) // host bound in run
+		return m.run(stageLUNs, "logging in to "+req.Target, func(ctx context.Context, s *iscsi.Setup) ([]model.LUN, error) {
+			return s.ConnectTarget(ctx)
+		})
+	case stageLUNs:
+		if len(m.pickedLUNs()) == 0 {
+			m.err = "pick at least one LUN (space)"
+			return nil
+		}
+		m.stage, m.field = stageNames, 0
+		m.focusField()
+		return nil
+	case stageNames:
+		if err := iscsi.ValidateVGName(m.vg.Value()); err != nil {
+			m.err = err.Error()
+			return nil
+		}
+		if err := iscsi.ValidatePoolName(m.pool.Value()); err != nil {
+			m.err = err.Error()
+			return nil
+		}
+		if want := m.needsConfirm(); want != "" && m.confirm.Value() != want {
+			m.err = fmt.Sprintf("the picked LUNs hold data: type %q in Confirm to destroy it", want)
+			m.field = 2
+			m.focusField()
+			return nil
+		}
+		luns, vg, pool, confirm := m.pickedLUNs(), m.vg.Value(), m.pool.Value(), m.confirm.Value()
+		m.setup.SetChoice(luns, vg, pool, confirm)
+		return m.run(stageDone, "building VG "+vg, func(ctx context.Context, s *iscsi.Setup) ([]model.LUN, error) {
+			return nil, s.BuildVG(ctx)
+		})
+	}
+	return nil
+}
+
+func (m *Model) pickedLUNs() []int {
+	var out []int
+	for n, on := range m.picked {
+		if on {
+			out = append(out, n)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func (m *Model) discover(p iscsi.Portal) tea.Cmd {
+	m.reqID++
+	m.busy = "discovering targets at " + p.String()
+	id, connect, timeout := m.reqID, m.d.Connect, m.d.Timeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		h, err := connect(ctx)
+		if err != nil {
+			return discoveredMsg{id: id, err: err}
+		}
+		ts, err := iscsi.Discover(ctx, h, p)
+		return discoveredMsg{id: id, targets: ts, err: err}
+	}
+}
+
+// run starts a phase of the setup in a goroutine whose steps stream back
+// as stepMsgs, ending with a phaseDoneMsg for the stage it leads to.
+func (m *Model) run(to stage, busy string, phase func(context.Context, *iscsi.Setup) ([]model.LUN, error)) tea.Cmd {
+	m.reqID++
+	m.busy = busy
+	id, connect, timeout, s := m.reqID, m.d.Connect, m.d.Timeout, m.setup
+	ch := make(chan tea.Msg, 64)
+	m.events = ch
+	go func() {
+		defer close(ch)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		h, err := connect(ctx)
+		if err != nil {
+			ch <- phaseDoneMsg{id: id, phase: to, err: err}
+			return
+		}
+		s.Bind(h, func(st iscsi.Step) { ch <- stepMsg{id: id, step: st} })
+		luns, err := phase(ctx, s)
+		ch <- phaseDoneMsg{id: id, phase: to, luns: luns, err: err}
+	}()
+	return m.listen()
+}

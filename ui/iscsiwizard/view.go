@@ -1,0 +1,135 @@
+package iscsiwizard
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+
+	"stowage/iscsi"
+)
+
+var stageLabels = []string{"1 portal", "2 target", "3 LUNs", "4 names", "5 done"}
+
+// View renders the current stage, the steps done so far and any error.
+func (m *Model) View() string {
+	st := m.d.Styles
+	var b strings.Builder
+	host, _, _ := strings.Cut(m.d.HostURI, "?") // key and known_hosts paths are noise here
+	b.WriteString(st.Title.Render("LVM on iSCSI on "+host) + "\n")
+	for i, n := range stageLabels {
+		if stage(i) == m.stage {
+			b.WriteString(st.Selected.Render(" "+n+" ") + " ")
+		} else {
+			b.WriteString(st.Muted.Render(" "+n+" ") + " ")
+		}
+	}
+	b.WriteString("\n\n")
+	switch m.stage {
+	case stagePortal:
+		b.WriteString(st.Text.Render("Where is the SAN? Discovery runs on the hypervisor, where the LUNs must appear.") + "\n\n")
+		for _, in := range m.inputs() {
+			b.WriteString(in.View() + "\n")
+		}
+	case stageTargets:
+		b.WriteString(st.Text.Render("Targets at "+m.portalVal.String()+": enter defines and starts an iscsi pool (the host logs in).") + "\n\n")
+		for i, t := range m.targets {
+			line := fmt.Sprintf("%-50s %s", t.IQN, t.Portal)
+			b.WriteString(m.row(i == m.cursor, line) + "\n")
+		}
+	case stageLUNs:
+		b.WriteString(st.Text.Render("LUNs of the target: space picks, enter goes on. A VG will span the picked LUNs.") + "\n\n")
+		b.WriteString(st.Muted.Render(fmt.Sprintf("    %-4s %-10s %-28s %s", "LUN", "size", "holds", "path")) + "\n")
+		for i, l := range m.luns {
+			mark := "[ ]"
+			if m.picked[l.Number] {
+				mark = "[x]"
+			}
+			holds := "nothing libvirt can see"
+			switch {
+			case l.Pool != "":
+				holds = "VG " + l.VG + " of pool " + l.Pool
+			case l.VG != "":
+				holds = "VG " + l.VG
+			case l.Content != "":
+				holds = l.Content
+			}
+			line := fmt.Sprintf("%s %-4d %-10s %-28s %s", mark, l.Number, humanize.IBytes(l.Capacity), holds, l.Path)
+			if l.InUse() {
+				line = st.Warn.Render(line)
+			}
+			b.WriteString(m.row(i == m.cursor, line) + "\n")
+		}
+	case stageNames:
+		b.WriteString(st.Text.Render(fmt.Sprintf("A VG on LUN %s and a logical pool over it (names unique on the host).", iscsi.LUNsSummary(m.pickedLUNs()))) + "\n\n")
+		if want := m.needsConfirm(); want != "" {
+			b.WriteString(st.Bad.Render(fmt.Sprintf("DANGER: the picked LUNs hold %q; building destroys it. Type %q in Confirm.", want, want)) + "\n")
+		}
+		for _, in := range m.inputs() {
+			b.WriteString(in.View() + "\n")
+		}
+	case stageDone:
+		if m.err == "" {
+			b.WriteString(st.Good.Render(fmt.Sprintf("Pool %s is active and autostarts: it can create drives (VG %s).", m.pool.Value(), m.vg.Value())) + "\n")
+			if m.d.CreateDrive != nil {
+				b.WriteString(st.Text.Render("Press c to create its first encrypted drive; esc closes.") + "\n")
+			}
+		}
+	}
+	if m.busy != "" {
+		b.WriteString("\n" + st.Warn.Render("… "+m.busy) + "\n")
+	}
+	if m.err != "" {
+		b.WriteString("\n" + st.Bad.Render("✗ "+m.err) + "\n")
+	}
+	if len(m.steps) == 0 {
+		return b.String()
+	}
+	// Steps fill what the screen has left, newest kept.
+	var lines []string
+	for _, s := range m.steps {
+		lines = append(lines, strings.Split(m.stepLine(s), "\n")...)
+	}
+	room := len(lines)
+	if m.height > 0 {
+		room = max(3, m.height-strings.Count(b.String(), "\n")-3)
+	}
+	if len(lines) > room {
+		lines = append([]string{st.Muted.Render(fmt.Sprintf("  … %d earlier lines", len(lines)-room+1))}, lines[len(lines)-room+1:]...)
+	}
+	b.WriteString("\n" + st.Muted.Render("Steps (ctrl+x: XML and virsh):") + "\n")
+	b.WriteString(strings.Join(lines, "\n") + "\n")
+	return b.String()
+}
+
+func (m *Model) row(selected bool, line string) string {
+	if selected {
+		return m.d.Styles.Selected.Render("> " + line)
+	}
+	return "  " + line
+}
+
+func (m *Model) stepLine(s iscsi.Step) string {
+	st := m.d.Styles
+	mark := map[iscsi.StepStatus]string{iscsi.StepRunning: "…", iscsi.StepDone: "✓", iscsi.StepExisted: "=",
+		iscsi.StepFailed: "✗", iscsi.StepRolledBack: "↶"}[s.Status]
+	line := fmt.Sprintf("  %s %s", mark, s.Title)
+	if s.Error != "" && s.Status == iscsi.StepExisted {
+		line += " (" + s.Error + ")"
+	}
+	switch s.Status {
+	case iscsi.StepFailed:
+		line = st.Bad.Render(line)
+	case iscsi.StepDone:
+		line = st.Good.Render(line)
+	}
+	if m.showXML && s.Virsh != "" {
+		line += "\n" + st.Muted.Render("      $ "+s.Virsh)
+		for _, x := range strings.Split(strings.TrimSpace(s.XML), "\n") {
+			if x != "" {
+				line += "\n" + st.Muted.Render("      "+x)
+			}
+		}
+	}
+	return line
+}

@@ -1,0 +1,267 @@
+// Package iscsiwizard is the LVM-on-iSCSI wizard: portal (and CHAP) →
+// discovered targets → an iscsi pool for the chosen target → its LUNs →
+// VG and pool names → a logical pool that can create drives. Every backend
+// call is a tea.Cmd over iscsi.Setup; failures roll back what the wizard
+// did. It imports iscsi, model, themes and ui/common; never libvirtx.
+package iscsiwizard
+
+import (
+	"context"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/iscsi"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+)
+
+// Deps are what the wizard is built from.
+type Deps struct {
+	// HostURI names the host, for titles and for CreateDrive's target.
+	HostURI string
+	// Connect returns the host to work on (dialing if needed); it runs
+	// inside a Cmd, never in Update.
+	Connect func(ctx context.Context) (iscsi.Host, error)
+	Styles  themes.Styles
+	Keys    KeyMap
+	// Timeout bounds one phase (discovery, login, build).
+	Timeout time.Duration
+	// CreateDrive, when set, opens the drive wizard on the new pool.
+	CreateDrive func(common.DriveTarget) common.Component
+	// Portal and Target preset the first steps; PresetPool names an iscsi
+	// pool whose portal and target Init reads (opened from that pool).
+	Portal, Target, PresetPool string
+}
+
+type stage int
+
+const (
+	stagePortal stage = iota
+	stageTargets
+	stageLUNs
+	stageNames
+	stageDone
+	// stageRollback tags the rollback phase's result; never shown.
+	stageRollback stage = -1
+)
+
+// Model is the wizard.
+type Model struct {
+	d             Deps
+	stage         stage
+	width, height int
+	focused       bool
+	busy          string // what runs now; empty when idle
+	err           string
+	reqID         int
+	showXML       bool
+
+	portal, chapUser, chapSecret textinput.Model
+	vg, pool, confirm            textinput.Model
+	field                        int
+
+	portalVal iscsi.Portal
+	targets   []model.ISCSITarget
+	cursor    int
+	setup     *iscsi.Setup
+	luns      []model.LUN
+	picked    map[int]bool
+	steps     []iscsi.Step
+	events    chan tea.Msg
+}
+
+var _ common.Component = (*Model)(nil)
+
+// New builds the wizard.
+func New(d Deps) *Model {
+	if d.Timeout <= 0 {
+		d.Timeout = 5 * time.Minute
+	}
+	if len(d.Keys.Next.Keys()) == 0 {
+		d.Keys = DefaultKeyMap()
+	}
+	in := func(prompt, placeholder string) textinput.Model {
+		t := textinput.New()
+		t.Prompt, t.Placeholder = prompt, placeholder
+		t.SetWidth(50)
+		return t
+	}
+	m := &Model{d: d, picked: map[int]bool{},
+		portal:     in("Portal:      ", "host, host:port or [v6addr]:port (port 3260 by default)"),
+		chapUser:   in("CHAP user:   ", "empty when the target needs no CHAP"),
+		chapSecret: in("CHAP secret: ", ""),
+		vg:         in("VG name:     ", "e.g. vg_san"),
+		pool:       in("Pool name:   ", "e.g. san"),
+		confirm:    in("Confirm:     ", ""),
+	}
+	m.chapSecret.EchoMode = textinput.EchoPassword
+	m.portal.SetValue(d.Portal)
+	m.focusField()
+	m.updateKeys()
+	return m
+}
+
+// Title names the wizard in the breadcrumbs.
+func (m *Model) Title() string { return "LVM on iSCSI: " + m.d.HostURI }
+
+// Init focuses the first field and, when opened from an iscsi pool, reads
+// that pool's portal and target.
+func (m *Model) Init() tea.Cmd {
+	if m.d.PresetPool == "" {
+		return textinput.Blink
+	}
+	m.reqID++
+	id, connect, pool := m.reqID, m.d.Connect, m.d.PresetPool
+	return tea.Batch(textinput.Blink, func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		h, err := connect(ctx)
+		if err != nil {
+			return presetMsg{id: id, err: err}
+		}
+		src, err := h.PoolSourceOf(ctx, pool)
+		if err != nil {
+			return presetMsg{id: id, err: err}
+		}
+		var msg presetMsg
+		msg.id = id
+		if len(src.Hosts) > 0 {
+			msg.portal = src.Hosts[0]
+		}
+		if len(src.Devices) > 0 {
+			msg.target = src.Devices[0]
+		}
+		return msg
+	})
+}
+
+// SetSize records the screen size.
+func (m *Model) SetSize(w, h int) { m.width, m.height = w, h }
+
+// Focus and Blur follow the root's focus.
+func (m *Model) Focus() { m.focused = true }
+
+// Blur drops focus.
+func (m *Model) Blur() { m.focused = false }
+
+func (m *Model) inputs() []*textinput.Model {
+	switch m.stage {
+	case stagePortal:
+		return []*textinput.Model{&m.portal, &m.chapUser, &m.chapSecret}
+	case stageNames:
+		if m.needsConfirm() != "" {
+			return []*textinput.Model{&m.vg, &m.pool, &m.confirm}
+		}
+		return []*textinput.Model{&m.vg, &m.pool}
+	}
+	return nil
+}
+
+func (m *Model) focusField() {
+	for i, in := range m.inputs() {
+		if i == m.field {
+			in.Focus()
+		} else {
+			in.Blur()
+		}
+	}
+}
+
+// needsConfirm names what the admin must type before LUN data is
+// overwritten: the VG on the picked LUNs, else the new VG's name when a
+// picked LUN holds another signature; "" when nothing is at risk.
+func (m *Model) needsConfirm() string {
+	for _, l := range m.luns {
+		if m.picked[l.Number] && l.VG != "" {
+			return l.VG
+		}
+	}
+	for _, l := range m.luns {
+		if m.picked[l.Number] && l.Content != "" {
+			return m.vg.Value()
+		}
+	}
+	return ""
+}
+
+func (m *Model) updateKeys() {
+	k := &m.d.Keys
+	idle := m.busy == ""
+	k.Next.SetEnabled(idle && m.stage != stageDone)
+	k.Back.SetEnabled(idle)
+	list := m.stage == stageTargets || m.stage == stageLUNs
+	k.Up.SetEnabled(idle && list)
+	k.Down.SetEnabled(idle && list)
+	k.Toggle.SetEnabled(idle && m.stage == stageLUNs)
+	k.Field.SetEnabled(idle && len(m.inputs()) > 1)
+	k.XML.SetEnabled(len(m.steps) > 0)
+	k.CreateDrive.SetEnabled(idle && m.stage == stageDone && m.d.CreateDrive != nil)
+}
+
+// ShortHelp lists the enabled bindings.
+func (m *Model) ShortHelp() []key.Binding {
+	var out []key.Binding
+	k := m.d.Keys
+	for _, b := range []key.Binding{k.Next, k.Back, k.Up, k.Down, k.Toggle, k.Field, k.XML, k.CreateDrive} {
+		if b.Enabled() {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// FullHelp is ShortHelp in one column.
+func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
+
+// Messages. Each carries the request id of the phase that produced it;
+// Update drops those of an older phase.
+type (
+	discoveredMsg struct {
+		id      int
+		targets []model.ISCSITarget
+		err     error
+	}
+	presetMsg struct {
+		id             int
+		portal, target string
+		err            error
+	}
+	stepMsg struct {
+		id   int
+		step iscsi.Step
+	}
+	phaseDoneMsg struct {
+		id    int
+		phase stage
+		luns  []model.LUN
+		err   error
+	}
+	// PoolReadyMsg is the wizard's result, delivered to the screen below
+	// when it closes after success: the new logical pool.
+	PoolReadyMsg struct {
+		HostURI, Pool string
+	}
+)
+
+func (m *Model) listen() tea.Cmd {
+	ch := m.events
+	return func() tea.Msg {
+		msg, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return msg
+	}
+}
+
+// Capturing tells the root to pass every key here while a form is shown, so
+// typing ':' or 'q' in a portal or a name does not open the palette or quit.
+// While a step runs it captures too: ctrl+c must not quit the console with
+// a half-built setup (the wizard itself ignores keys until the step ends).
+func (m *Model) Capturing() bool { return len(m.inputs()) > 0 || m.busy != "" }
+
+var _ common.Capturing = (*Model)(nil)

@@ -1,0 +1,235 @@
+package iscsiwizard
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"stowage/iscsi"
+	"stowage/model"
+	"stowage/themes"
+	"stowage/ui/common"
+)
+
+// discoverOnly is a host that answers discovery; the wizard's other calls
+// are not reached in these tests (a nil embedded interface would panic).
+type discoverOnly struct {
+	iscsi.Host
+	targets []model.ISCSITarget
+	asked   []string
+}
+
+func (d *discoverOnly) FindISCSITargets(_ context.Context, host string, port int, _ string) ([]model.ISCSITarget, error) {
+	d.asked = append(d.asked, (iscsi.Portal{Host: host, Port: port}).String())
+	return d.targets, nil
+}
+
+func newWizard(t *testing.T, h iscsi.Host) *Model {
+	t.Helper()
+	pal, _ := themes.Lookup("dark")
+	m := New(Deps{HostURI: "qemu+ssh://root@hv/system", Styles: themes.Build(pal, true), Keys: DefaultKeyMap(),
+		Connect: func(context.Context) (iscsi.Host, error) {
+			if h == nil {
+				return nil, errors.New("no host in this test")
+			}
+			return h, nil
+		}})
+	m.SetSize(120, 40)
+	return m
+}
+
+// press sends the first key of a binding.
+func press(t *testing.T, m *Model, b key.Binding) tea.Cmd {
+	t.Helper()
+	codes := map[string]tea.KeyPressMsg{
+		"enter": {Code: tea.KeyEnter}, "esc": {Code: tea.KeyEscape}, "tab": {Code: tea.KeyTab},
+		"space": {Code: tea.KeySpace, Text: " "}, "down": {Code: tea.KeyDown}, "up": {Code: tea.KeyUp},
+		"ctrl+x": {Code: 'x', Mod: tea.ModCtrl}, "c": {Code: 'c', Text: "c"},
+	}
+	k, ok := codes[b.Keys()[0]]
+	if !ok {
+		t.Fatalf("no key message for %q", b.Keys()[0])
+	}
+	_, cmd := m.Update(k)
+	return cmd
+}
+
+func typeText(m *Model, s string) {
+	for _, r := range s {
+		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func TestPortalStageValidatesThenDiscovers(t *testing.T) {
+	h := &discoverOnly{targets: []model.ISCSITarget{{IQN: "iqn.2026-11.lab.stowage:san1", Portal: "10.0.2.2:3260"},
+		{IQN: "iqn.2026-11.lab.stowage:san2", Portal: "10.0.2.2:3260"}}}
+	m := newWizard(t, h)
+	k := m.d.Keys
+	typeText(m, "[fd00::1")
+	if cmd := press(t, m, k.Next); cmd != nil || !strings.Contains(m.err, "missing ']'") {
+		t.Fatalf("bad portal: cmd %v, err %q", cmd != nil, m.err)
+	}
+	m.portal.SetValue("10.0.2.2")
+	cmd := press(t, m, k.Next)
+	if cmd == nil || m.busy == "" || m.d.Keys.Next.Enabled() {
+		t.Fatalf("discovery should start, mark busy and disable next (busy %q)", m.busy)
+	}
+	msg := cmd()
+	if len(h.asked) != 1 || h.asked[0] != "10.0.2.2:3260" {
+		t.Fatalf("discovery asked %v", h.asked)
+	}
+	// A result of an older request is dropped.
+	m.Update(discoveredMsg{id: m.reqID - 1, targets: nil, err: errors.New("stale")})
+	if m.err != "" || m.stage != stagePortal {
+		t.Fatalf("stale result applied: err %q stage %d", m.err, m.stage)
+	}
+	m.Update(msg)
+	if m.stage != stageTargets || len(m.targets) != 2 || m.busy != "" {
+		t.Fatalf("after discovery: stage %d targets %v busy %q", m.stage, m.targets, m.busy)
+	}
+	if !strings.Contains(m.View(), "iqn.2026-11.lab.stowage:san2") {
+		t.Error("targets not shown")
+	}
+}
+
+func TestCHAPNeedsUserAndSecretTogether(t *testing.T) {
+	m := newWizard(t, nil)
+	m.portal.SetValue("10.0.2.2")
+	m.chapUser.SetValue("u")
+	if cmd := press(t, m, m.d.Keys.Next); cmd != nil || !strings.Contains(m.err, "CHAP") {
+		t.Fatalf("CHAP user without secret: cmd %v err %q", cmd != nil, m.err)
+	}
+	m.chapSecret.SetValue("topsecret-value")
+	if strings.Contains(m.View(), "topsecret-value") {
+		t.Fatal("the CHAP secret is shown on screen")
+	}
+}
+
+func lunsStage(t *testing.T) *Model {
+	t.Helper()
+	m := newWizard(t, nil)
+	m.stage, m.portalVal = stageTargets, iscsi.Portal{Host: "10.0.2.2", Port: 3260}
+	m.targets = []model.ISCSITarget{{IQN: "iqn.2026-11.lab.stowage:san2", Portal: "10.0.2.2:3260"}}
+	if cmd := press(t, m, m.d.Keys.Next); cmd == nil || m.busy == "" {
+		t.Fatal("picking a target should start the login phase")
+	}
+	m.Update(phaseDoneMsg{id: m.reqID, phase: stageLUNs, luns: []model.LUN{
+		{Number: 1, Path: "/dev/disk/by-path/x-lun-1", Capacity: 128 << 20},
+		{Number: 2, Path: "/dev/disk/by-path/x-lun-2", Capacity: 128 << 20, VG: "oldvg"},
+	}})
+	if m.stage != stageLUNs || m.busy != "" {
+		t.Fatalf("stage %d busy %q", m.stage, m.busy)
+	}
+	return m
+}
+
+func TestLUNsPickedWithToggle(t *testing.T) {
+	m := lunsStage(t)
+	k := m.d.Keys
+	if press(t, m, k.Next); m.stage != stageLUNs || !strings.Contains(m.err, "pick at least one") {
+		t.Fatalf("went on with no LUN picked: stage %d", m.stage)
+	}
+	press(t, m, k.Toggle)
+	press(t, m, k.Down)
+	press(t, m, k.Toggle)
+	if got := m.pickedLUNs(); len(got) != 2 {
+		t.Fatalf("picked %v", got)
+	}
+	press(t, m, k.Toggle) // unpick LUN 2
+	if got := m.pickedLUNs(); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("picked %v after unpicking", got)
+	}
+	press(t, m, k.Next)
+	if m.stage != stageNames {
+		t.Fatalf("stage %d, want names", m.stage)
+	}
+}
+
+func TestOverwriteNeedsTypedVGName(t *testing.T) {
+	m := lunsStage(t)
+	k := m.d.Keys
+	press(t, m, k.Down)
+	press(t, m, k.Toggle) // LUN 2 holds oldvg
+	press(t, m, k.Next)
+	m.vg.SetValue("vg_new")
+	m.pool.SetValue("new")
+	if !strings.Contains(m.View(), "DANGER") {
+		t.Error("no danger mark for a LUN holding a VG")
+	}
+	if cmd := press(t, m, k.Next); cmd != nil || !strings.Contains(m.err, `"oldvg"`) {
+		t.Fatalf("built without confirmation: cmd %v err %q", cmd != nil, m.err)
+	}
+	m.confirm.SetValue("oldvg")
+	if cmd := press(t, m, k.Next); cmd == nil || m.busy == "" {
+		t.Fatalf("confirmed build did not start: err %q", m.err)
+	}
+}
+
+func TestFailureRollsBackOnce(t *testing.T) {
+	m := lunsStage(t)
+	press(t, m, m.d.Keys.Toggle)
+	press(t, m, m.d.Keys.Next)
+	m.vg.SetValue("vg_new")
+	m.pool.SetValue("new")
+	press(t, m, m.d.Keys.Next)
+	// A step streams in, then the build fails.
+	if _, cmd := m.Update(stepMsg{id: m.reqID, step: iscsi.Step{Title: "build VG", Status: iscsi.StepFailed}}); cmd == nil {
+		t.Fatal("a step message must re-arm the listener")
+	}
+	_, cmd := m.Update(phaseDoneMsg{id: m.reqID, phase: stageDone, err: errors.New("pvcreate failed")})
+	if cmd == nil || m.busy != "rolling back" || !strings.Contains(m.err, "pvcreate failed") {
+		t.Fatalf("failure should start the rollback: busy %q err %q", m.busy, m.err)
+	}
+	_, cmd = m.Update(phaseDoneMsg{id: m.reqID, phase: stageRollback, err: errors.New("pvcreate failed (rolled back)")})
+	if cmd != nil || m.busy != "" || m.stage != stageNames {
+		t.Fatalf("after the rollback: cmd %v busy %q stage %d", cmd != nil, m.busy, m.stage)
+	}
+}
+
+func TestKeysFollowTheStage(t *testing.T) {
+	m := newWizard(t, nil)
+	has := func(b key.Binding) bool {
+		for _, h := range m.ShortHelp() {
+			if h.Help().Key == b.Help().Key {
+				return true
+			}
+		}
+		return false
+	}
+	if has(m.d.Keys.Toggle) || has(m.d.Keys.CreateDrive) || !has(m.d.Keys.Next) {
+		t.Errorf("portal stage help: %v", m.ShortHelp())
+	}
+	m.stage = stageDone
+	m.updateKeys()
+	if has(m.d.Keys.CreateDrive) {
+		t.Error("create-drive offered without a drive wizard")
+	}
+	m.d.CreateDrive = func(common.DriveTarget) common.Component { return newWizard(t, nil) }
+	m.pool.SetValue("new")
+	m.updateKeys()
+	if !has(m.d.Keys.CreateDrive) {
+		t.Fatal("create-drive not offered when done")
+	}
+	cmd := press(t, m, m.d.Keys.CreateDrive)
+	if push, ok := cmd().(common.PushMsg); !ok || push.Screen == nil {
+		t.Fatalf("c should push the drive wizard, got %T", cmd())
+	}
+	if pop, ok := press(t, m, m.d.Keys.Back)().(common.PopMsg); !ok || pop.Result != (PoolReadyMsg{HostURI: m.d.HostURI, Pool: "new"}) {
+		t.Fatalf("esc when done should pop with the new pool, got %+v", pop)
+	}
+}
+
+func TestFormsCaptureKeys(t *testing.T) {
+	m := newWizard(t, nil)
+	if !m.Capturing() {
+		t.Error("the portal form must capture keys (':' in host:port)")
+	}
+	m.stage = stageTargets
+	if m.Capturing() {
+		t.Error("the target list should leave global keys to the root")
+	}
+}
