@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -46,7 +47,7 @@ func TestConsoleTrustsUnknownSSHHostKey(t *testing.T) {
 	km := keys.Default()
 	pal, _ := themes.Lookup("dark")
 	o := options{uris: []string{u.String()}, timeout: 10 * time.Second, refresh: time.Hour}
-	m, closeHosts, err := newConsole(o, config{}, themes.Build(pal, true))
+	m, closeHosts, err := newConsole(o, config{}, themes.Build(pal, true), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,7 +177,7 @@ func TestGoldenScreens(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := options{uris: []string{uri}, timeout: 10 * time.Second, refresh: time.Hour}
-			m, closeHosts, err := newConsole(o, config{}, themes.Build(pal, true))
+			m, closeHosts, err := newConsole(o, config{}, themes.Build(pal, true), slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
