@@ -23,6 +23,7 @@ Usage:
   stowage [--uri URI]... [--readonly] [--theme NAME]   open the console
   stowage inventory [--uri URI]... [--json]            pools, volumes, VMs, secrets as tables or JSON
   stowage drive create|attach|detach|delete|wizard      encrypted drives (stowage drive --help)
+  stowage iscsi discover|setup-lvm|wizard               LVM on iSCSI (stowage iscsi --help)
   stowage help                                          this text
 
 Console keys: enter/esc drill down and back, d describe, / filter, : palette,

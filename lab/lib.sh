@@ -70,6 +70,7 @@ LAB_PACKAGES=(
 	"tmux:tmux"
 	"uuidgen:uuid-runtime"
 	"/usr/sbin/sshd:openssh-server"
+	"debootstrap:debootstrap"
 )
 
 say() { printf 'lab: %s\n' "$*" >&2; }
