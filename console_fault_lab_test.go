@@ -84,7 +84,7 @@ func TestPermissionDeniedSocket(t *testing.T) {
 	}
 	lab.Need(t)
 	if os.Getuid() != 0 {
-		t.Skip("needs root to run the dial as nobody")
+		lab.Unavailable(t, "needs root to run the dial as nobody")
 	}
 	dir, err := os.MkdirTemp("", "t-browse-eacces-")
 	if err != nil {

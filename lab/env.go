@@ -122,3 +122,14 @@ func (e Env) RestartVM(t testing.TB) {
 		}
 	}
 }
+
+// Unavailable ends a test whose precondition this machine lacks (root, a
+// tmpfs mount): a skip for a developer, a failure under STOWAGE_LAB=require,
+// so that CI never passes without having run it.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("required by STOWAGE_LAB=require but cannot run here: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}

@@ -42,10 +42,7 @@ func NeedNested(t testing.TB) Nested {
 		t.Skip("nested-hypervisor test (LVM on iSCSI): run `make test`, or set STOWAGE_NESTED=1")
 	}
 	e := Need(t)
-	fail := t.Skipf
-	if Required() {
-		fail = t.Fatalf
-	}
+	fail := func(format string, args ...any) { t.Helper(); Unavailable(t, format, args...) }
 	kv, err := readEnv(filepath.Join(e.Scripts, "env"))
 	if err != nil {
 		fail("%v", err)

@@ -32,7 +32,7 @@ func newDaemon(t *testing.T) *daemon {
 	t.Helper()
 	lab.Need(t)
 	if os.Getuid() != 0 {
-		t.Skip("needs root to run a private libvirtd as nobody")
+		lab.Unavailable(t, "needs root to run a private libvirtd as nobody")
 	}
 	dir, err := os.MkdirTemp("", "t-browse-libvirtd-")
 	if err != nil {
