@@ -136,17 +136,21 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 		}
 	}
 	if existing == nil || !existing.Autostart {
-		var undo *undoStep
-		if existing != nil {
-			undo = &undoStep{"autostart off for " + name, "virsh pool-autostart --disable " + name,
-				func(ctx context.Context) error { return s.h.PoolAutostart(ctx, name, false) }}
-		}
-		if err := s.step(ctx, "autostart logical pool "+name, "virsh pool-autostart "+name, "",
-			func(ctx context.Context) error { return s.h.PoolAutostart(ctx, name, true) }, undo); err != nil {
-			return err
-		}
+		return s.autostart(ctx, "logical", name, existing != nil)
 	}
 	return nil
+}
+
+// autostart turns a pool's autostart on as a step. A pool this run defined
+// goes away on rollback anyway; one that existed gets autostart off again.
+func (s *Setup) autostart(ctx context.Context, kind, name string, existed bool) error {
+	var undo *undoStep
+	if existed {
+		undo = &undoStep{"autostart off for " + name, "virsh pool-autostart --disable " + name,
+			func(ctx context.Context) error { return s.h.PoolAutostart(ctx, name, false) }}
+	}
+	return s.step(ctx, "autostart "+kind+" pool "+name, "virsh pool-autostart "+name, "",
+		func(ctx context.Context) error { return s.h.PoolAutostart(ctx, name, true) }, undo)
 }
 
 // redefine replaces a logical pool's definition, keeping its UUID, then

@@ -262,13 +262,7 @@ func (s *Setup) ConnectTarget(ctx context.Context) ([]model.LUN, error) {
 		return nil, err
 	}
 	if existing == nil || !existing.Autostart {
-		var undo *undoStep
-		if existing != nil {
-			undo = &undoStep{"autostart off for " + name, "virsh pool-autostart --disable " + name,
-				func(ctx context.Context) error { return s.h.PoolAutostart(ctx, name, false) }}
-		}
-		if err := s.step(ctx, "autostart iscsi pool "+name, "virsh pool-autostart "+name, "",
-			func(ctx context.Context) error { return s.h.PoolAutostart(ctx, name, true) }, undo); err != nil {
+		if err := s.autostart(ctx, "iscsi", name, existing != nil); err != nil {
 			return nil, err
 		}
 	}

@@ -38,19 +38,26 @@ func poolActive(ctx context.Context, h Host, name string) (exists, active bool, 
 	return false, false, nil
 }
 
-func removeLogical(ctx context.Context, h Host, name string) error {
+// stopPool stops a pool if it runs and returns its source; exists is false
+// (and nothing done) when the pool is already gone.
+func stopPool(ctx context.Context, h Host, name string) (src libvirtx.PoolSource, exists bool, err error) {
 	exists, active, err := poolActive(ctx, h, name)
 	if err != nil || !exists {
-		return err
+		return src, exists, err
 	}
-	src, err := h.PoolSourceOf(ctx, name)
-	if err != nil {
-		return err
+	if src, err = h.PoolSourceOf(ctx, name); err != nil {
+		return src, true, err
 	}
 	if active {
-		if err := h.PoolStop(ctx, name); err != nil {
-			return err
-		}
+		err = h.PoolStop(ctx, name)
+	}
+	return src, true, err
+}
+
+func removeLogical(ctx context.Context, h Host, name string) error {
+	src, exists, err := stopPool(ctx, h, name)
+	if err != nil || !exists {
+		return err
 	}
 	// pool-delete pvremoves the pool's <device>s: name them as LVM does now.
 	vgs, err := h.VolumeGroups(ctx)
@@ -72,18 +79,9 @@ func removeLogical(ctx context.Context, h Host, name string) error {
 }
 
 func removeISCSI(ctx context.Context, h Host, name string) error {
-	exists, active, err := poolActive(ctx, h, name)
+	src, exists, err := stopPool(ctx, h, name)
 	if err != nil || !exists {
 		return err
-	}
-	src, err := h.PoolSourceOf(ctx, name)
-	if err != nil {
-		return err
-	}
-	if active {
-		if err := h.PoolStop(ctx, name); err != nil {
-			return err
-		}
 	}
 	if err := h.PoolUndefine(ctx, name); err != nil {
 		return err

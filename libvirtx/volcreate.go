@@ -156,21 +156,6 @@ func (c *Conn) Volume(ctx context.Context, pool, name string) (model.Volume, err
 	return VolumeFromXML(pool, doc)
 }
 
-// VolumeXMLDesc returns a volume's XML as libvirt describes it.
-func (c *Conn) VolumeXMLDesc(ctx context.Context, pool, name string) (string, error) {
-	ph, err := c.lookupPool(ctx, pool)
-	if err != nil {
-		return "", err
-	}
-	return call(ctx, c, fmt.Sprintf("read volume %s/%s", pool, name), func(l *libvirt.Libvirt) (string, error) {
-		h, err := l.StorageVolLookupByName(ph, name)
-		if err != nil {
-			return "", err
-		}
-		return l.StorageVolGetXMLDesc(h, 0)
-	})
-}
-
 // DomainNames lists every VM (running or not).
 func (c *Conn) DomainNames(ctx context.Context) ([]string, error) {
 	return call(ctx, c, "list VMs", func(l *libvirt.Libvirt) ([]string, error) {
