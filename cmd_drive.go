@@ -396,20 +396,7 @@ func runDriveWizard(args []string, stdout, stderr io.Writer) int {
 	if logf != nil {
 		defer logf.Close()
 	}
-	var conn *libvirtx.Conn
-	connect := func(ctx context.Context, u string) (*libvirtx.Conn, error) {
-		if conn != nil {
-			return conn, nil
-		}
-		c, err := libvirtx.Dial(ctx, u, libvirtx.Options{})
-		conn = c
-		return c, err
-	}
-	defer func() {
-		if conn != nil {
-			conn.Close()
-		}
-	}()
+	connect := cachedDial(libvirtx.DefaultTimeout)
 	acts := driveActions(connect, cfg, false, themes.Build(pal, os.Getenv("NO_COLOR") != ""), log, libvirtx.DefaultTimeout)
 	root := &screenHost{stack: []common.Component{acts.CreateDrive(common.DriveTarget{HostURI: *uri, Pool: *pool, VM: *vm})}}
 	if _, err := tea.NewProgram(root).Run(); err != nil {

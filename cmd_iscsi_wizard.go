@@ -62,27 +62,35 @@ func iscsiWizard(args []string, _, stderr io.Writer) int {
 	return 0
 }
 
-// wizardConnect dials the wizard's own connection on first use and again
-// after it dropped (a timed-out call closes it).
+// wizardConnect gives the iSCSI wizard its own connection to uri (see
+// cachedDial).
 func wizardConnect(uri string, timeout time.Duration) func(context.Context) (iscsi.Host, error) {
+	dial := cachedDial(timeout)
+	return func(ctx context.Context) (iscsi.Host, error) { return dial(ctx, uri) }
+}
+
+// cachedDial is a connector for screens that run outside the console's
+// sessions: it dials on first use, keeps the connection, and dials again
+// after it dropped (a timed-out call closes it). Safe for concurrent use
+// from the screens' tea.Cmds.
+func cachedDial(timeout time.Duration) connector {
 	var mu sync.Mutex
-	var conn *libvirtx.Conn
-	return func(ctx context.Context) (iscsi.Host, error) {
+	conns := map[string]*libvirtx.Conn{}
+	return func(ctx context.Context, uri string) (*libvirtx.Conn, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if conn != nil {
+		if c := conns[uri]; c != nil {
 			select {
-			case <-conn.Disconnected():
-				conn = nil
+			case <-c.Disconnected():
 			default:
-				return conn, nil
+				return c, nil
 			}
 		}
 		c, err := libvirtx.Dial(ctx, uri, libvirtx.Options{Timeout: timeout})
 		if err != nil {
 			return nil, err
 		}
-		conn = c
+		conns[uri] = c
 		return c, nil
 	}
 }

@@ -17,42 +17,98 @@ import (
 	"stowage/ui/drivewizard"
 )
 
-// driveBackend adapts one host's connection and the drive workflows to
-// the drive screens' Backend.
+// driveBackend adapts one host and the drive workflows to the drive
+// screens' Backend. It holds no connection: each call gets one from the
+// connector with its own context, so dialing a slow or hung host happens in
+// the screen's tea.Cmd, never on the UI goroutine when a screen opens.
 type driveBackend struct {
-	conn *libvirtx.Conn
-	deps drive.Deps
+	uri     string
+	connect connector
+	cfg     config
+	log     *slog.Logger
 }
 
 var _ driveprogress.Backend = driveBackend{}
 
-func (b driveBackend) Pools(ctx context.Context) ([]model.Pool, error) { return b.conn.Pools(ctx) }
+func (b driveBackend) conn(ctx context.Context) (*libvirtx.Conn, error) { return b.connect(ctx, b.uri) }
+
+func (b driveBackend) deps(ctx context.Context) (drive.Deps, error) {
+	c, err := b.conn(ctx)
+	if err != nil {
+		return drive.Deps{}, err
+	}
+	return driveDeps(c, b.uri, b.cfg, "", "", b.log), nil
+}
+
+func (b driveBackend) Pools(ctx context.Context) ([]model.Pool, error) {
+	c, err := b.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.Pools(ctx)
+}
 func (b driveBackend) VolumeNames(ctx context.Context, pool string) ([]string, error) {
-	return b.conn.VolumeNames(ctx, pool)
+	c, err := b.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.VolumeNames(ctx, pool)
 }
 func (b driveBackend) DomainNames(ctx context.Context) ([]string, error) {
-	return b.conn.DomainNames(ctx)
+	c, err := b.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.DomainNames(ctx)
 }
 func (b driveBackend) Domain(ctx context.Context, name string, inactive bool) (model.Domain, error) {
-	return b.conn.Domain(ctx, name, inactive)
+	c, err := b.conn(ctx)
+	if err != nil {
+		return model.Domain{}, err
+	}
+	return c.Domain(ctx, name, inactive)
 }
 func (b driveBackend) Prepare(ctx context.Context, s model.DriveSpec) (drive.Prepared, error) {
-	return drive.Prepare(ctx, b.deps, s)
+	d, err := b.deps(ctx)
+	if err != nil {
+		return drive.Prepared{}, err
+	}
+	return drive.Prepare(ctx, d, s)
 }
 func (b driveBackend) Create(ctx context.Context, p drive.Prepared, ev chan<- drive.Event) (drive.Result, error) {
-	return drive.Create(ctx, b.deps, p, ev)
+	d, err := b.deps(ctx)
+	if err != nil {
+		return drive.Result{}, err
+	}
+	return drive.Create(ctx, d, p, ev)
 }
 func (b driveBackend) PrepareAttach(ctx context.Context, a drive.AttachSpec) (drive.Prepared, string, error) {
-	return drive.PrepareAttach(ctx, b.deps, a)
+	d, err := b.deps(ctx)
+	if err != nil {
+		return drive.Prepared{}, "", err
+	}
+	return drive.PrepareAttach(ctx, d, a)
 }
 func (b driveBackend) Attach(ctx context.Context, p drive.Prepared, secret string, ev chan<- drive.Event) (drive.Result, error) {
-	return drive.Attach(ctx, b.deps, p, secret, ev)
+	d, err := b.deps(ctx)
+	if err != nil {
+		return drive.Result{}, err
+	}
+	return drive.Attach(ctx, d, p, secret, ev)
 }
 func (b driveBackend) Detach(ctx context.Context, vm, target string, mode model.AttachMode, ev chan<- drive.Event) (drive.Result, error) {
-	return drive.Detach(ctx, b.deps, vm, target, mode, ev)
+	d, err := b.deps(ctx)
+	if err != nil {
+		return drive.Result{}, err
+	}
+	return drive.Detach(ctx, d, vm, target, mode, ev)
 }
 func (b driveBackend) Delete(ctx context.Context, pool, name string, ev chan<- drive.Event) (drive.Result, error) {
-	return drive.Delete(ctx, b.deps, pool, name, ev)
+	d, err := b.deps(ctx)
+	if err != nil {
+		return drive.Result{}, err
+	}
+	return drive.Delete(ctx, d, pool, name, ev)
 }
 
 // connector returns a host's connection by URI: the console's sessions,
@@ -67,13 +123,7 @@ func driveActions(connect connector, cfg config, readonly bool, styles themes.St
 	}
 	d := drivewizard.Deps{Styles: styles, Log: log, Timeout: timeout,
 		Backend: func(uri string) (driveprogress.Backend, error) {
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			defer cancel()
-			c, err := connect(ctx, uri)
-			if err != nil {
-				return nil, err
-			}
-			return driveBackend{conn: c, deps: driveDeps(c, uri, cfg, "", "", log)}, nil
+			return driveBackend{uri: uri, connect: connect, cfg: cfg, log: log}, nil
 		}}
 	return common.Actions{
 		CreateDrive: func(at common.DriveTarget) common.Component { return drivewizard.New(d, at) },
