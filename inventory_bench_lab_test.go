@@ -6,6 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -58,16 +61,41 @@ func benchPool(b *testing.B, n int) (uri, pool string) {
 }
 
 // BenchmarkInventoryJSON10k is `stowage inventory --json` on the lab host
-// with an extra pool of 10,000 volumes (dial, read, encode). Profile with
+// with an extra pool of 10,000 volumes (dial, read, encode). Each iteration
+// runs it twice, in turn, so that a noisy machine weighs on both alike:
+// "shared" as the command runs (GOMAXPROCS halved for a local libvirtd,
+// see procsFor) and its peer "all-cpus" (GOMAXPROCS set in the
+// environment, so the runtime's choice stays). It reports each one's
+// median and their ratio. Profile with
 //
 //	STOWAGE_LAB=require go test -run '^$' -bench InventoryJSON10k -benchtime 5x -cpuprofile cpu.out .
 func BenchmarkInventoryJSON10k(b *testing.B) {
 	uri, _ := benchPool(b, 10000)
-	for b.Loop() {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	run := func(env string) time.Duration {
+		b.Setenv("GOMAXPROCS", env)
+		runtime.GOMAXPROCS(defaultProcs)
+		start := time.Now()
 		if rc := cmdInventory([]string{"--json", "--uri", uri}, io.Discard, io.Discard); rc != 0 {
 			b.Fatalf("inventory rc %d", rc)
 		}
+		return time.Since(start)
 	}
+	var shared, all []time.Duration
+	for b.Loop() {
+		shared = append(shared, run(""))
+		all = append(all, run(strconv.Itoa(defaultProcs)))
+	}
+	ms, ma := median(shared), median(all)
+	b.ReportMetric(ms.Seconds()*1000, "shared-ms")
+	b.ReportMetric(ma.Seconds()*1000, "all-cpus-ms")
+	b.ReportMetric(ma.Seconds()/ms.Seconds(), "all/shared")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 // BenchmarkFirstRows10k is the time from a finished dial to the first

@@ -28,7 +28,8 @@ Usage:
 
 Console keys: enter/esc drill down and back, d describe, / filter, : palette,
 s sort, 1-5 views, ? help (keys are remappable in config.yaml, see README).
-NO_COLOR disables colours.
+NO_COLOR disables colours. With a local libvirtd, stowage runs Go code on half
+the CPUs to leave libvirtd the rest; GOMAXPROCS=N overrides that.
 
 Hosts:
   --uri URI     a libvirt URI; repeat for several hosts (default qemu:///system):
@@ -164,6 +165,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	shareCPUWithLocalDaemon(o.uris, o.readonly)
 	logf, log := openLog()
 	if logf != nil {
 		defer logf.Close()

@@ -2,6 +2,7 @@ package libvirtx
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -95,6 +96,20 @@ func ParseURI(raw string, readonly bool) (Target, error) {
 	// client-side parameters (socket, keyfile, …) mean nothing to it.
 	t.Open = t.Driver + "://" + u.Path
 	return t, nil
+}
+
+// Local reports whether the daemon runs on this machine: a unix socket, or
+// a network transport to a loopback address. Such a daemon competes with
+// stowage for the same CPUs.
+func (t Target) Local() bool {
+	if t.Transport == "unix" {
+		return true
+	}
+	if t.Host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(t.Host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Name is a short label for the host: its hostname, or "local".

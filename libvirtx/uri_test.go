@@ -58,3 +58,24 @@ func FuzzParseURI(f *testing.F) {
 		}
 	})
 }
+
+func TestTargetLocal(t *testing.T) {
+	for uri, want := range map[string]bool{
+		"qemu:///system":                   true,
+		"qemu:///system?socket=/tmp/s":     true,
+		"test:///default":                  true,
+		"qemu+ssh://127.0.0.1:2222/system": true,
+		"qemu+tcp://localhost/system":      true,
+		"qemu+tls://[::1]/system":          true,
+		"qemu+ssh://kvm1.example/system":   false,
+		"qemu+tls://192.0.2.7/system":      false,
+	} {
+		tg, err := ParseURI(uri, false)
+		if err != nil {
+			t.Fatalf("%s: %v", uri, err)
+		}
+		if got := tg.Local(); got != want {
+			t.Errorf("%s: Local() = %v, want %v", uri, got, want)
+		}
+	}
+}
