@@ -66,6 +66,17 @@ func Prepare(ctx context.Context, d Deps, spec model.DriveSpec) (Prepared, error
 		return p, fmt.Errorf("pool %q cannot hold new drives: %s", pool.Name, why)
 	}
 	names, err := d.Libvirt.VolumeNames(ctx, pool.Name)
+	if libvirtx.IsListLimit(err) {
+		// A pool too large for libvirt to list: ask for this one name.
+		_, lookErr := d.Libvirt.Volume(ctx, pool.Name, s.Name)
+		switch {
+		case lookErr == nil:
+			names = append(names, s.Name)
+		case !libvirtx.IsNotFound(lookErr):
+			return p, lookErr
+		}
+		err = nil
+	}
 	if err != nil {
 		return p, err
 	}

@@ -42,6 +42,9 @@ type PoolInfo struct {
 	Volumes          []VolumeInfo           `json:"volumes"`
 	// VolumesLoaded is false until the volume names arrived.
 	VolumesLoaded bool `json:"-"`
+	// VolumesNotListed counts the volumes libvirt's RPC could not list
+	// (a pool of more than VolumeListMax volumes); see ListLimitError.
+	VolumesNotListed int `json:"volumes_not_listed,omitempty"`
 }
 
 // VolumeInfo is a volume with its secret's state and where it is attached.
@@ -169,7 +172,7 @@ func (c *Conn) streamPools(ctx context.Context, o StreamOptions, send func(Part)
 		}
 		names, handles, err := c.volumeHandles(ctx, p.Name)
 		send(Part{Kind: PartVolumeNames, Pool: p.Name, Names: names, Err: err})
-		if err != nil || (o.KeepVolumes != nil && o.KeepVolumes(p, names)) {
+		if (err != nil && !IsListLimit(err)) || (o.KeepVolumes != nil && o.KeepVolumes(p, names)) {
 			return
 		}
 		vols, err := c.volumesOf(ctx, p.Name, handles)
@@ -216,7 +219,7 @@ func (h *HostInfo) Apply(p Part) {
 		for _, mp := range p.Pools {
 			pi := PoolInfo{Pool: mp, Volumes: []VolumeInfo{}}
 			if prev, ok := old[mp.Name]; ok {
-				pi.Volumes, pi.VolumesLoaded = prev.Volumes, prev.VolumesLoaded
+				pi.Volumes, pi.VolumesLoaded, pi.VolumesNotListed = prev.Volumes, prev.VolumesLoaded, prev.VolumesNotListed
 			}
 			pi.CanCreateVolumes, pi.CreateReason = p.Caps.CreateAbility(mp.Type)
 			pi.Encryption = model.EncryptionKinds(mp.Type)
@@ -228,8 +231,13 @@ func (h *HostInfo) Apply(p Part) {
 		sort.Slice(h.Pools, func(i, j int) bool { return h.Pools[i].Name < h.Pools[j].Name })
 	case PartVolumeNames:
 		pi := h.pool(p.Pool)
-		if pi == nil || p.Err != nil {
+		var limit *ListLimitError
+		if pi == nil || (p.Err != nil && !errors.As(p.Err, &limit)) {
 			return
+		}
+		pi.VolumesNotListed = 0
+		if limit != nil {
+			pi.VolumesNotListed = limit.Total - limit.Listed
 		}
 		known := map[string]VolumeInfo{}
 		for _, v := range pi.Volumes {

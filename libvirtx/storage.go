@@ -2,6 +2,7 @@ package libvirtx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/digitalocean/go-libvirt"
@@ -139,20 +140,52 @@ func poolSize(s *libvirtxml.StoragePoolSize) (uint64, error) {
 
 // Volumes lists a pool's volumes: one list call, then one XML call per
 // volume (capacity and allocation are in the XML, so nothing is fetched
-// twice), 32 in flight on the one connection.
+// twice), 32 in flight on the one connection. On a pool holding more than
+// VolumeListMax volumes it returns the ones it could list and a
+// *ListLimitError.
 func (c *Conn) Volumes(ctx context.Context, pool string) ([]model.Volume, error) {
-	_, handles, err := c.volumeHandles(ctx, pool)
+	_, handles, listErr := c.volumeHandles(ctx, pool)
+	if listErr != nil && !IsListLimit(listErr) {
+		return nil, listErr
+	}
+	vols, err := c.volumesOf(ctx, pool, handles)
 	if err != nil {
 		return nil, err
 	}
-	return c.volumesOf(ctx, pool, handles)
+	return vols, listErr
 }
 
 // VolumeNames lists a pool's volume names with one call: the rows the
-// console draws before the details arrive.
+// console draws before the details arrive. On a pool holding more than
+// VolumeListMax volumes it returns the first VolumeListMax names and a
+// *ListLimitError.
 func (c *Conn) VolumeNames(ctx context.Context, pool string) ([]string, error) {
 	names, _, err := c.volumeHandles(ctx, pool)
 	return names, err
+}
+
+// VolumeListMax is libvirt's REMOTE_STORAGE_VOL_LIST_MAX: no RPC returns
+// more of one pool's volumes than this, and libvirt has no paging.
+const VolumeListMax = 16384
+
+// ListLimitError says a pool holds more volumes than libvirt's RPC lists:
+// Listed of them are known, the others cannot be named by any client.
+type ListLimitError struct {
+	Pool          string
+	Total, Listed int
+}
+
+func (e *ListLimitError) Error() string {
+	return fmt.Sprintf("pool %q holds %d volumes, but libvirt lists at most %d of a pool over its RPC "+
+		"(REMOTE_STORAGE_VOL_LIST_MAX, no paging): %d are shown, %d are not (virsh vol-list fails on this pool altogether; "+
+		"split the volumes over several pools)", e.Pool, e.Total, VolumeListMax, e.Listed, e.Total-e.Listed)
+}
+
+// IsListLimit reports whether err is a *ListLimitError: the list is
+// partial but what it holds is good.
+func IsListLimit(err error) bool {
+	var le *ListLimitError
+	return errors.As(err, &le)
 }
 
 func (c *Conn) volumeHandles(ctx context.Context, pool string) ([]string, []libvirt.StorageVol, error) {
@@ -160,18 +193,42 @@ func (c *Conn) volumeHandles(ctx context.Context, pool string) ([]string, []libv
 	if err != nil {
 		return nil, nil, err
 	}
-	handles, err := call(ctx, c, fmt.Sprintf("list volumes of pool %q", pool), func(l *libvirt.Libvirt) ([]libvirt.StorageVol, error) {
+	what := fmt.Sprintf("list volumes of pool %q", pool)
+	handles, err := call(ctx, c, what, func(l *libvirt.Libvirt) ([]libvirt.StorageVol, error) {
 		vs, _, err := l.StoragePoolListAllVolumes(ph, 1, 0)
 		return vs, err
 	})
 	if err != nil {
-		return nil, nil, err
+		return c.firstVolumes(ctx, ph, what, err)
 	}
 	names := make([]string, len(handles))
 	for i, h := range handles {
 		names[i] = h.Name
 	}
 	return names, handles, nil
+}
+
+// firstVolumes is volumeHandles' way out when listing all volumes failed:
+// if the pool holds more than VolumeListMax volumes (libvirtd refuses to
+// send them: "Too many storage_vols"), the older call that takes a
+// maximum still names VolumeListMax of them. Their handles carry no key:
+// libvirtd finds a volume by pool and name, and its XML has the key.
+func (c *Conn) firstVolumes(ctx context.Context, ph libvirt.StoragePool, what string, listErr error) ([]string, []libvirt.StorageVol, error) {
+	total, err := call(ctx, c, what, func(l *libvirt.Libvirt) (int32, error) { return l.StoragePoolNumOfVolumes(ph) })
+	if err != nil || total <= VolumeListMax {
+		return nil, nil, listErr
+	}
+	names, err := call(ctx, c, what, func(l *libvirt.Libvirt) ([]string, error) {
+		return l.StoragePoolListVolumes(ph, VolumeListMax)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	handles := make([]libvirt.StorageVol, len(names))
+	for i, n := range names {
+		handles[i] = libvirt.StorageVol{Pool: ph.Name, Name: n}
+	}
+	return names, handles, &ListLimitError{Pool: ph.Name, Total: int(total), Listed: len(names)}
 }
 
 // volumeWidth is how many volume XML calls are in flight at once: libvirtd

@@ -22,6 +22,7 @@ import (
 	"charm.land/huh/v2"
 
 	"stowage/drive"
+	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
@@ -134,9 +135,13 @@ func (w *Wizard) Init() tea.Cmd {
 		}
 		for _, p := range msg.pools {
 			if ok, _ := model.CreateAbility(p.Type, true); ok && p.Active {
-				if msg.names[p.Name], msg.err = b.VolumeNames(ctx, p.Name); msg.err != nil {
+				// A pool too large for libvirt to list gives its first
+				// names: the live check is partial there, Prepare asks
+				// libvirt for the exact name before anything is made.
+				if msg.names[p.Name], msg.err = b.VolumeNames(ctx, p.Name); msg.err != nil && !libvirtx.IsListLimit(msg.err) {
 					return msg
 				}
+				msg.err = nil
 			}
 		}
 		msg.vms, msg.err = b.DomainNames(ctx)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"stowage/drive"
+	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
@@ -17,6 +18,8 @@ type fakeBackend struct {
 	driveprogress.Backend
 	prepareErr error
 	specs      []model.DriveSpec
+	// namesErr is VolumeNames' error (with its names still returned).
+	namesErr error
 }
 
 func (f *fakeBackend) Pools(context.Context) ([]model.Pool, error) {
@@ -28,7 +31,7 @@ func (f *fakeBackend) Pools(context.Context) ([]model.Pool, error) {
 	}, nil
 }
 func (f *fakeBackend) VolumeNames(_ context.Context, pool string) ([]string, error) {
-	return []string{"taken"}, nil
+	return []string{"taken"}, f.namesErr
 }
 func (f *fakeBackend) DomainNames(context.Context) ([]string, error) { return []string{"vm1"}, nil }
 func (f *fakeBackend) Prepare(_ context.Context, s model.DriveSpec) (drive.Prepared, error) {
@@ -84,6 +87,24 @@ func TestWizardValidatesAsTyped(t *testing.T) {
 	opts := w.encOptions()
 	if opts[0].Value != "luks2" || w.enc != "luks2" {
 		t.Errorf("rbd encryption options %v (chosen %q); want luks2 first", opts, w.enc)
+	}
+}
+
+// A pool too large for libvirt to list still opens the form with the names
+// it has; any other listing failure stops the wizard with its reason.
+func TestWizardOpensOnAPoolBeyondTheListLimit(t *testing.T) {
+	limit := &libvirtx.ListLimitError{Pool: "dir", Total: 20000, Listed: libvirtx.VolumeListMax}
+	w := open(t, &fakeBackend{namesErr: limit}, common.DriveTarget{HostURI: "h", Pool: "dir"})
+	if err := w.validateName("taken"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("the partial names are not used: %v", err)
+	}
+	p, _ := themes.Lookup("dark")
+	fb := &fakeBackend{namesErr: errors.New("list volumes: libvirtd did not answer in time")}
+	w = New(Deps{Styles: themes.Build(p, true), Backend: func(string) (driveprogress.Backend, error) { return fb, nil }},
+		common.DriveTarget{HostURI: "h", Pool: "dir"}).(*Wizard)
+	w.Update(w.Init()())
+	if w.phase == form || w.err == nil || !strings.Contains(w.err.Error(), "did not answer") {
+		t.Errorf("phase %v, err %v; want the listing failure shown", w.phase, w.err)
 	}
 }
 

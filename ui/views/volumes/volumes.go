@@ -5,6 +5,7 @@
 package volumes
 
 import (
+	"fmt"
 	"strings"
 
 	"stowage/libvirtx"
@@ -21,12 +22,31 @@ type Kind struct{}
 // Name is the palette command.
 func (Kind) Name() string { return "volumes" }
 
-// Title names the screen.
+// Title names the screen; for a pool larger than libvirt can list, it
+// says how many volumes are missing from the rows.
 func (Kind) Title(c kind.Ctx) string {
-	if c.Scope.Pool != "" {
-		return c.Scope.Pool
+	if c.Scope.Pool == "" {
+		return "volumes"
 	}
-	return "volumes"
+	if p := scopePool(c); p != nil && p.VolumesNotListed > 0 {
+		return fmt.Sprintf("%s (%d volumes not listed: libvirt lists at most %d of a pool)",
+			p.Name, p.VolumesNotListed, libvirtx.VolumeListMax)
+	}
+	return c.Scope.Pool
+}
+
+// scopePool is the pool the view is scoped to, or nil.
+func scopePool(c kind.Ctx) *libvirtx.PoolInfo {
+	if c.Scope.Host < 0 || c.Scope.Host >= len(c.Store.Hosts) {
+		return nil
+	}
+	pools := c.Store.Hosts[c.Scope.Host].Info.Pools
+	for i := range pools {
+		if pools[i].Name == c.Scope.Pool {
+			return &pools[i]
+		}
+	}
+	return nil
 }
 
 // Columns are the volumes table's columns.
@@ -162,16 +182,12 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 
 // Empty explains an empty or not yet listed pool.
 func (Kind) Empty(c kind.Ctx) string {
-	if c.Scope.Host >= 0 && c.Scope.Host < len(c.Store.Hosts) {
-		for _, p := range c.Store.Hosts[c.Scope.Host].Info.Pools {
-			if p.Name == c.Scope.Pool {
-				switch {
-				case !p.Active:
-					return "The pool is inactive: its volumes are unknown until it is started (virsh pool-start " + p.Name + ")."
-				case !p.VolumesLoaded:
-					return "Listing volumes…"
-				}
-			}
+	if p := scopePool(c); p != nil {
+		switch {
+		case !p.Active:
+			return "The pool is inactive: its volumes are unknown until it is started (virsh pool-start " + p.Name + ")."
+		case !p.VolumesLoaded:
+			return "Listing volumes…"
 		}
 	}
 	return "No volumes."
