@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"stowage/libvirtx"
+	"stowage/ui/views/kind"
+	"stowage/ui/views/volumes"
 )
 
 const inventoryUsage = `Usage: stowage inventory [--uri URI]... [--json] [--readonly] [--timeout D]
@@ -160,7 +161,7 @@ func printHost(w io.Writer, h libvirtx.HostInfo) {
 			can = "no: " + p.CreateReason
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", p.Name, p.Type, activeWord(p.Active),
-			yesNo(p.Autostart), yesNo(p.Persistent), p.Capacity, p.Allocation, p.Available, can)
+			kind.YesNo(p.Autostart), kind.YesNo(p.Persistent), p.Capacity, p.Allocation, p.Available, can)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -168,7 +169,7 @@ func printHost(w io.Writer, h libvirtx.HostInfo) {
 	for _, p := range h.Pools {
 		for _, v := range p.Volumes {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", v.Name, v.Pool, v.Capacity, v.Allocation,
-				dash(v.Format), encryptionLabel(v), dash(string(v.SecretState)), attachedLabel(v.AttachedTo))
+				kind.Dash(v.Format), volumes.Encryption(v), kind.Dash(string(v.SecretState)), volumes.Attached(v.AttachedTo))
 		}
 	}
 	tw.Flush()
@@ -179,18 +180,14 @@ func printHost(w io.Writer, h libvirtx.HostInfo) {
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\n", d.Name, d.State)
 		}
 		for _, k := range d.Disks {
-			enc := "-"
-			if k.Encryption != nil {
-				enc = k.Encryption.Format + " (" + k.Encryption.Engine + ")"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.State, k.Target, k.Bus, k.Source, enc)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.State, k.Target, k.Bus, k.Source, k.Encryption.Label())
 		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	fmt.Fprintln(tw, "SECRET\tUSAGE\tPRIVATE\tEPHEMERAL\tVALUE\tORPHAN")
 	for _, s := range h.Secrets {
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", s.UUID, s.UsageType, s.UsageID, yesNo(s.Private), yesNo(s.Ephemeral), s.Value, dash(s.Orphan))
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", s.UUID, s.UsageType, s.UsageID, kind.YesNo(s.Private), kind.YesNo(s.Ephemeral), s.Value, kind.Dash(s.Orphan))
 	}
 	for _, m := range h.MissingSecrets() {
 		fmt.Fprintf(tw, "(missing)\tvolume %s\t-\t-\t-\tencrypted volume's secret is gone\n", m)
@@ -199,45 +196,9 @@ func printHost(w io.Writer, h libvirtx.HostInfo) {
 	fmt.Fprintln(w)
 }
 
-// encryptionLabel is "luks (qemu)", "luks2 (librbd, from VM disk)" or "-".
-func encryptionLabel(v libvirtx.VolumeInfo) string {
-	switch {
-	case v.Encryption != nil:
-		return v.Encryption.Format + " (" + v.Encryption.Engine + ")"
-	case v.DiskEncryption != nil:
-		return v.DiskEncryption.Format + " (" + v.DiskEncryption.Engine + ", from VM disk)"
-	}
-	return "-"
-}
-
-func attachedLabel(as []libvirtx.Attachment) string {
-	if len(as) == 0 {
-		return "-"
-	}
-	var parts []string
-	for _, a := range as {
-		parts = append(parts, a.VM+":"+a.Target)
-	}
-	return strings.Join(parts, ",")
-}
-
 func activeWord(b bool) string {
 	if b {
 		return "active"
 	}
 	return "inactive"
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -36,9 +36,12 @@ func TestShareCPUKeepsTheAdminsGOMAXPROCS(t *testing.T) {
 	}
 	t.Setenv("GOMAXPROCS", "")
 	want := procsFor(defaultProcs, []string{"qemu:///system"}, false)
-	for range 2 { // idempotent: a second call does not halve again
+	// Halves the runtime's own choice, never the value in force: a second
+	// call, or one after GOMAXPROCS was changed, gives the same answer.
+	for _, inForce := range []int{8, want} {
+		runtime.GOMAXPROCS(inForce)
 		if got := shareCPUWithLocalDaemon([]string{"qemu:///system"}, false); got != want || runtime.GOMAXPROCS(0) != want {
-			t.Errorf("local host: got %d (runtime %d), want %d", got, runtime.GOMAXPROCS(0), want)
+			t.Errorf("local host, %d in force: got %d (runtime %d), want %d", inForce, got, runtime.GOMAXPROCS(0), want)
 		}
 	}
 }

@@ -178,3 +178,17 @@ func TestCreatePlan(t *testing.T) {
 		t.Errorf("plain plan: %s", got)
 	}
 }
+
+func TestEncryptionLabel(t *testing.T) {
+	var none *Encryption
+	for e, want := range map[*Encryption]string{
+		none:                                "-",
+		{Format: "luks"}:                    "luks (qemu)", // no engine attribute: libvirt's default
+		{Format: "luks", Engine: "qemu"}:    "luks (qemu)",
+		{Format: "luks2", Engine: "librbd"}: "luks2 (librbd)",
+	} {
+		if got := e.Label(); got != want {
+			t.Errorf("%+v: %q, want %q", e, got, want)
+		}
+	}
+}

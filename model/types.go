@@ -48,6 +48,19 @@ type Encryption struct {
 	Cipher     string `json:"cipher,omitempty"`
 }
 
+// Label is "luks (qemu)" or "luks2 (librbd)"; "-" when e is nil. A disk
+// without an engine attribute gets libvirt's default, qemu.
+func (e *Encryption) Label() string {
+	if e == nil {
+		return "-"
+	}
+	engine := e.Engine
+	if engine == "" {
+		engine = "qemu"
+	}
+	return e.Format + " (" + engine + ")"
+}
+
 // SecretState says whether the secret an encrypted volume needs exists.
 type SecretState string
 

@@ -50,11 +50,7 @@ func (Kind) Rows(c kind.Ctx) []table.Row {
 				add(d.Name+"\x00", []string{d.Name, d.State, "-", "-", "-", "-", "-"})
 			}
 			for _, k := range d.Disks {
-				enc := "-"
-				if k.Encryption != nil {
-					enc = k.Encryption.Format + " (" + k.Encryption.Engine + ")"
-				}
-				add(d.Name+"\x00"+k.Target, []string{d.Name, d.State, k.Target, k.Bus, k.Device, kind.Dash(k.Source), enc})
+				add(d.Name+"\x00"+k.Target, []string{d.Name, d.State, k.Target, k.Bus, k.Device, kind.Dash(k.Source), k.Encryption.Label()})
 			}
 		}
 	}

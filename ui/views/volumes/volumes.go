@@ -64,11 +64,20 @@ func (Kind) Columns(c kind.Ctx) []table.Column {
 func Encryption(v libvirtx.VolumeInfo) string {
 	switch {
 	case v.Encryption != nil:
-		return v.Encryption.Format + " (" + v.Encryption.Engine + ")"
+		return v.Encryption.Label()
 	case v.DiskEncryption != nil:
-		return v.DiskEncryption.Format + " (" + v.DiskEncryption.Engine + ", VM disk)"
+		return strings.TrimSuffix(v.DiskEncryption.Label(), ")") + ", VM disk)"
 	}
 	return "-"
+}
+
+// Attached is "vm1:vdb, vm2:vdc" or "-".
+func Attached(as []libvirtx.Attachment) string {
+	var parts []string
+	for _, a := range as {
+		parts = append(parts, a.VM+":"+a.Target)
+	}
+	return kind.Dash(strings.Join(parts, ", "))
 }
 
 // SecretLabel words a volume's secret state for admins.
@@ -98,15 +107,11 @@ func (Kind) Rows(c kind.Ctx) []table.Row {
 			}
 			for _, v := range p.Volumes {
 				secret, tone := SecretLabel(v.SecretState)
-				var att []string
-				for _, a := range v.AttachedTo {
-					att = append(att, a.VM+":"+a.Target)
-				}
 				capacity, alloc := "…", "…"
 				if v.Loaded {
 					capacity, alloc = kind.Bytes(v.Capacity), kind.Bytes(v.Allocation)
 				}
-				cells := []string{v.Name, p.Name, capacity, alloc, kind.Dash(v.Format), Encryption(v), secret, kind.Dash(strings.Join(att, ", "))}
+				cells := []string{v.Name, p.Name, capacity, alloc, kind.Dash(v.Format), Encryption(v), secret, Attached(v.AttachedTo)}
 				sortk := []string{"", "", kind.SortBytes(v.Capacity), kind.SortBytes(v.Allocation)}
 				if c.MultiHost() {
 					cells = append([]string{c.HostName(i)}, cells...)
