@@ -109,7 +109,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		return m.back()
 	case key.Matches(msg, k.Next):
-		return m.next()
+		return m.enter()
 	case key.Matches(msg, k.Field):
 		if n := len(m.inputs()); n > 0 {
 			m.field = (m.field + 1) % n
@@ -178,6 +178,57 @@ func (m *Model) back() tea.Cmd {
 	return nil
 }
 
+// enter is Enter on a stage: in a form it checks the focused field and
+// moves on to the next field the stage still needs (so what is typed next
+// lands there, not appended to this one); with none left it submits.
+func (m *Model) enter() tea.Cmd {
+	if n := len(m.inputs()); n > 0 {
+		if err := m.checkField(m.field); err != nil {
+			m.err = err.Error()
+			return nil
+		}
+		for i := m.field + 1; i < n; i++ {
+			if m.needsInput(i) {
+				m.err, m.field = "", i
+				m.focusField()
+				return nil
+			}
+		}
+	}
+	return m.next()
+}
+
+// checkField validates one field on its own.
+func (m *Model) checkField(i int) error {
+	switch {
+	case m.stage == stagePortal && i == 0:
+		_, err := iscsi.ParsePortal(m.portal.Value())
+		return err
+	case m.stage == stageNames && i == 0:
+		return iscsi.ValidateVGName(m.vg.Value())
+	case m.stage == stageNames && i == 1:
+		return iscsi.ValidatePoolName(m.pool.Value())
+	}
+	return nil
+}
+
+// needsInput reports whether field i is empty but needed to submit. The
+// confirmation is left to next, which says what to type.
+func (m *Model) needsInput(i int) bool {
+	switch m.stage {
+	case stagePortal:
+		switch i {
+		case 1:
+			return m.chapUser.Value() == "" && m.chapSecret.Value() != ""
+		case 2:
+			return m.chapSecret.Value() == "" && m.chapUser.Value() != ""
+		}
+	case stageNames:
+		return i == 1 && m.pool.Value() == ""
+	}
+	return false
+}
+
 func (m *Model) next() tea.Cmd {
 	m.err = ""
 	switch m.stage {
@@ -216,13 +267,12 @@ func (m *Model) next() tea.Cmd {
 		m.focusField()
 		return nil
 	case stageNames:
-		if err := iscsi.ValidateVGName(m.vg.Value()); err != nil {
-			m.err = err.Error()
-			return nil
-		}
-		if err := iscsi.ValidatePoolName(m.pool.Value()); err != nil {
-			m.err = err.Error()
-			return nil
+		for i := range 2 {
+			if err := m.checkField(i); err != nil {
+				m.err, m.field = err.Error(), i
+				m.focusField()
+				return nil
+			}
 		}
 		if want := m.needsConfirm(); want != "" && m.confirm.Value() != want {
 			m.err = fmt.Sprintf("the picked LUNs hold data: type %q in Confirm to destroy it", want)

@@ -100,6 +100,10 @@ func TestCHAPNeedsUserAndSecretTogether(t *testing.T) {
 	m := newWizard(t, nil)
 	m.portal.SetValue("10.0.2.2")
 	m.chapUser.SetValue("u")
+	// Enter moves to the empty secret first, then refuses to go on.
+	if cmd := press(t, m, m.d.Keys.Next); cmd != nil || m.field != 2 {
+		t.Fatalf("CHAP user without secret: cmd %v field %d; want the secret field", cmd != nil, m.field)
+	}
 	if cmd := press(t, m, m.d.Keys.Next); cmd != nil || !strings.Contains(m.err, "CHAP") {
 		t.Fatalf("CHAP user without secret: cmd %v err %q", cmd != nil, m.err)
 	}
@@ -231,5 +235,62 @@ func TestFormsCaptureKeys(t *testing.T) {
 	m.stage = stageTargets
 	if m.Capturing() {
 		t.Error("the target list should leave global keys to the root")
+	}
+}
+
+// Enter in the VG-name field moves to the pool-name field: the pool name
+// typed next must not be appended to the VG name. Enter there then builds.
+func TestEnterInVGNameMovesToPoolName(t *testing.T) {
+	m := lunsStage(t)
+	k := m.d.Keys
+	press(t, m, k.Toggle)
+	press(t, m, k.Next)
+	if m.stage != stageNames {
+		t.Fatalf("stage %d, want names", m.stage)
+	}
+	typeText(m, "vg_data")
+	if cmd := press(t, m, k.Next); cmd != nil || m.err != "" || m.field != 1 {
+		t.Fatalf("enter in the VG field: cmd %v, err %q, field %d; want the pool field", cmd != nil, m.err, m.field)
+	}
+	typeText(m, "san")
+	if m.vg.Value() != "vg_data" || m.pool.Value() != "san" {
+		t.Fatalf("VG %q, pool %q; want vg_data and san", m.vg.Value(), m.pool.Value())
+	}
+	if cmd := press(t, m, k.Next); cmd == nil || m.busy == "" {
+		t.Fatalf("enter in the pool field did not build: err %q", m.err)
+	}
+}
+
+// An invalid VG name keeps the cursor in the VG field with the reason.
+func TestEnterInVGNameValidatesIt(t *testing.T) {
+	m := lunsStage(t)
+	press(t, m, m.d.Keys.Toggle)
+	press(t, m, m.d.Keys.Next)
+	typeText(m, "-bad")
+	if cmd := press(t, m, m.d.Keys.Next); cmd != nil || m.err == "" || m.field != 0 {
+		t.Fatalf("invalid VG name: cmd %v, err %q, field %d; want an error in the VG field", cmd != nil, m.err, m.field)
+	}
+}
+
+// Enter in the CHAP-user field moves to the secret: the secret typed next
+// must land in the masked field, not on screen in the user field.
+func TestEnterInCHAPUserMovesToSecret(t *testing.T) {
+	m := newWizard(t, nil)
+	k := m.d.Keys
+	typeText(m, "10.0.2.2")
+	press(t, m, k.Field)
+	typeText(m, "chapuser")
+	if cmd := press(t, m, k.Next); cmd != nil || m.err != "" || m.field != 2 {
+		t.Fatalf("enter in the CHAP user field: cmd %v, err %q, field %d; want the secret field", cmd != nil, m.err, m.field)
+	}
+	typeText(m, "s3cret-typed")
+	if m.chapUser.Value() != "chapuser" || m.chapSecret.Value() != "s3cret-typed" {
+		t.Fatalf("CHAP user %q, secret %q", m.chapUser.Value(), m.chapSecret.Value())
+	}
+	if strings.Contains(m.View(), "s3cret-typed") {
+		t.Fatal("the CHAP secret is on screen")
+	}
+	if cmd := press(t, m, k.Next); cmd == nil || m.busy == "" {
+		t.Fatalf("enter in the secret field did not discover: err %q", m.err)
 	}
 }
