@@ -35,6 +35,9 @@ type Deps struct {
 	// Refresh is the poll interval for pools and volumes.
 	Refresh time.Duration
 	Kinds   map[string]kind.Kind
+	// Tick arms the poll timer: tea.Tick when nil. Tests pass their own
+	// to tell the timer's Cmd from the others by what it returns.
+	Tick func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }
 
 // headerLines are the breadcrumbs and the hosts' state line; one footer
@@ -60,6 +63,9 @@ type tickMsg struct{ id int }
 func New(d Deps) *Model {
 	if d.Refresh <= 0 {
 		d.Refresh = 5 * time.Second
+	}
+	if d.Tick == nil {
+		d.Tick = tea.Tick
 	}
 	m := &Model{d: d, help: help.New()}
 	m.ld = list.Deps{Store: d.Store, Keys: d.Keys, Styles: d.Styles, Actions: d.Actions, Kinds: d.Kinds}
@@ -87,7 +93,7 @@ func (m *Model) Top() common.Component { return m.stack[len(m.stack)-1] }
 func (m *Model) schedule() tea.Cmd {
 	m.tick++
 	id := m.tick
-	return tea.Tick(m.d.Refresh, func(time.Time) tea.Msg { return tickMsg{id: id} })
+	return m.d.Tick(m.d.Refresh, func(time.Time) tea.Msg { return tickMsg{id: id} })
 }
 
 // Init reads every host and starts the poll timer.

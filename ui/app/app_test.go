@@ -3,10 +3,13 @@ package app
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"charm.land/bubbles/v2/cursor"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
@@ -23,13 +26,15 @@ import (
 
 // fake is a Backend that serves fixed parts (unit tests only).
 type fake struct {
-	uris  []string
-	parts [][]libvirtx.Part
-	err   []error
+	uris    []string
+	parts   [][]libvirtx.Part
+	err     []error
+	streams atomic.Int32
 }
 
 func (f *fake) URIs() []string { return f.uris }
 func (f *fake) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, out chan<- libvirtx.Part) error {
+	f.streams.Add(1)
 	if f.err[i] != nil {
 		return f.err[i]
 	}
@@ -70,43 +75,64 @@ func labHost() []libvirtx.Part {
 	}
 }
 
-// drain runs cmd and feeds every resulting message back, as the runtime
-// would, until nothing is left (ticks and quits are not run).
-func drain(t *testing.T, m *Model, cmd tea.Cmd) {
+// tickArmed is what the poll timer's Cmd returns in these tests (see
+// newModel's Deps.Tick): the timer is recognised by its message, never by
+// how long its Cmd takes. fire is the tick the real timer would deliver.
+type tickArmed struct{ fire func(time.Time) tea.Msg }
+
+// drain runs cmd and every Cmd that follows from it, as the runtime would:
+// each in its own goroutine, each message fed back to Update on this
+// goroutine, until every Cmd has returned. Timers are recognised by the
+// message they return and not fed back, so none is re-armed: the poll tick
+// (tickArmed), and the text cursor's blinks (a blink Cmd ends when its
+// blink is due or superseded by the next keystroke's).
+func drain(t *testing.T, m *Model, cmd tea.Cmd) (armed []tickArmed) {
 	t.Helper()
-	queue := []tea.Cmd{cmd}
-	for n := 0; len(queue) > 0; n++ {
+	msgs := make(chan tea.Msg)
+	running := 0
+	start := func(c tea.Cmd) {
+		if c == nil {
+			return
+		}
+		running++
+		go func() { msgs <- c() }()
+	}
+	start(cmd)
+	for n := 0; running > 0; n++ {
 		if n > 10000 {
 			t.Fatal("message loop does not settle")
 		}
-		c := queue[0]
-		queue = queue[1:]
-		if c == nil {
-			continue
+		var msg tea.Msg
+		select {
+		case msg = <-msgs:
+		case <-time.After(time.Minute): // a hang guard, not a clock the test relies on
+			t.Fatalf("%d Cmds never returned", running)
 		}
-		msg := runWithDeadline(c)
+		running--
 		switch msg := msg.(type) {
-		case nil, tickMsg:
+		case nil:
+			continue
+		case tickArmed:
+			armed = append(armed, msg)
 			continue
 		case tea.BatchMsg:
-			queue = append(queue, msg...)
+			for _, c := range msg {
+				start(c)
+			}
+			continue
+		}
+		if blink(msg) {
 			continue
 		}
 		_, next := m.Update(msg)
-		queue = append(queue, next)
+		start(next)
 	}
+	return armed
 }
 
-// runWithDeadline runs a Cmd; ticks (which would sleep) are skipped.
-func runWithDeadline(c tea.Cmd) tea.Msg {
-	ch := make(chan tea.Msg, 1)
-	go func() { ch <- c() }()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(50 * time.Millisecond):
-		return nil // a tea.Tick: the poll timer
-	}
+// blink reports the text cursor's own timer messages.
+func blink(msg tea.Msg) bool {
+	return reflect.TypeOf(msg).PkgPath() == reflect.TypeOf(cursor.BlinkMsg{}).PkgPath()
 }
 
 func newModel(t *testing.T, f *fake, acts common.Actions) *Model {
@@ -114,7 +140,10 @@ func newModel(t *testing.T, f *fake, acts common.Actions) *Model {
 	pal, _ := themes.Lookup("dark")
 	store := data.NewStore(f, time.Second)
 	m := New(Deps{Store: store, Keys: keys.Default(), Styles: themes.Build(pal, true), Actions: acts,
-		Refresh: time.Hour, Kinds: views.Registry()})
+		Refresh: time.Hour, Kinds: views.Registry(),
+		Tick: func(_ time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
+			return func() tea.Msg { return tickArmed{fire: fn} }
+		}})
 	m.Update(tea.WindowSizeMsg{Width: 140, Height: 30})
 	drain(t, m, m.Init())
 	return m
@@ -142,11 +171,15 @@ func press(t *testing.T, m *Model, b key.Binding) {
 	drain(t, m, cmd)
 }
 
+// typeText types s, then runs what the keystrokes returned (each
+// keystroke's cursor blink supersedes the one before).
 func typeText(t *testing.T, m *Model, s string) {
+	var cmds []tea.Cmd
 	for _, r := range s {
 		_, cmd := m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
-		drain(t, m, cmd)
+		cmds = append(cmds, cmd)
 	}
+	drain(t, m, tea.Batch(cmds...))
 }
 
 func topList(t *testing.T, m *Model) *list.Model {
@@ -344,5 +377,29 @@ func TestCapturingScreenKeepsQuitKeys(t *testing.T) {
 	}
 	if len(s.got) != len(km.Quit.Keys()) {
 		t.Errorf("capturing screen got %v, want every quit key", s.got)
+	}
+}
+
+// The poll timer refreshes every idle host and re-arms itself once; a
+// stale tick (an older timer) does nothing.
+func TestPollTickRefreshesAndRearms(t *testing.T) {
+	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	m := newModel(t, f, common.Actions{})
+	if n := f.streams.Load(); n != 1 {
+		t.Fatalf("%d refreshes at start, want 1", n)
+	}
+	_, cmd := m.Update(tickMsg{id: m.tick})
+	armed := drain(t, m, cmd)
+	if n := f.streams.Load(); n != 2 || len(armed) != 1 {
+		t.Fatalf("after a tick: %d refreshes (want 2), %d timers armed (want 1)", n, len(armed))
+	}
+	_, cmd = m.Update(armed[0].fire(time.Time{}))
+	drain(t, m, cmd)
+	if n := f.streams.Load(); n != 3 {
+		t.Fatalf("the re-armed timer's tick: %d refreshes, want 3", n)
+	}
+	_, cmd = m.Update(tickMsg{id: m.tick - 1})
+	if cmd != nil || f.streams.Load() != 3 {
+		t.Error("a stale tick refreshed")
 	}
 }
