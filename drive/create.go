@@ -70,7 +70,7 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 		switch st.ID {
 		case model.StepCreateSecret:
 			a.auditAction = "create secret"
-			a.do = func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 				var err error
 				if pass, err = newPassphrase(d.Rand); err != nil {
 					return nil, Leftover{}, err
@@ -96,7 +96,7 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 			a.auditAction = "create volume"
 			if s.PoolType == model.PoolRBD && s.Encrypted() {
 				a.auditAction = "create rbd image"
-				a.do = func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+				a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 					var err error
 					if cl, err = d.Ceph(ctx, p.Pool); err != nil {
 						return nil, Leftover{}, err
@@ -119,7 +119,7 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 				}
 				break
 			}
-			a.do = func(ctx context.Context, progress func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			a.do = func(ctx context.Context, rep report) (func(context.Context) error, Leftover, error) {
 				vs := libvirtx.VolumeSpec{Name: s.Name, Capacity: s.Size, Format: s.Format}
 				if s.Encrypted() {
 					vs.Encryption = &model.Encryption{Format: "luks", SecretUUID: secretUUID}
@@ -127,7 +127,8 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 				if s.PoolType == model.PoolRBD {
 					vs.Format = ""
 				}
-				v, err := d.Libvirt.CreateVolumeWatched(ctx, s.Pool, vs, p.Cipher, d.CreateTimeout, d.PollInterval, progress)
+				v, err := d.Libvirt.CreateVolumeWatched(ctx, s.Pool, vs, p.Cipher, libvirtx.CreateWatch{
+					Within: d.CreateTimeout, Interval: d.PollInterval, Progress: rep.progress, Retried: rep.retried})
 				left := Leftover{What: "volume " + obj, Command: fmt.Sprintf("virsh vol-delete --pool %s %s", commandQuote(s.Pool), commandQuote(s.Name))}
 				undo := func(ctx context.Context) error { return d.Libvirt.DeleteVolume(ctx, s.Pool, s.Name) }
 				if err != nil {
@@ -145,7 +146,7 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 			}
 		case model.StepFormatLUKS:
 			a.auditAction = "format " + s.LibrbdFormat()
-			a.do = func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 				err := cl.FormatLUKS(p.Pool.SourceName, s.Name, s.LibrbdFormat(), pass)
 				clear(pass)
 				if err != nil {
@@ -157,12 +158,12 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 		case model.StepAttach:
 			a.auditAction = "attach " + s.Attach.String()
 			a.auditObject = obj + " -> " + s.AttachVM + ":" + p.Target
-			a.do = func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 				res.VM, res.Target, res.Attach = s.AttachVM, p.Target, s.Attach.String()
 				return attachPrepared(ctx, d, p, secretUUID)
 			}
 		case model.StepVerify:
-			a.do = func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 				return nil, Leftover{}, verify(ctx, d, p, secretUUID)
 			}
 		}

@@ -17,8 +17,7 @@ type Libvirt interface {
 	Pool(ctx context.Context, name string) (model.Pool, error)
 	VolumeNames(ctx context.Context, pool string) ([]string, error)
 	Volume(ctx context.Context, pool, name string) (model.Volume, error)
-	CreateVolumeWatched(ctx context.Context, pool string, s libvirtx.VolumeSpec, ci *model.Cipher,
-		within, interval time.Duration, progress libvirtx.Progress) (model.Volume, error)
+	CreateVolumeWatched(ctx context.Context, pool string, s libvirtx.VolumeSpec, ci *model.Cipher, w libvirtx.CreateWatch) (model.Volume, error)
 	DeleteVolume(ctx context.Context, pool, name string) error
 	RefreshPool(ctx context.Context, pool string) error
 	DefineVolumeSecret(ctx context.Context, usage, description string) (string, error)

@@ -335,3 +335,56 @@ func TestPreviewHasNoPassphraseAndNamesCommands(t *testing.T) {
 		}
 	}
 }
+
+// QEMU's LUKS benchmark failed twice before the volume was made: each
+// retry is a line of progress (an event with its cause) and an audit
+// record, and the create carries on to the end.
+func TestCreateReportsEachLUKSBenchmarkRetry(t *testing.T) {
+	f := newFake()
+	f.benchmarkFailures = 2
+	audit := NewAudit(filepath.Join(t.TempDir(), "audit.jsonl"))
+	d := deps(f, nil, audit)
+	p, err := Prepare(context.Background(), d, model.DriveSpec{Pool: "dir", Name: "data", Size: 1 << 30, Encryption: "luks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan Event, 64)
+	got := collect(events)
+	_, err = Create(context.Background(), d, p, events)
+	evs := got()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, e := range evs {
+		if e.Kind == StepRetrying {
+			if e.Step.ID != model.StepCreateVolume || !strings.Contains(e.Err.Error(), "Unable to get accurate CPU usage") {
+				t.Errorf("retry event %+v: want the create-volume step with QEMU's cause", e)
+			}
+			notes = append(notes, e.Note)
+		}
+	}
+	want := []string{
+		"attempt 1 of 8 failed (QEMU could not time its LUKS key derivation: Unable to get accurate CPU usage); trying again",
+		"attempt 2 of 8 failed (QEMU could not time its LUKS key derivation: Unable to get accurate CPU usage); trying again",
+	}
+	if !slices.Equal(notes, want) || evs[len(evs)-1].Kind != Finished {
+		t.Errorf("retry notes %q, last event %+v; want %q then Finished", notes, evs[len(evs)-1], want)
+	}
+	b, _ := os.ReadFile(audit.Path())
+	var retried, created int
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !strings.Contains(l, `"action":"create volume"`) {
+			continue
+		}
+		switch {
+		case strings.Contains(l, `"result":"retried"`) && strings.Contains(l, "Unable to get accurate CPU usage"):
+			retried++
+		case strings.Contains(l, `"result":"ok"`):
+			created++
+		}
+	}
+	if retried != 2 || created != 1 {
+		t.Errorf("audit log has %d retried and %d ok create-volume records; want 2 and 1:\n%s", retried, created, b)
+	}
+}

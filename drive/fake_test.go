@@ -27,7 +27,10 @@ type fakeLibvirt struct {
 	calls   []string
 	failOn  string
 	n       int
-	ceph    *fakeCeph
+	// benchmarkFailures is how many retries of QEMU's LUKS benchmark
+	// failure CreateVolumeWatched reports before it succeeds.
+	benchmarkFailures int
+	ceph              *fakeCeph
 }
 
 type fakeDom struct {
@@ -99,13 +102,18 @@ func (f *fakeLibvirt) Volume(_ context.Context, pool, name string) (model.Volume
 	return v, nil
 }
 func (f *fakeLibvirt) CreateVolumeWatched(_ context.Context, pool string, s libvirtx.VolumeSpec, _ *model.Cipher,
-	_, _ time.Duration, progress libvirtx.Progress) (model.Volume, error) {
+	w libvirtx.CreateWatch) (model.Volume, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.mutate("create-volume " + pool + "/" + s.Name); err != nil {
 		return model.Volume{}, err
 	}
-	progress(s.Capacity/2, s.Capacity)
+	// libvirtx retries QEMU's benchmark failure itself (luksretry.go);
+	// the fake reports the retries it would have made.
+	for k := 1; k <= f.benchmarkFailures; k++ {
+		w.Retried(k, libvirtx.LUKSBenchmarkAttempts, fmt.Errorf("create volume %s/%s: internal error: qemu-img: Unable to get accurate CPU usage", pool, s.Name))
+	}
+	w.Progress(s.Capacity/2, s.Capacity)
 	v := model.Volume{Name: s.Name, Pool: pool, Path: path.Join(f.pools[pool].TargetPath, s.Name), Capacity: s.Capacity, Encryption: s.Encryption}
 	f.vols[pool+"/"+s.Name] = v
 	return v, nil

@@ -123,10 +123,10 @@ func Attach(ctx context.Context, d Deps, p Prepared, secretUUID string, events c
 		VM: s.AttachVM, Target: p.Target, Attach: s.Attach.String(), Encryption: string(s.Encryption), Notes: p.Warnings}
 	acts := []action{
 		{step: p.Plan[0], auditAction: "attach " + s.Attach.String(), auditObject: obj,
-			do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 				return attachPrepared(ctx, d, p, secretUUID)
 			}},
-		{step: p.Plan[1], do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+		{step: p.Plan[1], do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 			return nil, Leftover{}, verify(ctx, d, p, secretUUID)
 		}},
 	}
@@ -153,7 +153,7 @@ func Detach(ctx context.Context, d Deps, vm, target string, mode model.AttachMod
 	}
 	step := model.Step{ID: model.StepDetach, Title: fmt.Sprintf("detach %s from %s (%s)", target, vm, mode)}
 	acts := []action{{step: step, auditAction: "detach " + mode.String(), auditObject: vm + ":" + target,
-		do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+		do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 			found := false
 			for _, inactive := range []bool{false, true} {
 				if (inactive && !mode.Persistent) || (!inactive && !mode.Live) {
@@ -258,12 +258,12 @@ func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event)
 	}
 	plan := model.DeletePlan(secret != "")
 	acts := []action{{step: plan[0], auditAction: "delete volume", auditObject: pool + "/" + name,
-		do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+		do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 			return nil, Leftover{}, d.Libvirt.DeleteVolume(ctx, pool, name)
 		}}}
 	if secret != "" {
 		acts = append(acts, action{step: plan[1], auditAction: "undefine secret", auditObject: secret,
-			do: func(ctx context.Context, _ func(uint64, uint64)) (func(context.Context) error, Leftover, error) {
+			do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
 				err := d.Libvirt.UndefineSecret(ctx, secret)
 				if libvirtx.IsNotFound(err) {
 					return nil, Leftover{}, nil

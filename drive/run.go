@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"stowage/libvirtx"
 	"stowage/model"
 )
 
@@ -17,6 +18,9 @@ type EventKind int
 const (
 	StepStarted EventKind = iota
 	StepProgress
+	// StepRetrying: an attempt of the step failed for a transient reason
+	// (Err) and is made again; Note says which attempt.
+	StepRetrying
 	StepDone
 	StepFailed
 	// RollbackStarted: a failure or a cancel; the finished steps are now
@@ -51,12 +55,20 @@ type Leftover struct {
 	Command string `json:"command"`
 }
 
+// report is how a running step tells the runner what happens.
+type report struct {
+	progress func(done, total uint64)
+	// retried: attempt (1-based, of the bound) failed for a transient
+	// reason, cause, and is made again.
+	retried func(attempt, of int, cause error)
+}
+
 // action is one step's work. It returns the undo of what it did (nil when
 // there is nothing to undo), and a Leftover describing that undo's target
 // for when the undo itself fails.
 type action struct {
 	step model.Step
-	do   func(ctx context.Context, progress func(done, total uint64)) (undo func(context.Context) error, left Leftover, err error)
+	do   func(ctx context.Context, rep report) (undo func(context.Context) error, left Leftover, err error)
 	// audit names the action and object in the audit log; empty for
 	// read-only steps (verify).
 	auditAction, auditObject string
@@ -94,14 +106,24 @@ func (r runner) run(ctx context.Context, acts []action) ([]Leftover, error) {
 		start := time.Now()
 		r.emit(Event{Kind: StepStarted, Index: i, Step: a.step})
 		r.d.Log.Info("step started", "step", a.step.ID, "title", a.step.Title)
-		progress := func(d, t uint64) {
-			r.emit(Event{Kind: StepProgress, Index: i, Step: a.step, Done: d, Total: t, Elapsed: time.Since(start)})
+		rep := report{
+			progress: func(d, t uint64) {
+				r.emit(Event{Kind: StepProgress, Index: i, Step: a.step, Done: d, Total: t, Elapsed: time.Since(start)})
+			},
+			retried: func(attempt, of int, cause error) {
+				note := fmt.Sprintf("attempt %d of %d failed (%s); trying again", attempt, of, transientCause(cause))
+				r.d.Log.Warn("step retried", "step", a.step.ID, "attempt", attempt, "of", of, "err", cause)
+				r.emit(Event{Kind: StepRetrying, Index: i, Step: a.step, Err: cause, Elapsed: time.Since(start), Note: note})
+				if a.auditAction != "" {
+					r.record(a.auditAction, a.auditObject, "retried", cause, time.Since(start))
+				}
+			},
 		}
 		// A step runs to its end: libvirt and librbd cannot abort a call,
 		// and libvirtx closes the connection when a call's context ends,
 		// which would leave the rollback without a connection. Cancellation
 		// is honoured between steps.
-		undo, left, err := a.do(context.WithoutCancel(ctx), progress)
+		undo, left, err := a.do(context.WithoutCancel(ctx), rep)
 		el := time.Since(start)
 		if a.auditAction != "" {
 			r.audit(a.auditAction, a.auditObject, err, el)
@@ -165,14 +187,32 @@ func (r runner) rollback(done []undoEntry, cause error) ([]Leftover, error) {
 }
 
 func (r runner) audit(action, object string, err error, el time.Duration) {
+	result := "ok"
+	if err != nil {
+		result = "failed"
+	}
+	r.record(action, object, result, err, el)
+}
+
+// record writes one audit line: result is ok, failed or retried.
+func (r runner) record(action, object, result string, err error, el time.Duration) {
 	if r.d.Audit == nil {
 		return
 	}
-	rec := Record{Host: r.d.Host, Action: action, Object: object, Result: "ok", DurationMS: el.Milliseconds()}
+	rec := Record{Host: r.d.Host, Action: action, Object: object, Result: result, DurationMS: el.Milliseconds()}
 	if err != nil {
-		rec.Result, rec.Error = "failed", err.Error()
+		rec.Error = err.Error()
 	}
 	if aerr := r.d.Audit.Append(rec); aerr != nil {
 		r.d.Log.Error("audit log", "err", aerr)
 	}
+}
+
+// transientCause names a retried failure in a few words for the progress
+// line; the whole error goes to the log and the audit trail.
+func transientCause(err error) string {
+	if libvirtx.IsLUKSBenchmarkFailure(err) {
+		return "QEMU could not time its LUKS key derivation: Unable to get accurate CPU usage"
+	}
+	return err.Error()
 }

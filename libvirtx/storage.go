@@ -288,7 +288,8 @@ func VolumeXML(s VolumeSpec) (string, error) {
 }
 
 // CreateVolume creates a volume in a pool and returns it as libvirt now
-// describes it.
+// describes it, bounded by the per-call timeout. Like CreateVolumeWatched,
+// it makes an attempt that failed on QEMU's LUKS benchmark again.
 func (c *Conn) CreateVolume(ctx context.Context, pool string, s VolumeSpec) (model.Volume, error) {
 	doc, err := VolumeXML(s)
 	if err != nil {
@@ -299,12 +300,16 @@ func (c *Conn) CreateVolume(ctx context.Context, pool string, s VolumeSpec) (mod
 		return model.Volume{}, err
 	}
 	what := fmt.Sprintf("create volume %s/%s", pool, s.Name)
-	out, err := call(ctx, c, what, func(l *libvirt.Libvirt) (string, error) {
-		h, err := l.StorageVolCreateXML(ph, doc, 0)
-		if err != nil {
-			return "", err
-		}
-		return l.StorageVolGetXMLDesc(h, 0)
+	// The same retry as CreateVolumeWatched: QEMU's LUKS benchmark fails
+	// on hosts with coarse CPU accounting (see luksretry.go).
+	out, err := luksRetry(ctx, pool+"/"+s.Name, LUKSBenchmarkAttempts, jitteredPause, nil, func() (string, error) {
+		return call(ctx, c, what, func(l *libvirt.Libvirt) (string, error) {
+			h, err := l.StorageVolCreateXML(ph, doc, 0)
+			if err != nil {
+				return "", err
+			}
+			return l.StorageVolGetXMLDesc(h, 0)
+		})
 	})
 	if err != nil {
 		return model.Volume{}, err

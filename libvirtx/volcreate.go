@@ -35,17 +35,31 @@ func VolumeXMLWithCipher(s VolumeSpec, ci *model.Cipher) (string, error) {
 // Progress reports a volume's allocation while it is being created.
 type Progress func(allocation, capacity uint64)
 
+// CreateWatch bounds and reports one CreateVolumeWatched.
+type CreateWatch struct {
+	// Within is the hard bound of one attempt, after which the connection
+	// is closed (volume creation outlives the per-call timeout: qemu-img's
+	// LUKS key derivation alone takes seconds).
+	Within time.Duration
+	// Interval is how often the new volume's allocation is polled while
+	// libvirt works; Progress receives it (nil: no polling).
+	Interval time.Duration
+	Progress Progress
+	// Retried is told of each attempt that failed on QEMU's LUKS benchmark
+	// and is made again (see IsLUKSBenchmarkFailure); nil: retried quietly.
+	Retried Retried
+}
+
 // CreateVolumeWatched creates a volume like CreateVolume, with its own
-// bound (volume creation outlives the per-call timeout: qemu-img's LUKS
-// key derivation alone takes seconds), and polls the new volume's
-// allocation every interval while libvirt works, so a progress bar can
-// move. ci is the LUKS cipher (nil for libvirt's default).
+// bound, and polls the new volume's allocation while libvirt works, so a
+// progress bar can move. ci is the LUKS cipher (nil for libvirt's default).
+// An attempt that fails on QEMU's LUKS benchmark is made again, up to
+// LUKSBenchmarkAttempts in all; then the error is a *LUKSBenchmarkError.
 //
 // libvirt cannot abort a volume creation: ctx's cancellation is honoured
 // only once StorageVolCreateXML has returned (the caller then deletes the
-// volume); within is the hard bound after which the connection is closed.
-func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s VolumeSpec, ci *model.Cipher,
-	within, interval time.Duration, progress Progress) (model.Volume, error) {
+// volume); w.Within is the hard bound of each attempt.
+func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s VolumeSpec, ci *model.Cipher, w CreateWatch) (model.Volume, error) {
 	doc, err := VolumeXMLWithCipher(s, ci)
 	if err != nil {
 		return model.Volume{}, err
@@ -54,28 +68,33 @@ func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s VolumeSpe
 	if err != nil {
 		return model.Volume{}, err
 	}
-	stop := make(chan struct{})
-	polled := make(chan struct{})
-	go func() {
-		defer close(polled)
-		c.pollAllocation(ph, s.Name, interval, stop, progress)
-	}()
 	what := fmt.Sprintf("create volume %s/%s", pool, s.Name)
-	out, err := callWithin(context.WithoutCancel(ctx), c, within, what, func(l *libvirt.Libvirt) (string, error) {
-		h, err := l.StorageVolCreateXML(ph, doc, 0)
-		if err != nil {
-			return "", err
-		}
-		return l.StorageVolGetXMLDesc(h, 0)
-	})
-	close(stop)
-	<-polled
+	attempt := func() (string, error) {
+		stop := make(chan struct{})
+		polled := make(chan struct{})
+		go func() {
+			defer close(polled)
+			c.pollAllocation(ph, s.Name, w.Interval, stop, w.Progress)
+		}()
+		defer func() {
+			close(stop)
+			<-polled
+		}()
+		return callWithin(context.WithoutCancel(ctx), c, w.Within, what, func(l *libvirt.Libvirt) (string, error) {
+			h, err := l.StorageVolCreateXML(ph, doc, 0)
+			if err != nil {
+				return "", err
+			}
+			return l.StorageVolGetXMLDesc(h, 0)
+		})
+	}
+	out, err := luksRetry(ctx, pool+"/"+s.Name, LUKSBenchmarkAttempts, jitteredPause, w.Retried, attempt)
 	if err != nil {
 		return model.Volume{}, err
 	}
 	v, err := VolumeFromXML(pool, out)
-	if err == nil && progress != nil {
-		progress(v.Capacity, v.Capacity)
+	if err == nil && w.Progress != nil {
+		w.Progress(v.Capacity, v.Capacity)
 	}
 	return v, err
 }

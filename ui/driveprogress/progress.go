@@ -17,6 +17,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"stowage/drive"
 	"stowage/model"
@@ -68,6 +70,9 @@ type line struct {
 	elapsed     time.Duration
 	done, total uint64
 	note        string
+	// retries are the attempts that failed for a transient reason and
+	// were made again, one line each.
+	retries []string
 }
 
 type keymap struct {
@@ -199,6 +204,8 @@ func (m *Model) apply(e drive.Event) {
 		l.state, l.started = running, time.Now()
 	case drive.StepProgress:
 		l.done, l.total, l.elapsed = e.Done, e.Total, e.Elapsed
+	case drive.StepRetrying:
+		l.retries = append(l.retries, e.Note)
 	case drive.StepDone:
 		l.state, l.elapsed = done, e.Elapsed
 	case drive.StepFailed:
@@ -248,27 +255,70 @@ func (m *Model) View() string {
 				s.Muted.Render(fmt.Sprintf(" %s / %s", model.IBytes(l.done), model.IBytes(l.total)))
 		}
 		b.WriteString(row + "\n")
+		for _, r := range l.retries {
+			b.WriteString(m.indented(s.Warn, "↻ "+r))
+		}
 		if l.note != "" {
 			style := s.Muted
 			if l.state == failed || l.state == undoFailed {
 				style = s.Bad
 			}
-			b.WriteString("    " + style.Render(l.note) + "\n")
+			b.WriteString(m.indented(style, l.note))
 		}
 	}
 	for _, n := range m.notes {
-		b.WriteString("\n" + s.Warn.Render(n))
+		for i, l := range strings.Split(m.wrap(n, 0), "\n") {
+			if i == 0 {
+				b.WriteString("\n")
+			}
+			b.WriteString(s.Warn.Render(l) + "\n")
+		}
 	}
 	if m.finished {
 		b.WriteString("\n\n")
 		if m.err != nil {
-			b.WriteString(s.Bad.Render("failed: ") + s.Text.Render(m.err.Error()) + "\n")
+			for i, l := range strings.Split(m.wrap(m.err.Error(), len("failed: ")), "\n") {
+				if i == 0 {
+					b.WriteString(s.Bad.Render("failed: ") + s.Text.Render(l) + "\n")
+					continue
+				}
+				b.WriteString(s.Text.Render(l) + "\n")
+			}
 		} else {
 			b.WriteString(s.Good.Render("done") + "  " + s.Text.Render(summary(m.res)) + "\n")
 		}
 		b.WriteString(s.Muted.Render("enter/esc: close"))
 	} else if !m.cancelling {
 		b.WriteString("\n\n" + s.Muted.Render("ctrl+c: cancel and roll back"))
+	}
+	return b.String()
+}
+
+// wrap breaks text to the view's width (the first line is shorter by
+// lead cells), so that an error's cause, which libvirt puts at the end of
+// a long message, is never cut off at the screen's edge.
+func (m *Model) wrap(text string, lead int) string {
+	if m.width <= lead+20 {
+		return text
+	}
+	lines := strings.Split(ansi.Wrap(strings.Repeat(" ", lead)+text, m.width, ""), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	lines[0] = strings.TrimLeft(lines[0], " ")
+	return strings.Join(lines, "\n")
+}
+
+// indented renders a step's note or retry under it, wrapped and indented.
+func (m *Model) indented(style lipgloss.Style, text string) string {
+	const pad = "    "
+	width := m.width - len(pad)
+	if width < 20 {
+		return pad + style.Render(text) + "\n"
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(ansi.Wrap(text, width, ""), "\n") {
+		b.WriteString(pad + style.Render(strings.TrimRight(l, " ")) + "\n")
 	}
 	return b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"stowage/drive"
 	"stowage/model"
@@ -101,5 +102,33 @@ func TestProgressRunsWorkflow(t *testing.T) {
 	m.Update(<-fin)
 	if !m.Finished() || m.lines[0].state != done {
 		t.Errorf("step state %v, want done", m.lines[0].state)
+	}
+}
+
+// A retry is a line under its step, and a long failure is wrapped to the
+// view's width with its cause (libvirt puts it last) on screen, not cut.
+func TestProgressShowsRetriesAndTheWholeCause(t *testing.T) {
+	plan := []model.Step{{ID: model.StepCreateVolume, Title: "create volume v and format LUKS (qemu-img)", Measurable: true}}
+	p, _ := themes.Lookup("dark")
+	m := New("create drive", plan, nil, themes.Build(p, true))
+	m.SetSize(70, 20)
+	ch := make(chan drive.Event)
+	m.events, m.cancel = ch, func() {}
+	feed := func(e drive.Event) { m.Update(eventMsg{ch: ch, e: e, ok: true}) }
+	feed(drive.Event{Kind: drive.StepStarted, Index: 0, Step: plan[0]})
+	feed(drive.Event{Kind: drive.StepRetrying, Index: 0, Step: plan[0], Note: "attempt 1 of 8 failed (QEMU could not time its LUKS key derivation: Unable to get accurate CPU usage); trying again"})
+	cause := "internal error: Child process (/usr/bin/qemu-img create -f raw -o encrypt.format=luks /var/lib/libvirt/images/v 8M) unexpected exit status 1: qemu-img: /var/lib/libvirt/images/v: Unable to get accurate CPU usage"
+	feed(drive.Event{Kind: drive.StepFailed, Index: 0, Step: plan[0], Err: errors.New(cause)})
+	m.Update(finishedMsg{ch: ch, err: errors.New(cause)})
+	v := m.View()
+	for _, l := range strings.Split(v, "\n") {
+		if w := ansi.StringWidth(l); w > 70 {
+			t.Errorf("line wider than the view (%d > 70): %q", w, l)
+		}
+	}
+	v = ansi.Strip(v)
+	flat := strings.Join(strings.Fields(v), " ")
+	if !strings.Contains(flat, "↻ attempt 1 of 8 failed") || strings.Count(flat, "Unable to get accurate CPU usage") != 3 {
+		t.Errorf("view lacks the retry line or the cause (want it in the retry, the step and the result):\n%s", v)
 	}
 }
