@@ -163,12 +163,10 @@ func (s *Store) Refresh(i int, domainsOnly bool) tea.Cmd {
 		h.Loading = true
 	}
 	gen := h.gen
-	// Copied before the closure: the goroutine never reads the live store.
-	prev := map[string]libvirtx.PoolInfo{}
-	for _, p := range h.Info.Pools {
-		prev[p.Name] = p
-	}
-	opts := libvirtx.StreamOptions{DomainsOnly: domainsOnly, KeepVolumes: unchangedPool(prev)}
+	// Summarised here, on the Update goroutine: the stream's goroutine
+	// calls KeepVolumes while Update keeps writing the live pools (Link
+	// rewrites every volume's attachments), so it must not read them.
+	opts := libvirtx.StreamOptions{DomainsOnly: domainsOnly, KeepVolumes: unchangedPool(summarisePools(h.Info.Pools))}
 	ctx, cancel := context.WithCancel(context.Background())
 	if !domainsOnly {
 		h.cancel = cancel
@@ -187,23 +185,41 @@ func (s *Store) Refresh(i int, domainsOnly bool) tea.Cmd {
 	return next(i, gen, parts, done)
 }
 
+// poolSummary is what unchangedPool compares: a pool's sizes and the
+// names of its volumes, nil when any volume's details are not loaded yet.
+type poolSummary struct {
+	capacity, allocation, available uint64
+	names                           map[string]struct{}
+}
+
+func summarisePools(pools []libvirtx.PoolInfo) map[string]poolSummary {
+	out := make(map[string]poolSummary, len(pools))
+	for _, p := range pools {
+		sum := poolSummary{capacity: p.Capacity, allocation: p.Allocation, available: p.Available,
+			names: make(map[string]struct{}, len(p.Volumes))}
+		for _, v := range p.Volumes {
+			if !v.Loaded {
+				sum.names = nil
+				break
+			}
+			sum.names[v.Name] = struct{}{}
+		}
+		out[p.Name] = sum
+	}
+	return out
+}
+
 // unchangedPool decides which pools need no volume re-read: same sizes and
-// the same volume names as last time, with details already loaded.
-func unchangedPool(prev map[string]libvirtx.PoolInfo) func(p model.Pool, names []string) bool {
+// the same volume names as last time, with details already loaded. It
+// reads only prev, which nothing else holds.
+func unchangedPool(prev map[string]poolSummary) func(p model.Pool, names []string) bool {
 	return func(p model.Pool, names []string) bool {
 		old, ok := prev[p.Name]
-		if !ok || old.Capacity != p.Capacity || old.Allocation != p.Allocation || old.Available != p.Available || len(old.Volumes) != len(names) {
+		if !ok || old.names == nil || old.capacity != p.Capacity || old.allocation != p.Allocation || old.available != p.Available || len(old.names) != len(names) {
 			return false
 		}
-		have := make(map[string]bool, len(old.Volumes))
-		for _, v := range old.Volumes {
-			if !v.Loaded {
-				return false
-			}
-			have[v.Name] = true
-		}
 		for _, n := range names {
-			if !have[n] {
+			if _, ok := old.names[n]; !ok {
 				return false
 			}
 		}
