@@ -40,15 +40,18 @@ demo: lab-up build
 # failure), then lab/down checked to leave no process behind (and the lab
 # brought back up, so a second `make test` reuses it). Packages run one at a
 # time (-p 1): they share one lab VM and one libvirtd, and a test comparing
-# stowage's view with virsh's must not race another package's drive.
+# stowage's view with virsh's must not race another package's drive. The
+# suite runs under the race detector; lab/test-summary fails the run on a
+# data race, a failure, or a skip that lab/skip-allow does not list.
 test: lab-up
 	@mkdir -p bin
-	@echo "== go vet"
+	@echo "== go vet, gofmt"
 	$(GO) vet ./...
+	gofmt -l . | (! grep .)
 	@echo "== nested hypervisor (LVM on iSCSI; the tests fail if it cannot start)"
 	lab/hypervisor up
-	@echo "== go test (integration tests required, nested-hypervisor tests on)"
-	STOWAGE_NESTED=1 STOWAGE_LAB=require $(GO) test -p 1 -count=1 -v ./... 2>&1 | tee bin/test.log | lab/test-summary
+	@echo "== go test -race (integration tests required, nested-hypervisor tests on)"
+	STOWAGE_NESTED=1 STOWAGE_LAB=require $(GO) test -race -p 1 -count=1 -v ./... 2>&1 | tee bin/test.log | lab/test-summary
 	@echo "== noceph build"
 	CGO_ENABLED=0 GOFLAGS=-tags=noceph $(GO) test -count=1 ./ceph/ ./model/
 	@echo "== lab/down leaves nothing running; lab/up brings it back"
