@@ -2,7 +2,9 @@ package data
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,12 +23,21 @@ import (
 // nobody with every directory under a temp dir, so stopping, killing or
 // restarting it never touches the lab's libvirtd. It is only ever
 // signalled by the PID this test started, and killed in Cleanup.
+//
+// The test makes its listening socket and hands it to libvirtd (systemd's
+// socket activation, which libvirtd honours): the socket accepts before
+// the daemon runs, so a dial simply waits for the daemon's first answer,
+// and nothing polls for the daemon to come up.
 type daemon struct {
 	t    *testing.T
 	dir  string
 	sock string
 	cmd  *exec.Cmd
 }
+
+// hangGuard bounds each wait for an event these tests expect: it only turns
+// a hang into a failure, the tests never rely on it passing.
+const hangGuard = 2 * time.Minute
 
 func newDaemon(t *testing.T) *daemon {
 	t.Helper()
@@ -39,7 +50,7 @@ func newDaemon(t *testing.T) *daemon {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	for _, d := range []string{"", "run", "cfg", "home"} {
+	for _, d := range []string{"", "run", "run/libvirt", "cfg", "home"} {
 		p := filepath.Join(dir, d)
 		_ = os.MkdirAll(p, 0o777)
 		_ = os.Chmod(p, 0o777)
@@ -50,32 +61,41 @@ func newDaemon(t *testing.T) *daemon {
 	return d
 }
 
-// start runs the daemon and waits until it answers on its socket.
+// start runs the daemon on a fresh listening socket and waits for its
+// first answer.
 func (d *daemon) start() {
 	t := d.t
 	t.Helper()
-	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "libvirtd")
+	_ = os.Remove(d.sock) // a killed daemon's socket file
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: d.sock, Net: "unix"})
+	if err != nil {
+		t.Fatalf("listen on %s: %v", d.sock, err)
+	}
+	// The file stays when this process lets go of the socket: libvirtd
+	// owns it from now on, and a killed daemon leaves it refusing dials.
+	ln.SetUnlinkOnClose(false)
+	f, err := ln.File()
+	ln.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// LISTEN_PID must be libvirtd's PID: the shell's, which exec keeps.
+	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec setpriv --reuid=65534 --regid=65534 --clear-groups libvirtd`)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Join(d.dir, "home"),
 		"XDG_RUNTIME_DIR=" + filepath.Join(d.dir, "run"), "XDG_CONFIG_HOME=" + filepath.Join(d.dir, "cfg"),
-		"XDG_CACHE_HOME=" + filepath.Join(d.dir, "home")}
+		"XDG_CACHE_HOME=" + filepath.Join(d.dir, "home"), "LISTEN_FDS=1", "LISTEN_FDNAMES=libvirtd.socket"}
+	cmd.ExtraFiles = []*os.File{f} // fd 3
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start libvirtd: %v", err)
 	}
 	d.cmd = cmd
-	// Wait for the socket by dialing, bounded.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := libvirtx.Dial(context.Background(), "test:///default?socket="+d.sock, libvirtx.Options{Timeout: time.Second})
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("private libvirtd never answered: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	c, err := libvirtx.Dial(context.Background(), "test:///default?socket="+d.sock, libvirtx.Options{Timeout: hangGuard})
+	if err != nil {
+		t.Fatalf("private libvirtd never answered: %v", err)
 	}
+	c.Close()
 }
 
 func (d *daemon) pid() int { return d.cmd.Process.Pid }
@@ -101,77 +121,96 @@ func (d *daemon) stop() {
 	d.cmd = nil
 }
 
-// privateLibvirtd starts a private daemon and returns its PID and socket.
-func privateLibvirtd(t *testing.T) (pid int, sock string) {
-	d := newDaemon(t)
-	return d.pid(), d.sock
-}
-
-// refresh runs one refresh of host 0 to its end, as the runtime would.
+// refresh runs one refresh of host 0 to its end, as the runtime would. It
+// returns when the refresh does (DoneMsg); a refresh that never ends fails
+// the test after hangGuard.
 func refresh(t *testing.T, s *Store) DoneMsg {
 	t.Helper()
-	cmd := s.Refresh(0, false)
-	for cmd != nil {
-		msg := cmd()
-		if d, ok := msg.(DoneMsg); ok {
-			s.Update(d)
-			return d
-		}
-		var next tea.Cmd
-		_, next = s.Update(msg)
-		cmd = next
-	}
-	t.Fatal("refresh ended without DoneMsg")
-	return DoneMsg{}
+	return refreshWatching(t, s, nil)
 }
 
+// refreshWatching is refresh calling watch with every part first.
+func refreshWatching(t *testing.T, s *Store, watch func(PartMsg)) DoneMsg {
+	t.Helper()
+	msgs := make(chan tea.Msg)
+	cmd := s.Refresh(0, false)
+	for {
+		go func(c tea.Cmd) { msgs <- c() }(cmd)
+		var msg tea.Msg
+		select {
+		case msg = <-msgs:
+		case <-time.After(hangGuard):
+			t.Fatalf("a refresh did not end within %s", hangGuard)
+		}
+		if pm, ok := msg.(PartMsg); ok && watch != nil {
+			watch(pm)
+		}
+		_, next := s.Update(msg)
+		if d, ok := msg.(DoneMsg); ok {
+			return d
+		}
+		if next == nil {
+			t.Fatal("refresh ended without DoneMsg")
+		}
+		cmd = next
+	}
+}
+
+// refreshUntil refreshes host 0 until ok holds after a refresh, at most
+// tries times: each refresh is the event the condition is judged on.
+func refreshUntil(t *testing.T, s *Store, tries int, what string, ok func(DoneMsg) bool) {
+	t.Helper()
+	var last DoneMsg
+	for range tries {
+		if last = refresh(t, s); ok(last) {
+			return
+		}
+	}
+	t.Fatalf("%s: not after %d refreshes (last: %v, state %s)", what, tries, last.Err, s.Hosts[0].Status.State)
+}
+
+// callTimeout is the per-call deadline TestLibvirtdStopsAnswering makes
+// fire. No healthy call comes near it; a healthy phase that met it anyway
+// refreshes again (refreshUntil), so the test never depends on it.
+const callTimeout = 3 * time.Second
+
 // TestLibvirtdStopsAnswering: SIGSTOP the private libvirtd mid-session;
-// a refresh returns within the timeout with the host degraded or
-// disconnected (never a hang), and after SIGCONT the host recovers.
+// a socket that never answers. The refresh ends with the call deadline
+// (ErrTimeout: the event that the deadline fired) and the host degraded or
+// disconnected, its pools kept; after SIGCONT the host recovers.
 func TestLibvirtdStopsAnswering(t *testing.T) {
-	pid, sock := privateLibvirtd(t)
-	b := NewLibvirt([]string{"test:///default?socket=" + sock}, libvirtx.Options{Timeout: 700 * time.Millisecond},
+	d := newDaemon(t)
+	b := NewLibvirt([]string{"test:///default?socket=" + d.sock}, libvirtx.Options{Timeout: callTimeout},
 		libvirtx.Backoff{Min: time.Nanosecond, Max: time.Nanosecond})
 	defer b.Close()
-	s := NewStore(b, 700*time.Millisecond)
+	s := NewStore(b, callTimeout)
 
-	if d := refresh(t, s); d.Err != nil || s.Hosts[0].Status.State != libvirtx.StateConnected || len(s.Hosts[0].Info.Pools) == 0 {
-		t.Fatalf("first refresh: %v, state %s, %d pools", d.Err, s.Hosts[0].Status.State, len(s.Hosts[0].Info.Pools))
+	connected := func(dm DoneMsg) bool {
+		return dm.Err == nil && s.Hosts[0].Status.State == libvirtx.StateConnected && len(s.Hosts[0].Info.Pools) > 0
 	}
+	refreshUntil(t, s, 5, "first refresh", connected)
 	pools := len(s.Hosts[0].Info.Pools)
 
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+	if err := syscall.Kill(d.pid(), syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	d := refresh(t, s)
-	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("refresh against a stopped libvirtd took %s", took)
-	}
+	dm := refresh(t, s)
 	st := s.Hosts[0].Status.State
-	if d.Err == nil || (st != libvirtx.StateDegraded && st != libvirtx.StateDisconnected) {
-		t.Fatalf("stopped libvirtd: err %v, state %s; want degraded or disconnected", d.Err, st)
+	if !errors.Is(dm.Err, libvirtx.ErrTimeout) || (st != libvirtx.StateDegraded && st != libvirtx.StateDisconnected) {
+		t.Fatalf("stopped libvirtd: err %v, state %s; want a call deadline (ErrTimeout), degraded or disconnected", dm.Err, st)
 	}
 	if len(s.Hosts[0].Info.Pools) != pools {
 		t.Error("the last known pools were dropped while the host was unreachable")
 	}
-	// While stopped, the next refresh fails fast too: a dial times out.
-	if d := refresh(t, s); d.Err == nil || s.Hosts[0].Status.State != libvirtx.StateDisconnected {
-		t.Errorf("second refresh while stopped: %v, %s", d.Err, s.Hosts[0].Status.State)
+	// While stopped, the next refresh fails too: its dial meets the deadline.
+	if dm := refresh(t, s); dm.Err == nil || s.Hosts[0].Status.State != libvirtx.StateDisconnected {
+		t.Errorf("second refresh while stopped: %v, %s", dm.Err, s.Hosts[0].Status.State)
 	}
 
-	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+	if err := syscall.Kill(d.pid(), syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	var last error
-	for i := 0; i < 20; i++ {
-		d := refresh(t, s)
-		if d.Err == nil && s.Hosts[0].Status.State == libvirtx.StateConnected {
-			return
-		}
-		last = d.Err
-	}
-	t.Fatalf("host did not recover after SIGCONT: %v, state %s", last, s.Hosts[0].Status.State)
+	refreshUntil(t, s, 20, "recovery after SIGCONT", connected)
 }
 
 // bigHost writes a test-driver node file with one dir pool of n volumes,
@@ -191,88 +230,86 @@ func bigHost(t *testing.T, dir string, n int) string {
 	return p
 }
 
+func loadedVolumes(h Host) int {
+	loaded := 0
+	if len(h.Info.Pools) == 1 {
+		for _, v := range h.Info.Pools[0].Volumes {
+			if v.Loaded {
+				loaded++
+			}
+		}
+	}
+	return loaded
+}
+
 // TestLibvirtdRestartsMidRefresh kills the private libvirtd while the
-// volume XML of a 3,000-volume pool is being read: the refresh ends
-// promptly (never a hang), the host shows degraded with the last known
-// pools kept; once a new libvirtd listens on the same socket, the next
-// refreshes reconnect and read everything.
+// volume XML of a 3,000-volume pool is being read. The calls have no
+// deadline that could end them within the hang guard, so the refresh can
+// only end because the dropped connection released them: it ends, and the
+// host shows degraded or disconnected with the last known pools kept. Once
+// a new libvirtd listens on the same socket, the next refreshes reconnect
+// and read everything.
 func TestLibvirtdRestartsMidRefresh(t *testing.T) {
 	const n = 3000
+	const noDeadline = 10 * hangGuard
 	d := newDaemon(t)
 	uri := "test://" + bigHost(t, d.dir, n) + "?socket=" + d.sock
-	b := NewLibvirt([]string{uri}, libvirtx.Options{Timeout: 5 * time.Second}, libvirtx.Backoff{Min: time.Nanosecond, Max: time.Nanosecond})
-	defer b.Close()
-	s := NewStore(b, 5*time.Second)
 
-	cmd := s.Refresh(0, false)
-	var killedAt time.Time
-	errsAfterKill := 0
-	var done DoneMsg
-	for cmd != nil {
-		msg := cmd()
-		if pm, ok := msg.(PartMsg); ok {
-			if !killedAt.IsZero() && pm.Part.Err != nil {
-				errsAfterKill++
+	var s *Store
+	// The kill must land while volume XML is still being read: when the
+	// reads won the race and all n arrived first, restart and try again.
+	for attempt := 1; ; attempt++ {
+		b := NewLibvirt([]string{uri}, libvirtx.Options{Timeout: noDeadline}, libvirtx.Backoff{Min: time.Nanosecond, Max: time.Nanosecond})
+		defer b.Close()
+		s = NewStore(b, noDeadline)
+		killed := false
+		var errsAfterKill []error
+		done := refreshWatching(t, s, func(pm PartMsg) {
+			if killed && pm.Part.Err != nil {
+				errsAfterKill = append(errsAfterKill, pm.Part.Err)
 			}
-			if killedAt.IsZero() && pm.Part.Kind == libvirtx.PartVolumeNames && pm.Part.Pool == "big" {
+			if !killed && pm.Part.Kind == libvirtx.PartVolumeNames && pm.Part.Pool == "big" {
 				if len(pm.Part.Names) != n {
 					t.Fatalf("%d volume names, want %d", len(pm.Part.Names), n)
 				}
 				d.kill() // the 3,000 volume XML calls are in flight now
-				killedAt = time.Now()
+				killed = true
+			}
+		})
+		if !killed {
+			t.Fatal("the refresh ended before the volume names arrived")
+		}
+		h := s.Hosts[0]
+		if loadedVolumes(h) == n {
+			if attempt == 5 {
+				t.Fatal("every volume was read before the kill in 5 attempts: the kill never landed mid-refresh")
+			}
+			t.Logf("attempt %d: all %d volumes were read before the kill; again", attempt, n)
+			d.start()
+			continue
+		}
+		if done.Err != nil {
+			errsAfterKill = append(errsAfterKill, done.Err)
+		}
+		if len(errsAfterKill) == 0 {
+			t.Error("no part and no DoneMsg reported the lost connection")
+		}
+		for _, err := range errsAfterKill {
+			if errors.Is(err, libvirtx.ErrTimeout) {
+				t.Errorf("a call ended by its deadline, not by the dropped connection: %v", err)
 			}
 		}
-		var next tea.Cmd
-		_, next = s.Update(msg)
-		if dm, ok := msg.(DoneMsg); ok {
-			done = dm
-			break
+		if st := h.Status.State; st != libvirtx.StateDegraded && st != libvirtx.StateDisconnected {
+			t.Errorf("after libvirtd died: state %s (%s); want degraded or disconnected", st, h.Status.Reason)
 		}
-		cmd = next
-	}
-	if killedAt.IsZero() {
-		t.Fatal("the refresh ended before the volume names arrived")
-	}
-	if took := time.Since(killedAt); took > 3*time.Second {
-		t.Errorf("refresh took %s to end after libvirtd died", took)
-	}
-	h := s.Hosts[0]
-	if errsAfterKill == 0 && done.Err == nil {
-		t.Error("no part and no DoneMsg reported the lost connection")
-	}
-	if st := h.Status.State; st != libvirtx.StateDegraded && st != libvirtx.StateDisconnected {
-		t.Errorf("after libvirtd died: state %s (%s); want degraded or disconnected", st, h.Status.Reason)
-	}
-	if len(h.Info.Pools) != 1 || h.Info.Pools[0].Name != "big" {
-		t.Errorf("last known pools dropped: %+v", h.Info.Pools)
-	}
-	loaded := 0
-	for _, v := range h.Info.Pools[0].Volumes {
-		if v.Loaded {
-			loaded++
+		if len(h.Info.Pools) != 1 || h.Info.Pools[0].Name != "big" {
+			t.Errorf("last known pools dropped: %+v", h.Info.Pools)
 		}
-	}
-	if loaded == n {
-		t.Error("every volume was read although libvirtd died mid-refresh: the kill came too late to test anything")
+		break
 	}
 
 	d.start()
-	var last error
-	for range 20 {
-		dm := refresh(t, s)
-		h := s.Hosts[0]
-		loaded := 0
-		if len(h.Info.Pools) == 1 {
-			for _, v := range h.Info.Pools[0].Volumes {
-				if v.Loaded {
-					loaded++
-				}
-			}
-		}
-		if dm.Err == nil && h.Status.State == libvirtx.StateConnected && loaded == n {
-			return
-		}
-		last = dm.Err
-	}
-	t.Fatalf("no recovery after libvirtd restarted: %v, state %s", last, s.Hosts[0].Status.State)
+	refreshUntil(t, s, 20, "recovery after libvirtd restarted", func(dm DoneMsg) bool {
+		return dm.Err == nil && s.Hosts[0].Status.State == libvirtx.StateConnected && loadedVolumes(s.Hosts[0]) == n
+	})
 }
