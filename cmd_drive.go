@@ -36,7 +36,7 @@ Usage:
   stowage drive create --uri U --pool P --name N --size S [--format raw|qcow2]
                        [--encryption luks|luks1|luks2|none] [--cipher aes-256-xts-plain64]
                        [--attach VM [--live] [--persistent] [--hotplug-fallback next-start|qemu]]
-                       [--ceph-conf F --ceph-keyring K] [--json]
+                       [--ceph-conf F] [--ceph-keyring K] [--json]
   stowage drive attach --uri U --pool P --name N --vm VM [--live] [--persistent]
                        [--encryption luks1|luks2] [--hotplug-fallback next-start|qemu] [--json]
   stowage drive detach --uri U --vm VM --target vdX [--live] [--persistent] [--json]
@@ -54,6 +54,15 @@ librbd-encrypted disks cannot be hot-plugged on libvirt 9.x: choose
 --hotplug-fallback next-start (persistent now, live at the next VM start)
 or qemu (live now with QEMU-layer decryption, LUKS1 only, up to -43%
 sequential read); stowage never picks one for you.
+Ceph (librbd encryption on rbd pools) is reached as the pool's cephx user
+(its <auth username>, USER below), at the pool's monitors. ceph.conf:
+--ceph-conf, else config.yaml's hosts[].ceph_conf, else where librados
+looks: the files $CEPH_CONF lists, else /etc/ceph/ceph.conf,
+~/.ceph/ceph.conf, ./ceph.conf. The key: --ceph-keyring, else
+hosts[].ceph_keyring, else the pool's libvirt secret if not private, else
+the keyring librados would use: the conf's keyring option for the user,
+else /etc/ceph/ceph.client.USER.keyring, /etc/ceph/ceph.keyring,
+/etc/ceph/keyring, /etc/ceph/keyring.bin.
 
 Flags:
 `
@@ -189,8 +198,8 @@ func driveFlagSet(f *driveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.persistent, "persistent", false, "attach/detach the VM's persistent config")
 	fs.StringVar(&f.fallback, "hotplug-fallback", "", "when librbd disks cannot be hot-plugged: next-start or qemu")
 	fs.StringVar(&f.confirm, "confirm", "", "delete: the drive's name again")
-	fs.StringVar(&f.cephConf, "ceph-conf", "", "ceph.conf for rbd pools (overrides config.yaml hosts[].ceph_conf)")
-	fs.StringVar(&f.cephKeyring, "ceph-keyring", "", "keyring of the rbd pool's cephx user (overrides hosts[].ceph_keyring)")
+	fs.StringVar(&f.cephConf, "ceph-conf", "", "ceph.conf for rbd pools (default: config.yaml hosts[].ceph_conf, else $CEPH_CONF, /etc/ceph/ceph.conf, ~/.ceph/ceph.conf, ./ceph.conf, as librados)")
+	fs.StringVar(&f.cephKeyring, "ceph-keyring", "", "keyring of the rbd pool's cephx user USER (default: hosts[].ceph_keyring, else the pool's libvirt secret if not private, else the conf's keyring option or /etc/ceph/ceph.client.USER.keyring, /etc/ceph/ceph.keyring, /etc/ceph/keyring, /etc/ceph/keyring.bin)")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
 	fs.DurationVar(&f.timeout, "timeout", libvirtx.DefaultTimeout, "bound on each libvirt call")
 	return fs
@@ -263,55 +272,146 @@ func openLog() (*os.File, *slog.Logger) {
 	return f, slog.New(slog.NewTextHandler(f, nil))
 }
 
-// driveDeps builds the drive workflows' dependencies for one host: the
-// audit log, and how to reach Ceph for its rbd pools. The cephx key comes
-// from the pool's libvirt secret when that is readable (not private),
-// else from a keyring: flag, then config.yaml's host entry.
-func driveDeps(conn *libvirtx.Conn, uri string, cfg config, cephConf, cephKeyring string, log *slog.Logger) drive.Deps {
+// cephAccess is what the admin configured to reach a host's Ceph: the
+// flag wins over config.yaml's host entry; empty fields are left to the
+// conventions librados follows (see dialCeph).
+type cephAccess struct{ conf, keyring string }
+
+func cephAccessFor(uri string, cfg config, flagConf, flagKeyring string) cephAccess {
+	a := cephAccess{conf: flagConf, keyring: flagKeyring}
 	for _, h := range cfg.Hosts {
 		if h.URI == uri {
-			if cephConf == "" {
-				cephConf = h.CephConf
+			if a.conf == "" {
+				a.conf = h.CephConf
 			}
-			if cephKeyring == "" {
-				cephKeyring = h.CephKeyring
+			if a.keyring == "" {
+				a.keyring = h.CephKeyring
 			}
 		}
 	}
+	return a
+}
+
+// driveDeps builds the drive workflows' dependencies for one host: the
+// audit log, and how to reach Ceph for its rbd pools (see dialCeph).
+func driveDeps(conn *libvirtx.Conn, uri string, cfg config, cephConf, cephKeyring string, log *slog.Logger) drive.Deps {
+	given := cephAccessFor(uri, cfg, cephConf, cephKeyring)
 	d := drive.Deps{Libvirt: conn, Host: uri, Log: log,
 		Audit: drive.NewAudit(filepath.Join(drive.StateDir(), "audit.jsonl"))}
 	if ceph.Supported() {
 		d.Ceph = func(ctx context.Context, p model.Pool) (drive.Ceph, error) {
-			return dialCeph(ctx, conn, p, cephConf, cephKeyring)
+			return dialCeph(ctx, conn, p, given, ceph.HostLocator(), log)
 		}
 	}
 	return d
 }
 
-func dialCeph(ctx context.Context, conn *libvirtx.Conn, p model.Pool, conf, keyring string) (drive.Ceph, error) {
-	c := ceph.Config{ConfFile: conf, Monitors: p.SourceHosts, User: p.AuthUser, Keyring: keyring, Timeout: 20 * time.Second}
-	if c.User == "" {
-		c.User = "admin"
+// secretReader is what dialCeph needs of libvirt: a pool's cephx secret,
+// and its value when the secret is not private.
+type secretReader interface {
+	Secret(ctx context.Context, uuid string) (model.Secret, error)
+	SecretValue(ctx context.Context, uuid string) ([]byte, error)
+}
+
+// dialCeph connects to the cluster behind an rbd pool as the pool's cephx
+// user (its <auth username>, else admin), the monitors taken from the pool.
+//   - ceph.conf: the given one (flag, then config.yaml), else where
+//     librados looks (CEPH_CONF, /etc/ceph/ceph.conf, ~/.ceph/ceph.conf,
+//     ./ceph.conf), else none.
+//   - the key: the given keyring; else the pool's libvirt secret when it
+//     is not private; else the keyring librados would use (the conf's
+//     keyring option, /etc/ceph/ceph.client.USER.keyring, ...).
+//
+// When nothing holds the key, the error names every place looked at and
+// what would be right. The key never leaves []byte and is cleared.
+func dialCeph(ctx context.Context, secrets secretReader, p model.Pool, given cephAccess, loc ceph.Locator, log *slog.Logger) (drive.Ceph, error) {
+	c, err := cephConfig(ctx, secrets, p, given, loc)
+	defer clear(c.Key)
+	if err != nil {
+		return nil, err
 	}
-	var why string
-	if keyring == "" && p.AuthSecretUUID != "" {
-		raw, err := conn.SecretValue(ctx, p.AuthSecretUUID)
-		if err == nil {
-			c.Key = []byte(base64.StdEncoding.EncodeToString(raw))
-			clear(raw)
-			defer clear(c.Key)
-		} else {
-			why = fmt.Sprintf("the cephx key of client.%s is in libvirt secret %s, which is private and cannot be read back; ", c.User, p.AuthSecretUUID)
+	if log != nil {
+		from := "keyring " + c.Keyring
+		if len(c.Key) > 0 {
+			from = "libvirt secret " + p.AuthSecretUUID
 		}
-	}
-	if keyring == "" && len(c.Key) == 0 {
-		return nil, fmt.Errorf("cannot reach Ceph for pool %s: %sset ceph_conf and ceph_keyring for this host in config.yaml, or pass --ceph-conf and --ceph-keyring", p.Name, why)
+		log.Info("ceph access", "pool", p.Name, "user", "client."+c.User, "conf", c.ConfFile, "key_from", from)
 	}
 	cl, err := ceph.Connect(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	return cl, nil
+}
+
+// cephConfig decides how dialCeph connects (see there). On success a key
+// read from libvirt is in Key, and the caller clears it.
+func cephConfig(ctx context.Context, secrets secretReader, p model.Pool, given cephAccess, loc ceph.Locator) (ceph.Config, error) {
+	c := ceph.Config{Monitors: p.SourceHosts, User: p.AuthUser, Timeout: 20 * time.Second}
+	if c.User == "" {
+		c.User = "admin"
+	}
+	fail := func(format string, args ...any) (ceph.Config, error) {
+		return ceph.Config{}, fmt.Errorf("cannot reach Ceph for pool %s as client.%s: "+format, append([]any{p.Name, c.User}, args...)...)
+	}
+	conf, confLooked, err := loc.Conf(given.conf, c.User)
+	if err != nil {
+		return fail("%w", err)
+	}
+	c.ConfFile = conf
+	if given.keyring != "" {
+		c.Keyring = given.keyring
+		return c, nil
+	}
+	var why string
+	if p.AuthSecretUUID != "" {
+		key, reason := secretKey(ctx, secrets, p.AuthSecretUUID, c.User)
+		if key != nil {
+			c.Key = key
+			return c, nil
+		}
+		why = reason + "; "
+	}
+	keyring, looked, err := loc.Keyring(c.User, conf)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if keyring != "" {
+		c.Keyring = keyring
+		return c, nil
+	}
+	var b strings.Builder
+	for _, pl := range append(confLooked, looked...) {
+		b.WriteString("\n  " + pl.String())
+	}
+	want := loc.WantKeyring(c.User, conf)
+	return fail("%sno keyring for client.%s where librados looks:%s\n"+
+		"Put client.%s's keyring at %s (mode 0600; `ceph auth get client.%s -o %s` on a Ceph admin node writes it), "+
+		"or set ceph_conf and ceph_keyring for this host in config.yaml, or pass --ceph-conf and --ceph-keyring",
+		why, c.User, b.String(), c.User, want, c.User, want)
+}
+
+// secretKey reads a cephx key from the pool's libvirt secret, base64
+// encoded as librados takes it: the key, or nil and why not.
+func secretKey(ctx context.Context, secrets secretReader, uuid, user string) ([]byte, string) {
+	s, err := secrets.Secret(ctx, uuid)
+	if err != nil {
+		return nil, fmt.Sprintf("the pool's libvirt secret %s cannot be read (%v)", uuid, err)
+	}
+	if s.Private {
+		return nil, fmt.Sprintf("the cephx key of client.%s is in libvirt secret %s, which is private: libvirt never gives it back", user, uuid)
+	}
+	raw, err := secrets.SecretValue(ctx, uuid)
+	defer clear(raw)
+	if err != nil {
+		return nil, fmt.Sprintf("libvirt secret %s (client.%s's key) gave no value (%v)", uuid, user, err)
+	}
+	if len(raw) == 0 {
+		return nil, fmt.Sprintf("libvirt secret %s (client.%s's key) is empty", uuid, user)
+	}
+	key := make([]byte, base64.StdEncoding.EncodedLen(len(raw)))
+	base64.StdEncoding.Encode(key, raw)
+	return key, ""
 }
 
 func printEvents(w io.Writer, events <-chan drive.Event) {
@@ -322,6 +422,8 @@ func printEvents(w io.Writer, events <-chan drive.Event) {
 		case drive.StepProgress:
 			// One line per progress report would flood a log; the bar is
 			// the console's. Scripts see the start and end of each step.
+		case drive.StepRetrying:
+			fmt.Fprintf(w, "↻ %s: %s\n", e.Step.Title, e.Note)
 		case drive.StepDone:
 			if e.Note != "" {
 				fmt.Fprintln(w, e.Note)

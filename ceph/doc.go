@@ -1,6 +1,8 @@
 // Package ceph owns every conversation with Ceph (through go-ceph's librados
 // and librbd bindings): connecting as a restricted cephx user, and creating,
-// LUKS-formatting, listing and removing RBD images.
+// LUKS-formatting, listing and removing RBD images. It also knows where
+// librados looks for ceph.conf and keyrings when nothing names them
+// (Locator: pure file lookups, in every build).
 //
 // It imports model only; never libvirtx, ui, themes, bubbletea or lipgloss.
 // Built with the noceph tag it compiles without cgo or Ceph's libraries,

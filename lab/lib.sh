@@ -146,6 +146,59 @@ wait_for() {
 	return 1
 }
 
+# Files the lab installs outside $LAB_DIR, one "SHA256 PATH" line each.
+# lab/down removes exactly these, and only while they still hold what the
+# lab wrote: a file someone else made or changed is never touched.
+INSTALLED=$LAB_DIR/installed
+
+sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# install_file SRC DEST MODE: copy SRC to DEST (atomically, with MODE)
+# unless DEST is someone else's. A file the lab installed and nobody changed
+# since is refreshed (a rebuilt cluster has new keys); any other existing
+# DEST is left as it is. Returns 1 when DEST was left alone.
+install_file() {
+	local src=$1 dest=$2 mode=$3 sum cur recorded tmp
+	sum=$(sha256_of "$src")
+	recorded=$(awk -v p="$dest" '$2 == p {print $1}' "$INSTALLED" 2>/dev/null || true)
+	if [ -e "$dest" ] || [ -L "$dest" ]; then
+		cur=$(sha256_of "$dest" 2>/dev/null || true)
+		if [ "$cur" = "$sum" ]; then
+			return 0
+		fi
+		if [ -z "$recorded" ] || [ "$cur" != "$recorded" ]; then
+			say "left $dest alone: the lab did not install it (or it changed since)"
+			return 1
+		fi
+	fi
+	mkdir -p "$(dirname "$dest")"
+	tmp=$(mktemp "$dest.lab.XXXXXX")
+	cat "$src" >"$tmp"
+	chmod "$mode" "$tmp"
+	mv -f "$tmp" "$dest"
+	{
+		awk -v p="$dest" '$2 != p' "$INSTALLED" 2>/dev/null || true
+		echo "$sum $dest"
+	} >"$INSTALLED.tmp"
+	mv -f "$INSTALLED.tmp" "$INSTALLED"
+	say "installed $dest"
+}
+
+# uninstall_files: remove what install_file installed, if unchanged.
+uninstall_files() {
+	[ -f "$INSTALLED" ] || return 0
+	local sum path
+	while read -r sum path; do
+		[ -n "$path" ] && [ -e "$path" ] || continue
+		if [ "$(sha256_of "$path")" = "$sum" ]; then
+			rm -f "$path" && say "removed $path (lab/up installed it)"
+		else
+			say "left $path: changed since lab/up installed it"
+		fi
+	done <"$INSTALLED"
+	rm -f "$INSTALLED"
+}
+
 ceph_admin() { timeout 30 ceph -c "$CEPH_CONF" -n client.admin -k "$CEPH_DIR/client.admin.keyring" "$@"; }
 
 pool_running() {
