@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,10 +52,25 @@ func size(t *testing.T, v uint64, unit string) uint64 {
 }
 
 // TestLabInventoryMatchesVirsh compares `stowage inventory --json` with
-// virsh's own view of every lab pool and volume, an encrypted volume and an
-// attachment the test makes (and removes) itself. Other helpers share the
-// lab, so volumes that appear or vanish while the test runs are skipped:
-// only those virsh lists before and after the inventory are compared.
+// virsh in both directions: every pool (type, UUID, state, persistence,
+// autostart, capacity, target, source), volume (type, path, format,
+// capacity, encryption), VM (UUID, state, persistence), VM disk (device,
+// bus, source, encryption), secret (usage, private, ephemeral) and
+// attachment virsh shows is in the inventory with the same attributes, and
+// everything the inventory lists is in virsh's output.
+//
+// So that no kind is compared vacuously the test makes objects of its own:
+// a raw, a qcow2 and a LUKS volume in the dir pool, an image in the rbd
+// pool, an orphaned secret, and a shut-off VM whose four disks use them (a
+// file; a LUKS file, QEMU-layer; a pool volume; an rbd image with librbd
+// LUKS2, whose volume then shows the disk's encryption). A shut-off VM
+// leaves the running lab VM alone: its disks are compared as they are.
+//
+// Other tests share the lab, so virsh reads the whole host just before and
+// just after the inventory, and churnCheck (virshview_lab_test.go) says
+// how objects that came or went meanwhile are judged. A pool too large for
+// virsh to list (libvirt's list limit) is compared as a pool, not volume
+// by volume.
 func TestLabInventoryMatchesVirsh(t *testing.T) {
 	env := lab.Need(t)
 	ctx := context.Background()
@@ -65,77 +81,118 @@ func TestLabInventoryMatchesVirsh(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 	prefix := fmt.Sprintf("t-browse-%d", time.Now().UnixNano())
 
-	// An encrypted volume with a private secret whose value is random and
-	// never printed.
-	// qemu-img wants the passphrase as UTF-8 text: hex of random bytes.
-	raw := make([]byte, 24)
-	if _, err := rand.Read(raw); err != nil {
-		t.Fatal(err)
-	}
-	pass := []byte(hex.EncodeToString(raw))
-	clear(raw)
-	pools, err := c.Pools(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dirPath string
-	for _, p := range pools {
-		if p.Name == env.DirPool {
-			dirPath = p.TargetPath
+	// Secrets whose values are random and never printed. qemu-img wants a
+	// passphrase as UTF-8 text: hex of random bytes.
+	newPass := func() []byte {
+		raw := make([]byte, 24)
+		if _, err := rand.Read(raw); err != nil {
+			t.Fatal(err)
 		}
+		defer clear(raw)
+		return []byte(hex.EncodeToString(raw))
 	}
-	encName := prefix + "-luks.img"
-	secretUUID, err := c.DefineSecret(ctx, libvirtx.SecretSpec{UsageType: "volume", UsageID: filepath.Join(dirPath, encName), Description: "stowage test " + prefix}, pass)
+	volPath := func(pool, name string) string {
+		return strings.TrimSpace(mustVirsh(t, env.URI, "vol-path", "--pool", pool, name))
+	}
+	makeVol := func(pool, name string, args ...string) string {
+		mustVirsh(t, env.URI, append([]string{"vol-create-as", pool, name}, args...)...)
+		t.Cleanup(func() { _, _ = virsh(t, env.URI, "vol-delete", "--pool", pool, name) })
+		return volPath(pool, name)
+	}
+
+	// The dir pool: raw, qcow2, and LUKS with a private volume secret.
+	rawName, qName, encName := prefix+"-raw.img", prefix+"-q.qcow2", prefix+"-luks.img"
+	rawPath := makeVol(env.DirPool, rawName, "4M", "--format", "raw")
+	makeVol(env.DirPool, qName, "4M", "--format", "qcow2")
+	dirPool, ok := readVirshPool(t, env.URI, env.DirPool)
+	if !ok {
+		t.Fatalf("lab pool %s is gone", env.DirPool)
+	}
+	encPath := filepath.Join(dirPool.TargetPath, encName)
+	pass := newPass()
+	encSecret, err := c.DefineSecret(ctx, libvirtx.SecretSpec{UsageType: "volume", UsageID: encPath, Description: "stowage test " + prefix}, pass)
 	clear(pass)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.UndefineSecret(context.Background(), secretUUID) })
+	t.Cleanup(func() { _ = c.UndefineSecret(context.Background(), encSecret) })
 	if _, err := c.CreateVolume(ctx, env.DirPool, libvirtx.VolumeSpec{Name: encName, Capacity: 8 << 20, Format: "raw",
-		Encryption: &model.Encryption{Format: "luks", SecretUUID: secretUUID}}); err != nil {
+		Encryption: &model.Encryption{Format: "luks", SecretUUID: encSecret}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.DeleteVolume(context.Background(), env.DirPool, encName) })
 
-	// A plain volume attached live to the lab VM.
-	attName := prefix + "-att.raw"
-	att, err := c.CreateVolume(ctx, env.DirPool, libvirtx.VolumeSpec{Name: attName, Capacity: 4 << 20, Format: "raw"})
+	// The rbd pool: a plain image, which a VM disk decrypts with librbd.
+	rbdName := prefix + "-rbd"
+	makeVol(env.RBDPool, rbdName, "8M")
+	pass = newPass()
+	rbdSecret, err := c.DefineSecret(ctx, libvirtx.SecretSpec{UsageType: "volume", UsageID: env.CephPool + "/" + rbdName, Description: "stowage test " + prefix}, pass)
+	clear(pass)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.DeleteVolume(context.Background(), env.DirPool, attName) })
-	dev := freeTarget(t, env)
-	mustVirsh(t, env.URI, "attach-disk", env.VM, att.Path, dev, "--live", "--targetbus", "virtio")
-	t.Cleanup(func() {
-		_, _ = virsh(t, env.URI, "detach-disk", env.VM, dev, "--live")
-		// The lab guest has no OS to acknowledge the unplug: the disk
-		// stays in the running VM until it restarts.
-		if out, _ := virsh(t, env.URI, "domblklist", env.VM); strings.Contains(out, dev) {
-			env.RestartVM(t)
-		}
-	})
+	t.Cleanup(func() { _ = c.UndefineSecret(context.Background(), rbdSecret) })
+	var rbdPoolX libvirtxml.StoragePool
+	if err := rbdPoolX.Unmarshal(mustVirsh(t, env.URI, "pool-dumpxml", env.RBDPool)); err != nil || rbdPoolX.Source == nil {
+		t.Fatalf("rbd pool XML: %v", err)
+	}
+	var mons []libvirtxml.DomainDiskSourceHost
+	for _, h := range rbdPoolX.Source.Host {
+		mons = append(mons, libvirtxml.DomainDiskSourceHost{Name: h.Name, Port: h.Port})
+	}
 
 	// An orphan: a non-private volume secret for a volume that does not
 	// exist, with no value.
-	orphanXML, _ := (&libvirtxml.Secret{Ephemeral: "no", Private: "no",
-		Usage: &libvirtxml.SecretUsage{Type: "volume", Volume: "/nonexistent/" + prefix + ".img"}}).Marshal()
-	f := filepath.Join(t.TempDir(), "secret.xml")
-	if err := os.WriteFile(f, []byte(orphanXML), 0o600); err != nil {
+	orphanUUID := defineSecretXML(t, env.URI, &libvirtxml.Secret{Ephemeral: "no", Private: "no",
+		Usage: &libvirtxml.SecretUsage{Type: "volume", Volume: "/nonexistent/" + prefix + ".img"}})
+
+	// A shut-off VM using all four.
+	vmName := prefix + "-vm"
+	disk := func(dev, typ string, src *libvirtxml.DomainDiskSource) libvirtxml.DomainDisk {
+		return libvirtxml.DomainDisk{Device: "disk", Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: typ},
+			Source: src, Target: &libvirtxml.DomainDiskTarget{Dev: dev, Bus: "virtio"}}
+	}
+	luksDisk := disk("vdc", "raw", &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: encPath}})
+	luksDisk.Encryption = &libvirtxml.DomainDiskEncryption{Format: "luks",
+		Secrets: []libvirtxml.DomainDiskSecret{{Type: "passphrase", UUID: encSecret}}}
+	dom := libvirtxml.Domain{Type: "qemu", Name: vmName, Memory: &libvirtxml.DomainMemory{Value: 32, Unit: "MiB"},
+		OS: &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"}},
+		Devices: &libvirtxml.DomainDeviceList{Disks: []libvirtxml.DomainDisk{
+			disk("vdb", "raw", &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: rawPath}}),
+			luksDisk,
+			disk("vdd", "qcow2", &libvirtxml.DomainDiskSource{Volume: &libvirtxml.DomainDiskSourceVolume{Pool: env.DirPool, Volume: qName}}),
+			disk("vde", "raw", &libvirtxml.DomainDiskSource{
+				Network: &libvirtxml.DomainDiskSourceNetwork{Protocol: "rbd", Name: env.CephPool + "/" + rbdName, Hosts: mons,
+					Auth: &libvirtxml.DomainDiskAuth{Username: env.CephUser, Secret: &libvirtxml.DomainDiskSecret{Type: "ceph", UUID: env.CephSecret}}},
+				Encryption: &libvirtxml.DomainDiskEncryption{Format: "luks2", Engine: "librbd",
+					Secrets: []libvirtxml.DomainDiskSecret{{Type: "passphrase", UUID: rbdSecret}}}}),
+		}}}
+	domXML, err := dom.Marshal()
+	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("virsh", "-c", env.URI, "secret-define", f).Output()
-	if err != nil || len(strings.Fields(string(out))) < 2 {
-		t.Fatalf("virsh secret-define: %q %v", out, err)
+	f := filepath.Join(t.TempDir(), "vm.xml")
+	if err := os.WriteFile(f, []byte(domXML), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	orphanUUID := strings.Fields(string(out))[1]
-	t.Cleanup(func() { _, _ = virsh(t, env.URI, "secret-undefine", orphanUUID) })
+	mustVirsh(t, env.URI, "define", f)
+	t.Cleanup(func() { _, _ = virsh(t, env.URI, "undefine", vmName) })
 
-	before := virshVolumes(t, env.URI)
+	events := watchEvents(t, env.URI)
+	before := readVirshView(t, env.URI)
 	var stdout, stderr bytes.Buffer
-	if rc := cmdInventory([]string{"--uri", env.URI, "--json"}, &stdout, &stderr); rc != 0 {
-		t.Fatalf("inventory rc=%d stderr=%s", rc, stderr.String())
+	rc := cmdInventory([]string{"--uri", env.URI, "--json"}, &stdout, &stderr)
+	after := readVirshView(t, env.URI)
+	events.Stop()
+	if rc != 0 {
+		// Only another test's pool beyond libvirt's list limit may make
+		// the inventory partial.
+		for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			if !strings.Contains(line, "REMOTE_STORAGE_VOL_LIST_MAX") {
+				t.Fatalf("inventory rc=%d stderr=%s", rc, stderr.String())
+			}
+		}
 	}
-	after := virshVolumes(t, env.URI)
 	var doc inventoryDoc
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatalf("inventory JSON: %v", err)
@@ -144,121 +201,102 @@ func TestLabInventoryMatchesVirsh(t *testing.T) {
 		t.Fatalf("hosts = %d, want 1", len(doc.Hosts))
 	}
 	h := doc.Hosts[0]
-	if !h.PoolCapsKnown {
-		t.Error("qemu:///system reports pool capabilities; pool_capabilities_known is false")
+	got := stowageView(t, h)
+	skipVols := func(pool string) bool { return before.unlisted[pool] || after.unlisted[pool] }
+	// What explains an object stowage listed and neither virsh reading
+	// did: libvirt's events naming it meanwhile.
+	sawEvents := func(sub string) (bool, string) {
+		ev := events.saw(sub)
+		if len(ev) == 0 {
+			return false, "no libvirt event names it"
+		}
+		return true, strings.Join(ev, "; ")
 	}
 
-	virshPools := strings.Fields(mustVirsh(t, env.URI, "pool-list", "--all", "--name"))
-	got := map[string]libvirtx.PoolInfo{}
-	for _, p := range h.Pools {
-		got[p.Name] = p
+	n := churnCheck(t, "pool", got.pools, before.pools, after.pools, func(name string) (bool, string) {
+		return sawEvents(fmt.Sprintf("for storage pool %s:", name))
+	})
+	if n < 3 {
+		t.Errorf("only %d pools compared; the lab has 3", n)
 	}
-	for _, name := range virshPools {
-		p, ok := got[name]
-		if !ok {
-			if strings.HasPrefix(name, "stowage-lab-") {
-				t.Errorf("pool %s missing from inventory", name)
-			}
-			continue
+	// libvirt has no volume events: a volume that came and went between
+	// the readings must at least be gone now.
+	volGone := func(key string) (bool, string) {
+		pool, name, _ := strings.Cut(key, "/")
+		if _, ok := readVirshVol(t, env.URI, pool, name); ok {
+			return false, "it exists now"
 		}
-		var x libvirtxml.StoragePool
-		if err := x.Unmarshal(mustVirsh(t, env.URI, "pool-dumpxml", name)); err != nil {
-			t.Fatal(err)
-		}
-		if string(p.Type) != x.Type || p.UUID != x.UUID {
-			t.Errorf("pool %s: type %s uuid %s; virsh says %s %s", name, p.Type, p.UUID, x.Type, x.UUID)
-		}
-		if c := size(t, x.Capacity.Value, x.Capacity.Unit); p.Capacity != c {
-			t.Errorf("pool %s: capacity %d, virsh %d", name, p.Capacity, c)
-		}
-		info := mustVirsh(t, env.URI, "pool-info", name)
-		if strings.Contains(info, "State:          running") != p.Active {
-			t.Errorf("pool %s: active=%v; virsh pool-info:\n%s", name, p.Active, info)
-		}
-		if want, _ := model.CreateAbility(p.Type, true); p.CanCreateVolumes != want || p.CreateReason == "" {
-			t.Errorf("pool %s: can_create_volumes=%v (%q), want %v", name, p.CanCreateVolumes, p.CreateReason, want)
-		}
-		if !p.Active {
-			continue
-		}
-		gotVols := map[string]libvirtx.VolumeInfo{}
-		for _, v := range p.Volumes {
-			gotVols[v.Name] = v
-		}
-		for vname := range before[name] {
-			if !after[name][vname] {
-				continue // deleted by someone else meanwhile
-			}
-			v, ok := gotVols[vname]
-			if !ok {
-				t.Errorf("volume %s/%s listed by virsh before and after, missing from inventory", name, vname)
-				continue
-			}
-			doc, err := virsh(t, env.URI, "vol-dumpxml", "--pool", name, vname)
-			if err != nil {
-				continue // gone since
-			}
-			var xv libvirtxml.StorageVolume
-			if err := xv.Unmarshal(doc); err != nil {
-				t.Fatal(err)
-			}
-			if c := size(t, xv.Capacity.Value, xv.Capacity.Unit); v.Capacity != c {
-				t.Errorf("volume %s/%s: capacity %d, virsh %d", name, vname, v.Capacity, c)
-			}
-			if xv.Target != nil && xv.Target.Path != v.Path {
-				t.Errorf("volume %s/%s: path %q, virsh %q", name, vname, v.Path, xv.Target.Path)
-			}
-			var xe *libvirtxml.StorageEncryption
-			if xv.Target != nil {
-				xe = xv.Target.Encryption
-			}
-			switch {
-			case xe == nil && v.Encryption != nil:
-				t.Errorf("volume %s/%s: encryption %+v, virsh none", name, vname, v.Encryption)
-			case xe != nil && (v.Encryption == nil || v.Encryption.Format != xe.Format || xe.Secret == nil || v.Encryption.SecretUUID != xe.Secret.UUID):
-				t.Errorf("volume %s/%s: encryption %+v, virsh %+v", name, vname, v.Encryption, xe)
-			}
-		}
+		return true, "gone now; libvirt has no volume events"
+	}
+	n = churnCheck(t, "volume", flatVols(got, skipVols), flatVols(before, skipVols), flatVols(after, skipVols), volGone)
+	if n < 4 {
+		t.Errorf("only %d volumes compared; the test made 4", n)
+	}
+	n = churnCheck(t, "VM", vmsOnly(got), vmsOnly(before), vmsOnly(after), func(name string) (bool, string) {
+		return sawEvents(fmt.Sprintf("for domain '%s':", name))
+	})
+	if n < 2 {
+		t.Errorf("only %d VMs compared; the lab VM and the test's make 2", n)
+	}
+	n = churnCheck(t, "VM disk", flatDisks(got), flatDisks(before), flatDisks(after), func(key string) (bool, string) {
+		vm, _, _ := strings.Cut(key, ":")
+		return sawEvents(fmt.Sprintf("for domain '%s':", vm))
+	})
+	if n < 4 {
+		t.Errorf("only %d VM disks compared; the test's VM has 4", n)
+	}
+	n = churnCheck(t, "secret", got.secrets, before.secrets, after.secrets, func(uuid string) (bool, string) {
+		return sawEvents(fmt.Sprintf("for secret %s:", uuid))
+	})
+	if n < 4 {
+		t.Errorf("only %d secrets compared; the lab's and the test's make 4", n)
+	}
+	n = churnCheck(t, "attachments of volume", stowageAttachments(h, skipVols), virshAttachments(before, skipVols),
+		virshAttachments(after, skipVols), volGone)
+	if n < 4 {
+		t.Errorf("only %d volumes' attachments compared", n)
 	}
 
-	enc := findVolume(h, env.DirPool, encName)
-	if enc == nil || enc.Encryption == nil || enc.Encryption.Format != "luks" || enc.Encryption.SecretUUID != secretUUID {
-		t.Fatalf("encrypted volume: %+v", enc)
+	// The test's own objects, named: the generic checks above must have
+	// had them to compare.
+	want := map[string]string{env.DirPool + "/" + rawName: "vdb", env.DirPool + "/" + encName: "vdc",
+		env.DirPool + "/" + qName: "vdd", env.RBDPool + "/" + rbdName: "vde"}
+	for key, dev := range want {
+		pool, name, _ := strings.Cut(key, "/")
+		v := findVolume(h, pool, name)
+		if v == nil || !hasAttachment(v.AttachedTo, vmName, dev) {
+			t.Errorf("volume %s: %+v; want it attached to %s:%s", key, v, vmName, dev)
+		}
 	}
-	if enc.SecretState != libvirtx.SecretPrivate {
-		t.Errorf("encrypted volume's secret state %q, want %q (private secret)", enc.SecretState, libvirtx.SecretPrivate)
+	if enc := findVolume(h, env.DirPool, encName); enc == nil || enc.Encryption == nil || enc.Encryption.Format != "luks" ||
+		enc.Encryption.SecretUUID != encSecret || enc.SecretState != libvirtx.SecretPrivate {
+		t.Errorf("LUKS volume: %+v; want luks with private secret %s", enc, encSecret)
 	}
-
-	// Attachments: every disk virsh shows on the VM whose source is a
-	// listed volume appears in that volume's attached_to.
-	var dx libvirtxml.Domain
-	if err := dx.Unmarshal(mustVirsh(t, env.URI, "dumpxml", env.VM)); err != nil {
-		t.Fatal(err)
+	// The rbd pool cannot see librbd encryption inside an image: the
+	// inventory shows the disk's, and the state of the disk's secret.
+	if v := findVolume(h, env.RBDPool, rbdName); v == nil || v.Encryption != nil || v.DiskEncryption == nil ||
+		*v.DiskEncryption != (model.Encryption{Format: "luks2", Engine: "librbd", SecretUUID: rbdSecret}) || v.SecretState != libvirtx.SecretPrivate {
+		t.Errorf("rbd volume: %+v; want disk_encryption luks2/librbd with private secret %s", v, rbdSecret)
 	}
-	seen := false
-	for _, d := range dx.Devices.Disks {
-		if d.Source == nil || d.Source.File == nil || d.Target == nil {
+	// Every encrypted volume's secret state, from virsh's secrets: private
+	// ones cannot be read back, absent ones are missing. (Non-private
+	// secrets would need their values read: not compared.)
+	for key := range flatVols(got, skipVols) {
+		bv, inB := flatVols(before, skipVols)[key]
+		av, inA := flatVols(after, skipVols)[key]
+		if !inB || !inA || bv.EncSecret != av.EncSecret || bv.EncSecret == "" {
 			continue
 		}
-		for _, p := range h.Pools {
-			for _, v := range p.Volumes {
-				if v.Path != d.Source.File.File {
-					continue
-				}
-				if !hasAttachment(v.AttachedTo, env.VM, d.Target.Dev) {
-					t.Errorf("volume %s/%s: attached_to %v lacks %s:%s", p.Name, v.Name, v.AttachedTo, env.VM, d.Target.Dev)
-				}
-				if v.Name == attName {
-					seen = true
-				}
-			}
+		pool, name, _ := strings.Cut(key, "/")
+		state := findVolume(h, pool, name).SecretState
+		bs, inBS := before.secrets[bv.EncSecret]
+		as, inAS := after.secrets[bv.EncSecret]
+		switch {
+		case inBS && inAS && bs.Private && as.Private && state != libvirtx.SecretPrivate:
+			t.Errorf("volume %s: secret state %q; virsh: secret %s is private", key, state, bv.EncSecret)
+		case !inBS && !inAS && state != model.SecretMissing:
+			t.Errorf("volume %s: secret state %q; virsh: secret %s does not exist", key, state, bv.EncSecret)
 		}
-	}
-	if !seen {
-		t.Errorf("the test's attachment %s on %s is not in virsh dumpxml or not matched", attName, dev)
-	}
-	if a := findVolume(h, env.DirPool, attName); a == nil || !hasAttachment(a.AttachedTo, env.VM, dev) {
-		t.Errorf("attached volume: %+v, want attached_to %s:%s", a, env.VM, dev)
 	}
 
 	var orphan *libvirtx.SecretInfo
@@ -275,34 +313,163 @@ func TestLabInventoryMatchesVirsh(t *testing.T) {
 	}
 }
 
-// virshVolumes maps each active pool to its volume names, as virsh lists them.
-func virshVolumes(t *testing.T, uri string) map[string]map[string]bool {
-	out := map[string]map[string]bool{}
-	for _, p := range strings.Fields(mustVirsh(t, uri, "pool-list", "--name")) {
-		out[p] = map[string]bool{}
-		list, err := virsh(t, uri, "vol-list", "--pool", p)
-		if err != nil {
+// defineSecretXML defines a secret with virsh and undefines it at the end.
+func defineSecretXML(t *testing.T, uri string, s *libvirtxml.Secret) string {
+	t.Helper()
+	doc, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "secret.xml")
+	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("virsh", "-c", uri, "secret-define", f).Output()
+	if err != nil || len(strings.Fields(string(out))) < 2 {
+		t.Fatalf("virsh secret-define: %q %v", out, err)
+	}
+	uuid := strings.Fields(string(out))[1]
+	t.Cleanup(func() { _, _ = virsh(t, uri, "secret-undefine", uuid) })
+	return uuid
+}
+
+// stowageView puts the inventory in virshView's terms; a name listed
+// twice (which a map would hide) fails the test.
+func stowageView(t *testing.T, h libvirtx.HostInfo) virshView {
+	t.Helper()
+	seen := map[string]bool{}
+	once := func(kind, name string) {
+		if seen[kind+" "+name] {
+			t.Errorf("stowage lists %s %s twice", kind, name)
+		}
+		seen[kind+" "+name] = true
+	}
+	v := virshView{pools: map[string]vPool{}, vols: map[string]map[string]vVol{}, vms: map[string]vVM{}, secrets: map[string]vSecret{}}
+	for _, p := range h.Pools {
+		once("pool", p.Name)
+		v.pools[p.Name] = vPool{Type: string(p.Type), UUID: p.UUID, Active: p.Active, Persistent: p.Persistent,
+			Autostart: p.Autostart, Capacity: p.Capacity, TargetPath: p.TargetPath, SourceName: p.SourceName}
+		vols := map[string]vVol{}
+		for _, x := range p.Volumes {
+			once("volume", p.Name+"/"+x.Name)
+			vv := vVol{Type: x.Type, Path: x.Path, Format: x.Format, Capacity: x.Capacity}
+			if x.Encryption != nil {
+				vv.EncFormat, vv.EncSecret = x.Encryption.Format, x.Encryption.SecretUUID
+			}
+			vols[x.Name] = vv
+		}
+		v.vols[p.Name] = vols
+	}
+	for _, d := range h.Domains {
+		once("VM", d.Name)
+		vm := vVM{UUID: d.UUID, State: d.State, Persistent: d.Persistent, Disks: map[string]vDisk{}}
+		for _, k := range d.Disks {
+			once("VM disk", d.Name+":"+k.Target)
+			vd := vDisk{Device: k.Device, Bus: k.Bus, SourceType: k.SourceType, Source: k.Source, Pool: k.Pool, Volume: k.Volume}
+			if e := k.Encryption; e != nil {
+				vd.EncFormat, vd.EncEngine, vd.EncSecret = e.Format, e.Engine, e.SecretUUID
+			}
+			vm.Disks[k.Target] = vd
+		}
+		v.vms[d.Name] = vm
+	}
+	for _, s := range h.Secrets {
+		once("secret", s.UUID)
+		v.secrets[s.UUID] = vSecret{UsageType: s.UsageType, UsageID: s.UsageID, Private: s.Private, Ephemeral: s.Ephemeral}
+	}
+	return v
+}
+
+// flatVols keys a view's volumes by pool/name, leaving out pools skip
+// names.
+func flatVols(v virshView, skip func(string) bool) map[string]vVol {
+	out := map[string]vVol{}
+	for p, vols := range v.vols {
+		if skip(p) {
 			continue
 		}
-		for _, line := range strings.Split(list, "\n") {
-			if f := strings.Fields(line); len(f) > 0 {
-				out[p][f[0]] = true
-			}
+		for n, x := range vols {
+			out[p+"/"+n] = x
 		}
 	}
 	return out
 }
 
-func freeTarget(t *testing.T, env lab.Env) string {
-	xml := mustVirsh(t, env.URI, "dumpxml", env.VM)
-	for c := 'z'; c > 'c'; c-- {
-		dev := "vd" + string(c)
-		if !strings.Contains(xml, "dev='"+dev+"'") {
-			return dev
+// vmsOnly is the VMs without their disks (compared one by one).
+func vmsOnly(v virshView) map[string]vVM {
+	out := map[string]vVM{}
+	for n, vm := range v.vms {
+		vm.Disks = nil
+		out[n] = vm
+	}
+	return out
+}
+
+func flatDisks(v virshView) map[string]vDisk {
+	out := map[string]vDisk{}
+	for n, vm := range v.vms {
+		for dev, d := range vm.Disks {
+			out[n+":"+dev] = d
 		}
 	}
-	t.Fatal("no free virtio target on the lab VM")
-	return ""
+	return out
+}
+
+// virshAttachments derives, from virsh's view alone, which VM disks use
+// each volume: a file or block disk by the volume's path, a pool volume
+// by pool/name, an rbd disk by the image (the rbd volume's path is
+// cephpool/image).
+func virshAttachments(v virshView, skip func(string) bool) map[string]string {
+	byPath := map[string]string{}
+	vols := flatVols(v, skip)
+	out := map[string]string{}
+	for key, x := range vols {
+		out[key] = ""
+		if x.Path != "" {
+			byPath[x.Path] = key
+		}
+	}
+	uses := map[string][]string{}
+	for vm, d := range v.vms {
+		for dev, k := range d.Disks {
+			var key string
+			switch k.SourceType {
+			case "volume":
+				key = k.Pool + "/" + k.Volume
+			case "network":
+				_, name, _ := strings.Cut(k.Source, ":")
+				key = byPath[name]
+			default:
+				key = byPath[k.Source]
+			}
+			if _, ok := vols[key]; ok {
+				uses[key] = append(uses[key], vm+":"+dev)
+			}
+		}
+	}
+	for key, u := range uses {
+		slices.Sort(u)
+		out[key] = strings.Join(u, " ")
+	}
+	return out
+}
+
+func stowageAttachments(h libvirtx.HostInfo, skip func(string) bool) map[string]string {
+	out := map[string]string{}
+	for _, p := range h.Pools {
+		if skip(p.Name) {
+			continue
+		}
+		for _, x := range p.Volumes {
+			var u []string
+			for _, a := range x.AttachedTo {
+				u = append(u, a.VM+":"+a.Target)
+			}
+			slices.Sort(u)
+			out[p.Name+"/"+x.Name] = strings.Join(u, " ")
+		}
+	}
+	return out
 }
 
 func findVolume(h libvirtx.HostInfo, pool, name string) *libvirtx.VolumeInfo {

@@ -1,10 +1,14 @@
 package drive_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"stowage/drive"
@@ -74,6 +78,12 @@ func TestLabRefusals(t *testing.T) {
 // A pool on a 16 KiB tmpfs: the capacity check warns (dir pools can
 // over-commit), qemu-img then fails writing the LUKS header, and the
 // secret made before it is undefined again.
+//
+// The test proves the failure came from the full pool and not from any
+// failure at all: the volume step must fail with ENOSPC ("No space left
+// on device", as qemu-img reports it through libvirt) for the file on this
+// tmpfs, and no other step may fail. Then nothing may be left: no volume
+// in libvirt, no file on the tmpfs, no secret for the volume's path.
 func TestLabFullPool(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
@@ -82,12 +92,22 @@ func TestLabFullPool(t *testing.T) {
 		lab.Unavailable(t, "cannot mount a tiny tmpfs here (%v: %s); the capacity check is covered by model's unit tests", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	// The premise: this file system cannot hold a LUKS header (QEMU's
+	// smallest is over 1 MiB).
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(mnt, &fs); err != nil {
+		t.Fatal(err)
+	}
+	if total := fs.Blocks * uint64(fs.Bsize); total > 64<<10 {
+		t.Fatalf("tmpfs at %s holds %d bytes; the test needs one too small for a LUKS header", mnt, total)
+	}
 	pool := uniq("full")
 	virsh(t, "pool-create-as", pool, "dir", "--target", mnt)
 	t.Cleanup(func() { _ = exec.Command("virsh", "pool-destroy", pool).Run() })
 	name := uniq("big")
+	path := filepath.Join(mnt, name)
 	t.Cleanup(func() {
-		if u, ok, _ := r.conn.SecretByVolumeUsage(context.Background(), filepath.Join(mnt, name)); ok {
+		if u, ok, _ := r.conn.SecretByVolumeUsage(context.Background(), path); ok {
 			_ = r.conn.UndefineSecret(context.Background(), u)
 		}
 	})
@@ -98,12 +118,67 @@ func TestLabFullPool(t *testing.T) {
 	if len(p.Warnings) == 0 || !strings.Contains(p.Warnings[0], "over-committed") {
 		t.Errorf("warnings %v; want an over-commit warning", p.Warnings)
 	}
-	_, err = drive.Create(ctx, r.deps, p, nil)
+	collect, events := drain(make(chan drive.Event, 256))
+	_, err = drive.Create(ctx, r.deps, p, events)
+	evs := collect()
 	if err == nil || !strings.Contains(err.Error(), "nothing left") {
 		t.Fatalf("create in a full pool: %v; want a failure, rolled back", err)
 	}
 	t.Logf("create in a full pool: %v", err)
-	r.assertNothingLeft(t, pool, name, filepath.Join(mnt, name), "")
+	// The cause: ENOSPC for the volume's file, in the error the caller
+	// gets and in the failed step's event. strerror's wording is glibc's,
+	// Go's is lower case: compare without case.
+	enospc := strings.ToLower(syscall.ENOSPC.Error())
+	isCause := func(e error) bool {
+		return e != nil && strings.Contains(strings.ToLower(e.Error()), enospc) && strings.Contains(e.Error(), path)
+	}
+	if !isCause(err) {
+		t.Errorf("the error does not say the pool's file system is full (ENOSPC writing %s): %v", path, err)
+	}
+	var failed []drive.Event
+	undone := map[model.StepID]bool{}
+	for _, e := range evs {
+		switch e.Kind {
+		case drive.StepFailed:
+			failed = append(failed, e)
+		case drive.StepUndone:
+			undone[e.Step.ID] = true
+		}
+	}
+	if len(failed) != 1 || failed[0].Step.ID != model.StepCreateVolume || !isCause(failed[0].Err) {
+		t.Errorf("failed steps %+v; want exactly the volume step, failing with ENOSPC for %s", failed, path)
+	}
+	if !undone[model.StepCreateSecret] {
+		t.Errorf("the secret made before the volume was not reported undone (undone: %v)", undone)
+	}
+	r.assertNothingLeft(t, pool, name, path, "")
+	// libvirt's view aside, the file system itself: qemu-img's partial
+	// file must be gone too.
+	if ents, err := os.ReadDir(mnt); err != nil || len(ents) != 0 {
+		t.Errorf("files left on the full pool's tmpfs: %v %v", ents, err)
+	}
+	// The audit log tells the same story: the volume step failed with
+	// ENOSPC, the secret's undo succeeded.
+	audit, err := os.ReadFile(r.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var volFailed, secretUndone bool
+	for _, line := range bytes.Split(bytes.TrimSpace(audit), []byte("\n")) {
+		var rec drive.Record
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if rec.Action == "create volume" && rec.Result == "failed" && strings.Contains(strings.ToLower(rec.Error), enospc) {
+			volFailed = true
+		}
+		if rec.Action == "undo create secret" && rec.Result == "ok" {
+			secretUndone = true
+		}
+	}
+	if !volFailed || !secretUndone {
+		t.Errorf("audit log lacks the volume's ENOSPC failure (%v) or the secret's undo (%v):\n%s", volFailed, secretUndone, audit)
+	}
 }
 
 func contains(xs []string, s string) bool {
