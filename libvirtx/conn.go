@@ -147,6 +147,11 @@ func (c *Conn) do(ctx context.Context, what string, fn func(*libvirt.Libvirt) er
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("%s: %w", what, ctx.Err())
 	}
+	if errors.Is(err, ErrTimeout) {
+		// The dialer timed out on its own and said where (a hop of an
+		// SSH route, say): its words beat the generic ones.
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	return fmt.Errorf("%s on %s: %w (waited %s; connection closed)", what, c.Target.Raw, ErrTimeout, c.timeout)
 }
 
@@ -182,9 +187,10 @@ func FormatVersion(v uint64) string {
 // trackedDialer remembers the socket go-libvirt dialed so a timeout can
 // close it without another RPC.
 type trackedDialer struct {
-	d    socket.Dialer
-	mu   sync.Mutex
-	conn net.Conn
+	d     socket.Dialer
+	mu    sync.Mutex
+	conn  net.Conn
+	isCut bool
 }
 
 func (t *trackedDialer) Dial() (net.Conn, error) {
@@ -192,6 +198,11 @@ func (t *trackedDialer) Dial() (net.Conn, error) {
 	if err == nil {
 		t.mu.Lock()
 		t.conn = c
+		if t.isCut {
+			// The call's time ran out while dialing: nothing would bound
+			// the first RPC on this socket.
+			_ = c.Close()
+		}
 		t.mu.Unlock()
 	}
 	return c, err
@@ -200,6 +211,7 @@ func (t *trackedDialer) Dial() (net.Conn, error) {
 func (t *trackedDialer) cut() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.isCut = true
 	if t.conn != nil {
 		_ = t.conn.Close()
 	}

@@ -3,11 +3,13 @@ package libvirtx
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/digitalocean/go-libvirt/socket"
@@ -21,11 +23,19 @@ import (
 // and cannot ask before trusting a host key; this one:
 //   - resolves Host aliases, HostName, User, Port and IdentityFile from
 //     ~/.ssh/config (the URI's user, port and ?keyfile= win);
-//   - verifies the host key against known_hosts (the URI's ?known_hosts=,
-//     else ~/.ssh/known_hosts) and, for a host it does not list, fails with
-//     *UnknownHostKeyError so the UI can show the fingerprint and ask; a
-//     changed key is refused outright (possible man in the middle);
+//   - reaches the host through ProxyJump hosts or a ProxyCommand from
+//     ~/.ssh/config (ssh_route.go, ssh_proxy.go), each jump host with its
+//     own settings and its own host-key check;
+//   - verifies every host key against known_hosts (the URI's
+//     ?known_hosts=, else ~/.ssh/known_hosts) and, for a host it does not
+//     list, fails with *UnknownHostKeyError naming the hop, so the UI can
+//     show the fingerprint and ask; a changed key is refused outright
+//     (possible man in the middle);
 //   - authenticates with the SSH agent ($SSH_AUTH_SOCK) and key files;
+//   - tries again, with randomized pauses, when sshd drops the connection
+//     before the handshake (MaxStartups; ssh_retry.go);
+//   - bounds the whole dial, every handshake and tunnel included, by the
+//     dial timeout, so a hop that never answers cannot hang it;
 //   - forwards to libvirtd's unix socket on the host (direct-streamlocal);
 //   - sends SSH keepalives, so a vanished host is noticed and the socket
 //     closed (go-libvirt's Disconnected() then fires).
@@ -42,12 +52,24 @@ type UnknownHostKeyError struct {
 	KeyType     string
 	Fingerprint string // SHA256:…, as ssh-keygen -l prints it
 	KnownHosts  string // the file TrustHostKey appends to
-	key         ssh.PublicKey
+	// JumpHost is the ProxyJump entry (as ssh_config spells it) whose key
+	// this is; empty when the key is the libvirt host's own.
+	JumpHost string
+	key      ssh.PublicKey
+}
+
+// Subject names the server whose key is unknown: "[10.0.0.5]:22", or
+// "jump host bastion ([10.0.0.1]:22)".
+func (e *UnknownHostKeyError) Subject() string {
+	if e.JumpHost == "" {
+		return e.Host
+	}
+	return fmt.Sprintf("jump host %s (%s)", e.JumpHost, e.Host)
 }
 
 func (e *UnknownHostKeyError) Error() string {
 	return fmt.Sprintf("unknown SSH host key for %s: %s %s (not in %s); verify the fingerprint with the host's admin before trusting it",
-		e.Host, e.KeyType, e.Fingerprint, e.KnownHosts)
+		e.Subject(), e.KeyType, e.Fingerprint, e.KnownHosts)
 }
 
 // TrustHostKey appends the key of an UnknownHostKeyError to its known_hosts
@@ -71,76 +93,34 @@ func TrustHostKey(e *UnknownHostKeyError) error {
 	return f.Close()
 }
 
-// sshSettings is what one qemu+ssh dial uses, after ~/.ssh/config.
+// sshSettings is one SSH server of a dial (the libvirt host or a jump
+// host), after ~/.ssh/config.
 type sshSettings struct {
+	alias      string // the name looked up in ssh_config
+	hostName   string // after HostName
+	port       string
 	addr       string // host:port to dial
 	user       string
 	keyFiles   []string
 	knownHosts string
-	socket     string
+	socket     string // libvirtd's socket; the libvirt host only
+	jump       string // the ProxyJump entry; empty for the libvirt host
+}
+
+// label names the server in messages.
+func (s sshSettings) label() string {
+	if s.jump != "" {
+		return fmt.Sprintf("jump host %s (%s@%s)", s.jump, s.user, s.addr)
+	}
+	return s.user + "@" + s.addr
 }
 
 // resolveSSH combines the URI with ~/.ssh/config. cfg may be nil.
 func resolveSSH(t Target, cfg *sshconfig.Config, home, localUser string) sshSettings {
-	get := func(key string) string {
-		if cfg == nil {
-			return ""
-		}
-		v, _ := cfg.Get(t.Host, key)
-		return v
-	}
-	s := sshSettings{socket: t.Socket}
-	host := t.Host
-	if hn := get("HostName"); hn != "" {
-		host = hn
-	}
-	port := t.Port
-	if port == "" {
-		port = get("Port")
-	}
-	if port == "" {
-		port = "22"
-	}
-	s.addr = net.JoinHostPort(host, port)
-	s.user = t.User
-	if s.user == "" {
-		s.user = get("User")
-	}
-	if s.user == "" {
-		s.user = localUser
-	}
-	expand := func(p string) string {
-		if strings.HasPrefix(p, "~/") {
-			return filepath.Join(home, p[2:])
-		}
-		return p
-	}
-	if t.Keyfile != "" {
-		s.keyFiles = []string{expand(t.Keyfile)}
-	} else if cfg != nil {
-		if ids, err := cfg.GetAll(t.Host, "IdentityFile"); err == nil {
-			for _, id := range ids {
-				// ssh_config returns its default "~/.ssh/identity" when
-				// nothing is set; the usual defaults are added below.
-				if id != "" && id != "~/.ssh/identity" {
-					s.keyFiles = append(s.keyFiles, expand(id))
-				}
-			}
-		}
-	}
-	if len(s.keyFiles) == 0 {
-		for _, n := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
-			s.keyFiles = append(s.keyFiles, filepath.Join(home, ".ssh", n))
-		}
-	}
-	s.knownHosts = expand(t.KnownHosts)
-	if s.knownHosts == "" {
-		if f := get("UserKnownHostsFile"); f != "" {
-			s.knownHosts = expand(strings.Fields(f)[0])
-		} else {
-			s.knownHosts = filepath.Join(home, ".ssh", "known_hosts")
-		}
-	}
+	s := sshEnv{cfg: cfg, home: home, localUser: localUser}.resolveHost(hostQuery{
+		alias: t.Host, user: t.User, port: t.Port, keyfile: t.Keyfile, knownHosts: t.KnownHosts,
+	})
+	s.socket = t.Socket
 	return s
 }
 
@@ -160,48 +140,64 @@ func NewSSHDialer(t Target, timeout time.Duration) (socket.Dialer, error) {
 			return nil, fmt.Errorf("%s: read ~/.ssh/config: %w", t.Raw, err)
 		}
 	}
-	return &sshDialer{s: resolveSSH(t, cfg, home, localUser), host: t.Host, timeout: timeout}, nil
+	return newSSHDialer(t, timeout, sshEnv{cfg: cfg, home: home, localUser: localUser})
+}
+
+func newSSHDialer(t Target, timeout time.Duration, env sshEnv) (*sshDialer, error) {
+	dest := resolveSSH(t, env.cfg, env.home, env.localUser)
+	r, err := env.route(t.Host, dest, t.Keyfile, t.KnownHosts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Raw, err)
+	}
+	return &sshDialer{route: r, timeout: timeout, retry: defaultRetry()}, nil
 }
 
 type sshDialer struct {
-	s       sshSettings
-	host    string
+	route   sshRoute
 	timeout time.Duration
+	retry   retryPolicy
 }
 
-func (d *sshDialer) hostKeyCallback() (ssh.HostKeyCallback, error) {
-	if _, err := os.Stat(d.s.knownHosts); errors.Is(err, os.ErrNotExist) {
+func (d *sshDialer) dest() sshSettings { return d.route.hops[len(d.route.hops)-1] }
+
+func hostKeyCallback(s sshSettings) (ssh.HostKeyCallback, error) {
+	if _, err := os.Stat(s.knownHosts); errors.Is(err, os.ErrNotExist) {
 		// No file yet: every key is unknown, and TrustHostKey creates it.
 		return func(host string, _ net.Addr, key ssh.PublicKey) error {
-			return d.unknown(host, key)
+			return unknownHostKey(s, host, key)
 		}, nil
 	}
-	check, err := knownhosts.New(d.s.knownHosts)
+	check, err := knownhosts.New(s.knownHosts)
 	if err != nil {
-		return nil, fmt.Errorf("read known_hosts %s: %w", d.s.knownHosts, err)
+		return nil, fmt.Errorf("read known_hosts %s: %w", s.knownHosts, err)
 	}
 	return func(host string, remote net.Addr, key ssh.PublicKey) error {
 		err := check(host, remote, key)
 		var ke *knownhosts.KeyError
 		if errors.As(err, &ke) {
 			if len(ke.Want) == 0 {
-				return d.unknown(host, key)
+				return unknownHostKey(s, host, key)
+			}
+			what := host
+			if s.jump != "" {
+				what = fmt.Sprintf("jump host %s (%s)", s.jump, host)
 			}
 			return fmt.Errorf("SSH host key for %s CHANGED: %s %s does not match %s:%d; refusing to connect (possible man in the middle; if the host was reinstalled, remove the old line)",
-				host, key.Type(), ssh.FingerprintSHA256(key), ke.Want[0].Filename, ke.Want[0].Line)
+				what, key.Type(), ssh.FingerprintSHA256(key), ke.Want[0].Filename, ke.Want[0].Line)
 		}
 		return err
 	}, nil
 }
 
-func (d *sshDialer) unknown(host string, key ssh.PublicKey) error {
+func unknownHostKey(s sshSettings, host string, key ssh.PublicKey) error {
 	return &UnknownHostKeyError{
-		Host: knownhosts.Normalize(host), KeyType: key.Type(),
-		Fingerprint: ssh.FingerprintSHA256(key), KnownHosts: d.s.knownHosts, key: key,
+		Host: knownhosts.Normalize(host), KeyType: key.Type(), JumpHost: s.jump,
+		Fingerprint: ssh.FingerprintSHA256(key), KnownHosts: s.knownHosts, key: key,
 	}
 }
 
-func (d *sshDialer) authMethods() (methods []ssh.AuthMethod, closeAgent func()) {
+// agentSigners returns the SSH agent's keys, or nil without an agent.
+func agentSigners() (methods []ssh.AuthMethod, closeAgent func()) {
 	closeAgent = func() {}
 	if sock := os.Getenv("SSH_AUTH_SOCK"); sock != "" {
 		if c, err := net.Dial("unix", sock); err == nil {
@@ -209,58 +205,252 @@ func (d *sshDialer) authMethods() (methods []ssh.AuthMethod, closeAgent func()) 
 			closeAgent = func() { c.Close() }
 		}
 	}
+	return methods, closeAgent
+}
+
+func keyFileSigners(s sshSettings) []ssh.AuthMethod {
 	var signers []ssh.Signer
-	for _, f := range d.s.keyFiles {
+	for _, f := range s.keyFiles {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
 		// Passphrase-protected keys need the agent; they are skipped here.
-		if s, err := ssh.ParsePrivateKey(b); err == nil {
-			signers = append(signers, s)
+		if k, err := ssh.ParsePrivateKey(b); err == nil {
+			signers = append(signers, k)
 		}
 	}
-	if len(signers) > 0 {
-		methods = append(methods, ssh.PublicKeys(signers...))
+	if len(signers) == 0 {
+		return nil
 	}
-	return methods, closeAgent
+	return []ssh.AuthMethod{ssh.PublicKeys(signers...)}
 }
 
-// Dial connects to the SSH server and opens libvirtd's socket through it.
+// hopConfigs are the client configurations of the hops, made before the
+// first packet: a bad known_hosts or no key at all is no network problem,
+// and is not retried.
+func (d *sshDialer) hopConfigs(agentMethods []ssh.AuthMethod) ([]*ssh.ClientConfig, error) {
+	var out []*ssh.ClientConfig
+	for _, h := range d.route.hops {
+		hk, err := hostKeyCallback(h)
+		if err != nil {
+			return nil, err
+		}
+		methods := append(append([]ssh.AuthMethod(nil), agentMethods...), keyFileSigners(h)...)
+		if len(methods) == 0 {
+			return nil, fmt.Errorf("ssh %s: no SSH agent and no readable key (tried %s); add a key with ssh-add or ?keyfile=",
+				h.label(), strings.Join(h.keyFiles, ", "))
+		}
+		out = append(out, &ssh.ClientConfig{User: h.user, Auth: methods, HostKeyCallback: hk})
+	}
+	return out, nil
+}
+
+// Dial connects through the route and opens libvirtd's socket; the whole
+// of it, retries included, ends by the dial timeout.
 func (d *sshDialer) Dial() (net.Conn, error) {
-	hk, err := d.hostKeyCallback()
+	deadline := d.retry.now().Add(d.timeout)
+	agentMethods, closeAgent := agentSigners()
+	defer closeAgent()
+	cfgs, err := d.hopConfigs(agentMethods)
 	if err != nil {
 		return nil, err
 	}
-	methods, closeAgent := d.authMethods()
-	defer closeAgent()
-	if len(methods) == 0 {
-		return nil, fmt.Errorf("ssh %s@%s: no SSH agent and no readable key (tried %s); add a key with ssh-add or ?keyfile=",
-			d.s.user, d.s.addr, strings.Join(d.s.keyFiles, ", "))
-	}
-	cfg := &ssh.ClientConfig{User: d.s.user, Auth: methods, HostKeyCallback: hk, Timeout: d.timeout}
-	client, err := ssh.Dial("tcp", d.s.addr, cfg)
+	var conn net.Conn
+	err = d.retry.run(deadline, func() error {
+		a := &sshAttempt{d: d, cfgs: cfgs, deadline: deadline}
+		c, err := a.dial()
+		conn = c
+		return err
+	})
 	if err != nil {
-		var uk *UnknownHostKeyError
-		if errors.As(err, &uk) {
-			return nil, uk
+		return nil, err
+	}
+	return conn, nil
+}
+
+// sshAttempt is one try along the route. Everything it opens is
+// registered, so that the deadline's watchdog, or a failure, closes it
+// all; on success the sshConn owns it.
+type sshAttempt struct {
+	d        *sshDialer
+	cfgs     []*ssh.ClientConfig
+	deadline time.Time
+
+	mu          sync.Mutex
+	closers     []io.Closer // bottom (TCP or ProxyCommand) first
+	expired     bool
+	expiredDone chan struct{} // closed once expire has closed everything
+	stage       atomic.Pointer[string]
+}
+
+func (a *sshAttempt) setStage(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	a.stage.Store(&s)
+}
+
+// track registers c for closing; after expiry it is closed at once.
+func (a *sshAttempt) track(c io.Closer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.expired {
+		c.Close()
+		return
+	}
+	a.closers = append(a.closers, c)
+}
+
+// closeAll closes the top first: clients before the transports under them.
+func (a *sshAttempt) closeAll() {
+	a.mu.Lock()
+	cs := a.closers
+	a.closers = nil
+	a.mu.Unlock()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i].Close()
+	}
+}
+
+func (a *sshAttempt) expire() {
+	a.mu.Lock()
+	a.expired = true
+	a.mu.Unlock()
+	a.closeAll()
+	close(a.expiredDone)
+}
+
+func (a *sshAttempt) dial() (net.Conn, error) {
+	left := time.Until(a.deadline)
+	if left <= 0 {
+		return nil, &dialTimeoutError{fmt.Sprintf("ssh %s: no time left to dial (timeout %s)", a.d.dest().label(), a.d.timeout)}
+	}
+	// Handshakes through a tunnel take no deadline (x/crypto's channels
+	// do not support one), so a watchdog closes the bottom transport,
+	// which ends every hop above it.
+	a.expiredDone = make(chan struct{})
+	wd := time.AfterFunc(left, a.expire)
+	conn, err := a.run()
+	if !wd.Stop() {
+		// Everything is closed (a ProxyCommand killed and reaped) before
+		// the dial returns.
+		<-a.expiredDone
+		if conn != nil {
+			conn.Close()
 		}
-		return nil, fmt.Errorf("ssh %s@%s: %w", d.s.user, d.s.addr, err)
+		stage := "dialing"
+		if s := a.stage.Load(); s != nil {
+			stage = *s
+		}
+		return nil, &dialTimeoutError{fmt.Sprintf("ssh %s: no answer within %s (%s)", a.d.dest().label(), a.d.timeout, stage)}
 	}
-	conn, err := client.Dial("unix", d.s.socket)
 	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("ssh %s: open libvirtd socket %s on the host (is libvirtd running there?): %w", d.s.addr, d.s.socket, err)
+		a.closeAll()
+		return nil, err
 	}
-	sc := &sshConn{Conn: conn, client: client, done: make(chan struct{})}
+	return conn, nil
+}
+
+func (a *sshAttempt) run() (net.Conn, error) {
+	hops := a.d.route.hops
+	first := hops[0]
+	var under net.Conn
+	var proxy *proxyCommandConn
+	if pc := a.d.route.proxyCommand; pc != "" {
+		a.setStage("starting the ProxyCommand for %s", first.label())
+		p, err := startProxyCommand(pc, first.addr)
+		if err != nil {
+			return nil, fmt.Errorf("ssh %s: %w", first.label(), err)
+		}
+		a.track(p)
+		under, proxy = p.stream(), p
+	} else {
+		a.setStage("connecting to %s", first.label())
+		c, err := (&net.Dialer{Deadline: a.deadline}).Dial("tcp", first.addr)
+		if err != nil {
+			return nil, fmt.Errorf("ssh %s: %w", first.label(), err)
+		}
+		a.track(c)
+		under = c
+	}
+	var client *ssh.Client
+	for i, hop := range hops {
+		if i > 0 {
+			a.setStage("opening a tunnel through %s to %s", hops[i-1].label(), hop.addr)
+			c, err := client.Dial("tcp", hop.addr)
+			if err != nil {
+				return nil, fmt.Errorf("ssh %s cannot reach %s (%s): %w", hops[i-1].label(), hop.addr, hop.label(), err)
+			}
+			a.track(c)
+			under = c
+		}
+		if i == 0 && proxy != nil {
+			a.setStage("SSH handshake with %s through its ProxyCommand", hop.label())
+		} else {
+			a.setStage("SSH handshake with %s", hop.label())
+		}
+		cc, chans, reqs, err := ssh.NewClientConn(under, hop.addr, a.cfgs[i])
+		if err != nil {
+			return nil, a.handshakeError(hop, i == 0, proxy, err)
+		}
+		client = ssh.NewClient(cc, chans, reqs)
+		a.track(client)
+	}
+	dest := hops[len(hops)-1]
+	a.setStage("opening libvirtd's socket %s on %s", dest.socket, dest.label())
+	conn, err := client.Dial("unix", dest.socket)
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s: open libvirtd socket %s on the host (is libvirtd running there?): %w", dest.addr, dest.socket, err)
+	}
+	a.mu.Lock()
+	closers := a.closers
+	a.mu.Unlock()
+	sc := &sshConn{Conn: conn, client: client, under: closers, done: make(chan struct{})}
 	go sc.keepalive(SSHKeepalive)
 	return sc, nil
 }
 
-// sshConn is the forwarded socket; closing it closes the SSH session too.
+// handshakeError words a failed handshake with hop. Through a
+// ProxyCommand, an early EOF may be the command's own failure (it could
+// not connect): then its exit status and stderr are the cause.
+func (a *sshAttempt) handshakeError(hop sshSettings, overProxy bool, proxy *proxyCommandConn, err error) error {
+	if overProxy && proxy != nil && transientHandshake(err) {
+		if failed, why := proxy.failure(time.Until(a.deadline)); failed {
+			return fmt.Errorf("ssh %s: %s (%w)", hop.label(), why, err)
+		}
+	}
+	return classifyHandshake(hop, err)
+}
+
+// classifyHandshake marks the transient handshake failures for the retry;
+// an unknown host key stays itself, for the UI to ask about.
+func classifyHandshake(hop sshSettings, err error) error {
+	var uk *UnknownHostKeyError
+	if errors.As(err, &uk) {
+		return uk
+	}
+	err = fmt.Errorf("ssh %s: %w", hop.label(), err)
+	if !transientHandshake(err) {
+		return err
+	}
+	return &transientError{
+		cause: fmt.Sprintf("ssh %s dropped the connection before the handshake (sshd's MaxStartups limit on unauthenticated connections, or a busy or restarting server)", hop.label()),
+		err:   err,
+	}
+}
+
+// dialTimeoutError is a dial that ran out of time, saying at which step;
+// it matches ErrTimeout.
+type dialTimeoutError struct{ msg string }
+
+func (e *dialTimeoutError) Error() string        { return e.msg }
+func (e *dialTimeoutError) Is(target error) bool { return target == ErrTimeout }
+
+// sshConn is the forwarded socket; closing it closes the SSH sessions
+// and transports under it too, top first.
 type sshConn struct {
 	net.Conn
-	client *ssh.Client
+	client *ssh.Client // the libvirt host's session, for keepalives
+	under  []io.Closer // bottom first
 	once   sync.Once
 	done   chan struct{}
 }
@@ -269,7 +459,9 @@ func (c *sshConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
 		close(c.done)
-		c.client.Close()
+		for i := len(c.under) - 1; i >= 0; i-- {
+			c.under[i].Close()
+		}
 	})
 	return err
 }
