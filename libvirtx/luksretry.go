@@ -35,6 +35,15 @@ func IsLUKSBenchmarkFailure(err error) bool {
 	return err != nil && strings.Contains(err.Error(), qemuBenchmarkMessage)
 }
 
+// BriefCause names a failure in a few words for a progress line: QEMU's
+// benchmark failure by what it means, anything else as it is.
+func BriefCause(err error) string {
+	if IsLUKSBenchmarkFailure(err) {
+		return "QEMU could not time its LUKS key derivation: " + qemuBenchmarkMessage
+	}
+	return err.Error()
+}
+
 // LUKSBenchmarkError is returned when every attempt failed on QEMU's
 // benchmark. Err is the last attempt's error, as libvirt gave it.
 type LUKSBenchmarkError struct {
