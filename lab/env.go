@@ -38,6 +38,12 @@ type Env struct {
 	// public host key file.
 	SSHURI     string
 	SSHHostKey string
+	// TLSURI reaches the lab's second, TLS-listening libvirtd (user
+	// nobody, a session daemon on 127.0.0.1 with the lab's own CA and
+	// certificates; ?pkipath= names the client's); TLSPool is a dir pool
+	// it holds.
+	TLSURI  string
+	TLSPool string
 	// Scripts is the lab/ directory holding up, down and status.
 	Scripts string
 }
@@ -88,6 +94,7 @@ func Load() (Env, error) {
 		ISCSIPortal: kv["STOWAGE_LAB_ISCSI_PORTAL"], ISCSITarget: kv["STOWAGE_LAB_ISCSI_TARGET"],
 		ISCSIInitiator: kv["STOWAGE_LAB_ISCSI_INITIATOR"], Scripts: dir,
 		SSHURI: kv["STOWAGE_LAB_SSH_URI"], SSHHostKey: kv["STOWAGE_LAB_SSH_HOST_KEY"],
+		TLSURI: kv["STOWAGE_LAB_TLS_URI"], TLSPool: kv["STOWAGE_LAB_TLS_POOL"],
 	}
 	if e.URI == "" || e.DirPool == "" || e.VM == "" {
 		return Env{}, fmt.Errorf("%s is incomplete: rerun lab/up", path)

@@ -45,6 +45,14 @@ ISCSI_CHAP_FILE=$LAB_DIR/iscsi/chap.secret
 # An sshd of the lab's own on loopback, so qemu+ssh is tested for real.
 SSH_PORT=2222
 SSH_DIR=$LAB_DIR/ssh
+# A second libvirtd of the lab's own, listening for qemu+tls on loopback
+# only (its own CA and certificates), so TLS is tested at all. It runs
+# unprivileged (user nobody, a session daemon with every directory under
+# $TLS_DIR), so it never touches the lab's system libvirtd or its VMs.
+TLS_PORT=16515
+TLS_DIR=$LAB_DIR/tls
+TLS_POOL=$LAB_PREFIX-tls-dir
+TLS_URI="qemu+tls://127.0.0.1:$TLS_PORT/session?pkipath=$TLS_DIR/client"
 # Fixed so that lab/up redefines the cephx secret idempotently.
 RBD_SECRET_UUID=5a7d0e1c-3b2f-4c55-9e60-57a6e1ab0001
 

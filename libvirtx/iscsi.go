@@ -244,6 +244,9 @@ func LUNNumber(vol string) (int, bool) {
 // sets its value (virsh secret-define + secret-set-value). The value never
 // leaves this call. It returns the secret's UUID.
 func (c *Conn) DefineCHAPSecret(ctx context.Context, usage, description string, value []byte) (string, error) {
+	if err := c.refuseUnsafeSecret(fmt.Sprintf("define CHAP secret %q", usage)); err != nil {
+		return "", err
+	}
 	doc, err := (&libvirtxml.Secret{Ephemeral: "no", Private: "yes", Description: description,
 		Usage: &libvirtxml.SecretUsage{Type: "iscsi", Target: usage}}).Marshal()
 	if err != nil {

@@ -27,6 +27,9 @@ func VolumeSecretXML(usage, description string) (string, error) {
 // DefineVolumeSecret defines a private volume secret (no value yet) and
 // returns its UUID.
 func (c *Conn) DefineVolumeSecret(ctx context.Context, usage, description string) (string, error) {
+	if err := c.refuseUnsafeSecret("define secret for " + usage); err != nil {
+		return "", err
+	}
 	doc, err := VolumeSecretXML(usage, description)
 	if err != nil {
 		return "", err
@@ -43,6 +46,9 @@ func (c *Conn) DefineVolumeSecret(ctx context.Context, usage, description string
 // SetSecretValue stores value in a secret. The caller clears value
 // afterwards; it is never logged or wrapped into an error.
 func (c *Conn) SetSecretValue(ctx context.Context, uuid string, value []byte) error {
+	if err := c.refuseUnsafeSecret("set the value of secret " + uuid); err != nil {
+		return err
+	}
 	u, err := ParseUUID(uuid)
 	if err != nil {
 		return err

@@ -152,6 +152,9 @@ type SecretSpec struct {
 // value is never logged nor kept; the caller should clear it afterwards.
 // A secret whose value cannot be set is undefined again.
 func (c *Conn) DefineSecret(ctx context.Context, s SecretSpec, value []byte) (string, error) {
+	if err := c.refuseUnsafeSecret(fmt.Sprintf("define %s secret %q", s.UsageType, s.UsageID)); err != nil {
+		return "", err
+	}
 	x := libvirtxml.Secret{Ephemeral: "no", Private: "yes", Description: s.Description, Usage: &libvirtxml.SecretUsage{Type: s.UsageType}}
 	switch s.UsageType {
 	case "volume":

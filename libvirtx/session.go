@@ -171,7 +171,9 @@ func (s *Session) Report(err error) {
 	case errors.Is(err, ErrTimeout):
 		s.status = Status{State: StateDegraded, Reason: err.Error(), Err: err}
 		if s.conn != nil {
-			_ = s.conn.Close()
+			// Cut, never Close: Close sends ConnectClose, an RPC that a
+			// libvirtd which stopped answering never answers either.
+			s.conn.cut()
 			s.conn = nil
 		}
 	}

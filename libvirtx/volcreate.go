@@ -2,7 +2,6 @@ package libvirtx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -127,33 +126,23 @@ func (c *Conn) pollAllocation(ph libvirt.StoragePool, name string, interval time
 	}
 }
 
-// callWithin is call with its own bound instead of the connection's.
+// callWithin is call with its own bound instead of the connection's. On
+// expiry it cuts the socket, as do does: never Disconnect(), an RPC that a
+// libvirtd which stopped answering never answers either.
 func callWithin[T any](ctx context.Context, c *Conn, within time.Duration, what string, fn func(*libvirt.Libvirt) (T, error)) (T, error) {
 	var out T
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		v, err := fn(c.l)
-		out = v
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", what, err)
-		}
-		return out, nil
-	case <-ctx.Done():
-		if c.l.IsConnected() {
-			_ = c.l.Disconnect()
-		}
-		var zero T
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return zero, fmt.Errorf("%s: %w", what, ctx.Err())
-		}
-		return zero, fmt.Errorf("%s on %s: %w (waited %s; connection closed)", what, c.Target.Raw, ErrTimeout, within)
+	l, sock, err := c.live(ctx)
+	if err != nil {
+		return out, fmt.Errorf("%s: %w", what, err)
 	}
+	err = bounded(ctx, c, sock, what, within, func() error {
+		v, err := fn(l)
+		out = v
+		return err
+	})
+	return out, err
 }
 
 // Volume reads one volume by name.
