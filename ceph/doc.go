@@ -73,3 +73,7 @@ func ImageName(name string) error {
 	}
 	return nil
 }
+
+// ErrImageReplaced is returned (wrapped) by RemoveImageIfID when the image
+// of that name is not the one identified: it is left alone.
+var ErrImageReplaced = errors.New("the image of that name is another image now")

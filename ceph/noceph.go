@@ -22,6 +22,12 @@ func (*Client) CreateImage(string, string, uint64) error { return ErrNoCeph }
 // RemoveImage always fails with ErrNoCeph.
 func (*Client) RemoveImage(string, string) error { return ErrNoCeph }
 
+// ImageID always fails with ErrNoCeph.
+func (*Client) ImageID(string, string) (string, error) { return "", ErrNoCeph }
+
+// RemoveImageIfID always fails with ErrNoCeph.
+func (*Client) RemoveImageIfID(string, string, string) error { return ErrNoCeph }
+
 // ImageNames always fails with ErrNoCeph.
 func (*Client) ImageNames(string) ([]string, error) { return nil, ErrNoCeph }
 

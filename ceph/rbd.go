@@ -142,6 +142,42 @@ func (cl *Client) RemoveImage(pool, name string) error {
 	return nil
 }
 
+// ImageID is an image's id: RBD's own identity for it, new for every
+// image made, even one re-made under the same name.
+func (cl *Client) ImageID(pool, name string) (string, error) {
+	io, err := cl.ioctx(pool)
+	if err != nil {
+		return "", err
+	}
+	defer io.Destroy()
+	img, err := rbd.OpenImageReadOnly(io, name, rbd.NoSnapshot)
+	if err != nil {
+		return "", fmt.Errorf("ceph: open image %s/%s: %w", pool, name, err)
+	}
+	defer img.Close()
+	id, err := img.GetId()
+	if err != nil {
+		return "", fmt.Errorf("ceph: id of image %s/%s: %w", pool, name, err)
+	}
+	return id, nil
+}
+
+// RemoveImageIfID deletes pool/name only while its id is id; an image
+// already gone is not an error.
+func (cl *Client) RemoveImageIfID(pool, name, id string) error {
+	now, err := cl.ImageID(pool, name)
+	if errors.Is(err, rbd.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if now != id {
+		return fmt.Errorf("ceph: image %s/%s has id %s, not %s: %w", pool, name, now, id, ErrImageReplaced)
+	}
+	return cl.RemoveImage(pool, name)
+}
+
 // ImageNames lists the images of a pool.
 func (cl *Client) ImageNames(pool string) ([]string, error) {
 	io, err := cl.ioctx(pool)

@@ -3,11 +3,13 @@ package drive
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/plan"
 )
 
 // PassphraseEntropy is the passphrase's random bytes (256 bits).
@@ -48,7 +50,9 @@ func newPassphrase(r io.Reader) ([]byte, error) {
 
 // Create runs a prepared plan. Events (if events is not nil) are sent as
 // each step starts, moves and ends; the channel is not closed. On failure
-// or ctx cancellation the finished steps are undone in reverse.
+// or ctx cancellation what this run made is undone in reverse, and only
+// that: each undo checks the identity its step recorded (secret UUID,
+// volume key and secret, image id, the disk's source) first.
 func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Result, error) {
 	d = d.withDefaults()
 	s := p.Spec
@@ -63,114 +67,101 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 		}
 	}()
 	obj := s.Pool + "/" + s.Name
-	var acts []action
+	var acts []plan.Action
 	for _, st := range p.Plan {
-		st := st
-		a := action{step: st, auditObject: obj}
+		a := plan.Action{Step: st, Object: obj}
 		switch st.ID {
 		case model.StepCreateSecret:
-			a.auditAction = "create secret"
-			a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
+			a.Audit = "create secret"
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 				var err error
 				if pass, err = newPassphrase(d.Rand); err != nil {
-					return nil, Leftover{}, err
+					return plan.Made{}, err
 				}
 				uuid, err := d.Libvirt.DefineVolumeSecret(ctx, p.VolumePath, model.SecretDescription(d.Host, s.Pool, s.Name))
 				if err != nil {
-					return nil, Leftover{}, err
+					return plan.Made{}, err
 				}
 				secretUUID, res.SecretUUID = uuid, uuid
-				undo := func(ctx context.Context) error { return d.Libvirt.UndefineSecret(ctx, uuid) }
-				left := Leftover{What: "secret " + uuid, Command: "virsh secret-undefine " + uuid}
+				made := plan.Made{What: "secret " + uuid, Identity: uuid, Command: "virsh secret-undefine " + uuid,
+					Undo: func(ctx context.Context) error { return undefineSecret(ctx, d, uuid) }}
 				if err := d.Libvirt.SetSecretValue(ctx, uuid, pass); err != nil {
-					return undo, left, err
+					return made, err
 				}
 				if s.PoolType != model.PoolRBD {
 					// libvirt reads the value back itself when it formats:
 					// stowage needs it no longer.
 					clear(pass)
 				}
-				return undo, left, nil
+				return made, nil
 			}
 		case model.StepCreateVolume:
-			a.auditAction = "create volume"
+			a.Audit = "create volume"
 			if s.PoolType == model.PoolRBD && s.Encrypted() {
-				a.auditAction = "create rbd image"
-				a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
+				a.Audit = "create rbd image"
+				a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 					var err error
 					if cl, err = d.Ceph(ctx, p.Pool); err != nil {
-						return nil, Leftover{}, err
+						return plan.Made{}, err
 					}
 					size, err := s.AllocatedSize()
 					if err != nil {
-						return nil, Leftover{}, err
+						return plan.Made{}, err
 					}
 					if err := cl.CreateImage(p.Pool.SourceName, s.Name, size); err != nil {
-						return nil, Leftover{}, err
+						// "already exists" included: nothing was made.
+						return plan.Made{}, err
+					}
+					id, err := cl.ImageID(p.Pool.SourceName, s.Name)
+					if err != nil {
+						return plan.Made{What: "RBD image " + p.VolumePath, Command: "rbd rm " + commandQuote(p.VolumePath),
+							Undo: func(context.Context) error {
+								return fmt.Errorf("the id of image %s could not be read after it was made (%v), so nothing proves it is this run's: %w",
+									p.VolumePath, err, plan.ErrNotOurs)
+							}}, err
 					}
 					res.Path = p.VolumePath
-					undo := func(ctx context.Context) error {
-						if err := cl.RemoveImage(p.Pool.SourceName, s.Name); err != nil {
-							return err
-						}
-						return d.Libvirt.RefreshPool(ctx, s.Pool)
-					}
-					return undo, Leftover{What: "RBD image " + p.VolumePath, Command: "rbd rm " + commandQuote(p.VolumePath)}, nil
+					return plan.Made{What: "RBD image " + p.VolumePath + " (id " + id + ")", Identity: id,
+						Command: "rbd rm " + commandQuote(p.VolumePath),
+						Undo: func(ctx context.Context) error {
+							if err := notOurs(cl.RemoveImageIfID(p.Pool.SourceName, s.Name, id)); err != nil {
+								return err
+							}
+							return d.Libvirt.RefreshPool(ctx, s.Pool)
+						}}, nil
 				}
 				break
 			}
-			a.do = func(ctx context.Context, rep report) (func(context.Context) error, Leftover, error) {
-				vs := libvirtx.VolumeSpec{Name: s.Name, Capacity: s.Size, Format: s.Format}
-				if s.Encrypted() {
-					vs.Encryption = &model.Encryption{Format: "luks", SecretUUID: secretUUID}
-				}
-				if s.PoolType == model.PoolRBD {
-					vs.Format = ""
-				}
-				v, err := d.Libvirt.CreateVolumeWatched(ctx, s.Pool, vs, p.Cipher, libvirtx.CreateWatch{
-					Within: d.CreateTimeout, Interval: d.PollInterval, Progress: rep.progress, Retried: rep.retried})
-				left := Leftover{What: "volume " + obj, Command: fmt.Sprintf("virsh vol-delete --pool %s %s", commandQuote(s.Pool), commandQuote(s.Name))}
-				undo := func(ctx context.Context) error { return d.Libvirt.DeleteVolume(ctx, s.Pool, s.Name) }
-				if err != nil {
-					// A volume that outlived a timed-out call may exist:
-					// try to delete it, ignoring "not found".
-					return func(ctx context.Context) error {
-						if err := undo(ctx); err != nil && !libvirtx.IsNotFound(err) {
-							return err
-						}
-						return nil
-					}, left, err
-				}
-				res.Path, res.Key = v.Path, v.Key
-				return undo, left, nil
+			a.Do = func(ctx context.Context, rep plan.Report) (plan.Made, error) {
+				return createVolume(ctx, d, p, secretUUID, rep, &res)
 			}
 		case model.StepFormatLUKS:
-			a.auditAction = "format " + s.LibrbdFormat()
-			a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
+			a.Audit = "format " + s.LibrbdFormat()
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 				err := cl.FormatLUKS(p.Pool.SourceName, s.Name, s.LibrbdFormat(), pass)
 				clear(pass)
 				if err != nil {
-					return nil, Leftover{}, err
+					return plan.Made{}, err
 				}
 				// Let libvirt's pool see the image, as the browser lists it.
-				return nil, Leftover{}, d.Libvirt.RefreshPool(ctx, s.Pool)
+				return plan.Made{}, d.Libvirt.RefreshPool(ctx, s.Pool)
 			}
 		case model.StepAttach:
-			a.auditAction = "attach " + s.Attach.String()
-			a.auditObject = obj + " -> " + s.AttachVM + ":" + p.Target
-			a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
+			a.Audit = "attach " + s.Attach.String()
+			a.Object = obj + " -> " + s.AttachVM + ":" + p.Target
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 				res.VM, res.Target, res.Attach = s.AttachVM, p.Target, s.Attach.String()
 				return attachPrepared(ctx, d, p, secretUUID)
 			}
 		case model.StepVerify:
-			a.do = func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
-				return nil, Leftover{}, verify(ctx, d, p, secretUUID)
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				return plan.Made{}, verify(ctx, d, p, secretUUID)
 			}
 		}
 		acts = append(acts, a)
 	}
 	res.Notes = append(res.Notes, p.Warnings...)
-	left, err := runner{d: d, events: events}.run(ctx, acts)
+	left, err := d.runner(events).Run(ctx, acts)
 	res.Leftovers = left
 	if err != nil {
 		return res, err
@@ -181,43 +172,140 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 	return res, nil
 }
 
+// undefineSecret removes the secret this run defined (a UUID is libvirt's
+// own identity for it); one already gone is not an error.
+func undefineSecret(ctx context.Context, d Deps, uuid string) error {
+	if err := d.Libvirt.UndefineSecret(ctx, uuid); err != nil && !libvirtx.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// createVolume makes the volume (QEMU-layer LUKS when encrypted). What it
+// made is identified by its key and, when encrypted, by this run's secret
+// in its <encryption>: the undo deletes only a volume that still has both.
+func createVolume(ctx context.Context, d Deps, p Prepared, secretUUID string, rep plan.Report, res *Result) (plan.Made, error) {
+	s := p.Spec
+	obj := s.Pool + "/" + s.Name
+	vs := libvirtx.VolumeSpec{Name: s.Name, Capacity: s.Size, Format: s.Format}
+	if s.Encrypted() {
+		vs.Encryption = &model.Encryption{Format: "luks", SecretUUID: secretUUID}
+	}
+	if s.PoolType == model.PoolRBD {
+		vs.Format = ""
+	}
+	v, err := d.Libvirt.CreateVolumeWatched(ctx, s.Pool, vs, p.Cipher, libvirtx.CreateWatch{
+		Within: d.CreateTimeout, Interval: d.PollInterval, Progress: rep.Progress, Retried: retried(rep)})
+	made := plan.Made{What: "volume " + obj,
+		Command: fmt.Sprintf("virsh vol-delete --pool %s %s", commandQuote(s.Pool), commandQuote(s.Name))}
+	if err != nil {
+		if !errors.Is(err, libvirtx.ErrTimeout) {
+			// libvirt answered: the volume was not made (a failed build is
+			// deleted by libvirt itself), or the name was taken already by
+			// someone else. Either way there is nothing of ours to undo.
+			return plan.Made{}, err
+		}
+		// The call was cut: the volume may exist, made by this run or by
+		// another admin. Only an encrypted volume carries proof (this
+		// run's secret); anything else is left alone and named.
+		made.Undo = func(ctx context.Context) error {
+			return notOurs(d.Libvirt.DeleteVolumeIf(ctx, s.Pool, s.Name, func(v model.Volume) error {
+				if secretUUID == "" || v.Encryption == nil || v.Encryption.SecretUUID != secretUUID {
+					return fmt.Errorf("volume %s appeared after a timed-out create, with nothing proving this run made it: check it and remove it with `%s` if it is not someone's: %w",
+						obj, made.Command, libvirtx.ErrNotTheSame)
+				}
+				return nil
+			}))
+		}
+		return made, err
+	}
+	res.Path, res.Key = v.Path, v.Key
+	made.Identity = v.Key
+	made.Undo = func(ctx context.Context) error {
+		return notOurs(d.Libvirt.DeleteVolumeIf(ctx, s.Pool, s.Name, func(now model.Volume) error {
+			if now.Key != v.Key {
+				return fmt.Errorf("volume %s now has key %q, this run made %q: %w", obj, now.Key, v.Key, libvirtx.ErrNotTheSame)
+			}
+			if secretUUID != "" && (now.Encryption == nil || now.Encryption.SecretUUID != secretUUID) {
+				return fmt.Errorf("volume %s is no longer encrypted with this run's secret %s: %w", obj, secretUUID, libvirtx.ErrNotTheSame)
+			}
+			return nil
+		}))
+	}
+	return made, nil
+}
+
 // attachPrepared attaches the disk: live and persistent in one call when
 // both use the same engine, else live (QEMU layer) then persistent
-// (librbd). The undo detaches from wherever it was attached.
-func attachPrepared(ctx context.Context, d Deps, p Prepared, secretUUID string) (func(context.Context) error, Leftover, error) {
+// (librbd). The undo detaches from wherever this run attached it, and
+// only while the disk at that target is still this drive.
+func attachPrepared(ctx context.Context, d Deps, p Prepared, secretUUID string) (plan.Made, error) {
 	s := p.Spec
 	vm, target := s.AttachVM, p.Target
 	var live, persistent bool
-	undo := func(ctx context.Context) error {
-		r, err := d.Libvirt.DetachDisk(ctx, vm, target, live, persistent, d.DetachWait)
-		if err == nil && r.LivePending {
-			return fmt.Errorf("the guest has not released %s: it stays in the running VM until the guest acknowledges the unplug or the VM stops", target)
-		}
-		return err
-	}
-	left := Leftover{What: fmt.Sprintf("disk %s of VM %s", target, vm),
-		Command: fmt.Sprintf("virsh detach-disk %s %s --live --config", commandQuote(vm), target)}
+	made := plan.Made{What: fmt.Sprintf("disk %s of VM %s", target, vm), Identity: target + " -> " + p.VolumePath,
+		Command: fmt.Sprintf("virsh detach-disk %s %s --live --config", commandQuote(vm), target),
+		Undo: func(ctx context.Context) error {
+			if err := notOurs(diskStillOurs(ctx, d, p, live, persistent)); err != nil {
+				return err
+			}
+			r, err := d.Libvirt.DetachDisk(ctx, vm, target, live, persistent, d.DetachWait)
+			if err == nil && r.LivePending {
+				return fmt.Errorf("the guest has not released %s: it stays in the running VM until the guest acknowledges the unplug or the VM stops", target)
+			}
+			return err
+		}}
 	configEngine := "librbd"
 	if s.Attach.Live && s.Attach.Persistent && p.LiveEngine != configEngine && s.PoolType == model.PoolRBD {
 		if err := d.Libvirt.AttachDisk(ctx, vm, p.DiskSpec(secretUUID, p.LiveEngine), true, false); err != nil {
-			return nil, left, err
+			return plan.Made{}, err
 		}
 		live = true
 		if err := d.Libvirt.AttachDisk(ctx, vm, p.DiskSpec(secretUUID, configEngine), false, true); err != nil {
-			return undo, left, err
+			return made, err
 		}
 		persistent = true
-		return undo, left, nil
+		return made, nil
 	}
 	engine := p.LiveEngine
 	if !s.Attach.Live {
 		engine = configEngine
 	}
 	if err := d.Libvirt.AttachDisk(ctx, vm, p.DiskSpec(secretUUID, engine), s.Attach.Live, s.Attach.Persistent); err != nil {
-		return nil, left, err
+		return plan.Made{}, err
 	}
 	live, persistent = s.Attach.Live, s.Attach.Persistent
-	return undo, left, nil
+	return made, nil
+}
+
+// isDrive reports whether a VM disk points at the prepared drive.
+func isDrive(k model.Disk, p Prepared) bool {
+	return (p.VolumePath != "" && (k.Source == p.VolumePath || k.Source == "rbd:"+p.VolumePath)) ||
+		(k.Pool == p.Spec.Pool && k.Volume == p.Spec.Name)
+}
+
+// diskStillOurs checks that the disk at the target, where this run
+// attached it, still points at this drive.
+func diskStillOurs(ctx context.Context, d Deps, p Prepared, live, persistent bool) error {
+	vm, target := p.Spec.AttachVM, p.Target
+	for _, side := range []struct {
+		on       bool
+		inactive bool
+	}{{live, false}, {persistent, true}} {
+		if !side.on {
+			continue
+		}
+		dom, err := d.Libvirt.Domain(ctx, vm, side.inactive)
+		if err != nil {
+			return err
+		}
+		for _, k := range dom.Disks {
+			if k.Target == target && !isDrive(k, p) {
+				return fmt.Errorf("disk %s of VM %s now points at %s, not at %s: %w", target, vm, k.Source, p.VolumePath, libvirtx.ErrNotTheSame)
+			}
+		}
+	}
+	return nil
 }
 
 // verify reads back what was made: the volume (with its encryption), the

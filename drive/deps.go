@@ -14,11 +14,15 @@ import (
 // Libvirt is what the workflows need of one host; *libvirtx.Conn has it.
 type Libvirt interface {
 	Versions(ctx context.Context) (lib, hv string, err error)
+	Pools(ctx context.Context) ([]model.Pool, error)
 	Pool(ctx context.Context, name string) (model.Pool, error)
+	Volumes(ctx context.Context, pool string) ([]model.Volume, error)
 	VolumeNames(ctx context.Context, pool string) ([]string, error)
 	Volume(ctx context.Context, pool, name string) (model.Volume, error)
 	CreateVolumeWatched(ctx context.Context, pool string, s libvirtx.VolumeSpec, ci *model.Cipher, w libvirtx.CreateWatch) (model.Volume, error)
 	DeleteVolume(ctx context.Context, pool, name string) error
+	DeleteVolumeIf(ctx context.Context, pool, name string, check func(model.Volume) error) error
+	VolumeKeyByPath(ctx context.Context, path string) (key string, ok bool, err error)
 	RefreshPool(ctx context.Context, pool string) error
 	DefineVolumeSecret(ctx context.Context, usage, description string) (string, error)
 	SetSecretValue(ctx context.Context, uuid string, value []byte) error
@@ -34,11 +38,21 @@ type Libvirt interface {
 
 var _ Libvirt = (*libvirtx.Conn)(nil)
 
+// Peer is another connected host.
+type Peer struct {
+	Host    string
+	Libvirt Libvirt
+}
+
 // Ceph is what the workflows need of a cluster; *ceph.Client has it.
 type Ceph interface {
 	CreateImage(pool, name string, size uint64) error
 	FormatLUKS(pool, name, format string, passphrase []byte) error
 	RemoveImage(pool, name string) error
+	// ImageID is the image's id (RBD's identity for it); RemoveImageIfID
+	// removes the image only while it has that id.
+	ImageID(pool, name string) (string, error)
+	RemoveImageIfID(pool, name, id string) error
 	Close()
 }
 
@@ -53,6 +67,10 @@ type Deps struct {
 	// Host names the host in the audit log (its URI).
 	Host string
 	Ceph CephDialer
+	// Peers are the other hosts this stowage is connected to (the
+	// console's hosts): Delete checks their VMs and volumes before it
+	// removes a drive on shared storage or a secret. Nil: this host only.
+	Peers []Peer
 	// Audit receives one record per mutation; nil writes none.
 	Audit *Audit
 	// Log is stowage's own log; nil discards.

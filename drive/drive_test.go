@@ -388,3 +388,62 @@ func TestCreateReportsEachLUKSBenchmarkRetry(t *testing.T) {
 		t.Errorf("audit log has %d retried and %d ok create-volume records; want 2 and 1:\n%s", retried, created, b)
 	}
 }
+
+// Another admin replaces the volume this run made (same name, another
+// key) before a later step fails: the rollback leaves theirs alone, says
+// so, and still undoes this run's secret.
+func TestRollbackKeepsAVolumeReplacedByAnotherAdmin(t *testing.T) {
+	f := newFake()
+	audit := NewAudit(filepath.Join(t.TempDir(), "audit.jsonl"))
+	d := deps(f, nil, audit)
+	p, err := Prepare(context.Background(), d, model.DriveSpec{Pool: "dir", Name: "data", Size: 1 << 20, Encryption: "luks", AttachVM: "vm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.failOn = "attach"
+	f.beforeMutate = func(call string) {
+		if strings.HasPrefix(call, "attach") {
+			f.vols["dir/data"] = model.Volume{Name: "data", Pool: "dir", Path: "/p/data", Key: "their-key"}
+		}
+	}
+	_, err = Create(context.Background(), d, p, nil)
+	if err == nil || !strings.Contains(err.Error(), "left alone") || !strings.Contains(err.Error(), "their-key") {
+		t.Fatalf("err %v; want the rollback to say it left their volume alone", err)
+	}
+	if v, ok := f.vols["dir/data"]; !ok || v.Key != "their-key" {
+		t.Errorf("their volume was removed or changed: %+v %v", v, ok)
+	}
+	if _, ok := f.secrets["uuid-1"]; ok {
+		t.Error("this run's secret was not undone")
+	}
+	b, _ := os.ReadFile(audit.Path())
+	if !strings.Contains(string(b), `"action":"undo create volume","object":"dir/data","result":"kept"`) {
+		t.Errorf("audit lacks the kept undo:\n%s", b)
+	}
+}
+
+// A create cut by the timeout may have made the volume, or another admin
+// may have: an encrypted volume carrying this run's secret is this run's
+// and is removed; a plain one proves nothing and is left, with the command.
+func TestTimedOutCreateUndoesOnlyWithProof(t *testing.T) {
+	for _, c := range []struct {
+		enc     model.DriveEncryption
+		removed bool
+	}{{model.EncryptLUKS, true}, {model.EncryptNone, false}} {
+		f := newFake()
+		f.createTimesOut = true
+		d := deps(f, nil, nil)
+		p, err := Prepare(context.Background(), d, model.DriveSpec{Pool: "dir", Name: "data", Size: 1 << 20, Encryption: c.enc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Create(context.Background(), d, p, nil)
+		_, exists := f.vols["dir/data"]
+		if err == nil || exists == c.removed {
+			t.Errorf("%s: err %v, volume exists %v; want removed=%v", c.enc, err, exists, c.removed)
+		}
+		if !c.removed && !strings.Contains(err.Error(), "virsh vol-delete --pool dir data") {
+			t.Errorf("%s: err %v; want the command that removes it", c.enc, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"stowage/ceph"
 	"stowage/libvirtx"
 	"stowage/model"
 )
@@ -30,6 +31,13 @@ type fakeLibvirt struct {
 	// benchmarkFailures is how many retries of QEMU's LUKS benchmark
 	// failure CreateVolumeWatched reports before it succeeds.
 	benchmarkFailures int
+	// createTimesOut makes CreateVolumeWatched make the volume and then
+	// report libvirtx.ErrTimeout, as a cut call would.
+	createTimesOut bool
+	// beforeMutate runs before each mutating call (a second admin acting
+	// between stowage's steps); it runs with f.mu held or not, as the
+	// call does, so it must not call the fake's methods.
+	beforeMutate func(call string)
 	ceph              *fakeCeph
 }
 
@@ -64,6 +72,9 @@ func notFound(what string) error {
 }
 
 func (f *fakeLibvirt) mutate(call string) error {
+	if f.beforeMutate != nil {
+		f.beforeMutate(call)
+	}
 	f.calls = append(f.calls, call)
 	if f.failOn != "" && strings.HasPrefix(call, f.failOn) {
 		return fmt.Errorf("fake failure in %s", call)
@@ -80,6 +91,47 @@ func (f *fakeLibvirt) Pool(_ context.Context, n string) (model.Pool, error) {
 		return p, notFound("pool " + n)
 	}
 	return p, nil
+}
+func (f *fakeLibvirt) Pools(context.Context) ([]model.Pool, error) {
+	var out []model.Pool
+	for _, p := range f.pools {
+		out = append(out, p)
+	}
+	return out, nil
+}
+func (f *fakeLibvirt) Volumes(_ context.Context, pool string) ([]model.Volume, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []model.Volume
+	for k, v := range f.vols {
+		if strings.HasPrefix(k, pool+"/") {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+func (f *fakeLibvirt) DeleteVolumeIf(ctx context.Context, pool, name string, check func(model.Volume) error) error {
+	v, err := f.Volume(ctx, pool, name)
+	if err != nil {
+		return nil // gone already
+	}
+	if err := check(v); err != nil {
+		f.mu.Lock()
+		f.calls = append(f.calls, "kept "+pool+"/"+name)
+		f.mu.Unlock()
+		return err
+	}
+	return f.DeleteVolume(ctx, pool, name)
+}
+func (f *fakeLibvirt) VolumeKeyByPath(_ context.Context, path string) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, v := range f.vols {
+		if v.Path == path {
+			return v.Key, true, nil
+		}
+	}
+	return "", false, nil
 }
 func (f *fakeLibvirt) VolumeNames(_ context.Context, pool string) ([]string, error) {
 	f.mu.Lock()
@@ -114,8 +166,12 @@ func (f *fakeLibvirt) CreateVolumeWatched(_ context.Context, pool string, s libv
 		w.Retried(k, libvirtx.LUKSBenchmarkAttempts, fmt.Errorf("create volume %s/%s: internal error: qemu-img: Unable to get accurate CPU usage", pool, s.Name))
 	}
 	w.Progress(s.Capacity/2, s.Capacity)
-	v := model.Volume{Name: s.Name, Pool: pool, Path: path.Join(f.pools[pool].TargetPath, s.Name), Capacity: s.Capacity, Encryption: s.Encryption}
+	p := path.Join(f.pools[pool].TargetPath, s.Name)
+	v := model.Volume{Name: s.Name, Pool: pool, Path: p, Key: p, Capacity: s.Capacity, Encryption: s.Encryption}
 	f.vols[pool+"/"+s.Name] = v
+	if f.createTimesOut {
+		return model.Volume{}, fmt.Errorf("create volume %s/%s: %w (waited 10m; connection closed)", pool, s.Name, libvirtx.ErrTimeout)
+	}
 	return v, nil
 }
 func (f *fakeLibvirt) DeleteVolume(_ context.Context, pool, name string) error {
@@ -293,3 +349,15 @@ func (c *fakeCeph) RemoveImage(pool, name string) error {
 	return nil
 }
 func (c *fakeCeph) Close() {}
+func (c *fakeCeph) ImageID(pool, name string) (string, error) {
+	if _, ok := c.images[pool+"/"+name]; !ok {
+		return "", fmt.Errorf("no image %s/%s", pool, name)
+	}
+	return "id-" + name, nil
+}
+func (c *fakeCeph) RemoveImageIfID(pool, name, id string) error {
+	if now, err := c.ImageID(pool, name); err != nil || now != id {
+		return fmt.Errorf("image %s/%s is not %s: %w", pool, name, id, ceph.ErrImageReplaced)
+	}
+	return c.RemoveImage(pool, name)
+}

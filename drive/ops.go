@@ -8,6 +8,7 @@ import (
 
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/plan"
 )
 
 // AttachSpec attaches an existing volume to a VM.
@@ -121,16 +122,16 @@ func Attach(ctx context.Context, d Deps, p Prepared, secretUUID string, events c
 	obj := s.Pool + "/" + s.Name + " -> " + s.AttachVM + ":" + p.Target
 	res := Result{Host: d.Host, Pool: s.Pool, Name: s.Name, Path: p.VolumePath, SecretUUID: secretUUID,
 		VM: s.AttachVM, Target: p.Target, Attach: s.Attach.String(), Encryption: string(s.Encryption), Notes: p.Warnings}
-	acts := []action{
-		{step: p.Plan[0], auditAction: "attach " + s.Attach.String(), auditObject: obj,
-			do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
+	acts := []plan.Action{
+		{Step: p.Plan[0], Audit: "attach " + s.Attach.String(), Object: obj,
+			Do: func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 				return attachPrepared(ctx, d, p, secretUUID)
 			}},
-		{step: p.Plan[1], do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
-			return nil, Leftover{}, verify(ctx, d, p, secretUUID)
+		{Step: p.Plan[1], Do: func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+			return plan.Made{}, verify(ctx, d, p, secretUUID)
 		}},
 	}
-	left, err := runner{d: d, events: events}.run(ctx, acts)
+	left, err := d.runner(events).Run(ctx, acts)
 	res.Leftovers = left
 	return res, err
 }
@@ -140,20 +141,22 @@ func Attach(ctx context.Context, d Deps, p Prepared, secretUUID string, events c
 // reported in the result's notes, not as a failure.
 func Detach(ctx context.Context, d Deps, vm, target string, mode model.AttachMode, events chan<- Event) (Result, error) {
 	d = d.withDefaults()
+	r := d.runner(events)
 	res := Result{Host: d.Host, VM: vm, Target: target, Attach: mode.String()}
+	audit, obj := "detach "+mode.String(), vm+":"+target
 	if !mode.Live && !mode.Persistent {
-		return res, fmt.Errorf("detach: say --live, --persistent or both")
+		return res, r.Refuse(audit, obj, fmt.Errorf("detach: say --live, --persistent or both"))
 	}
 	dom, err := d.Libvirt.Domain(ctx, vm, false)
 	if err != nil {
 		return res, err
 	}
 	if mode.Live && dom.State != "running" {
-		return res, fmt.Errorf("VM %q is %s: nothing to detach live (use --persistent)", vm, dom.State)
+		return res, r.Refuse(audit, obj, fmt.Errorf("VM %q is %s: nothing to detach live (use --persistent)", vm, dom.State))
 	}
 	step := model.Step{ID: model.StepDetach, Title: fmt.Sprintf("detach %s from %s (%s)", target, vm, mode)}
-	acts := []action{{step: step, auditAction: "detach " + mode.String(), auditObject: vm + ":" + target,
-		do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
+	acts := []plan.Action{{Step: step, Audit: audit, Object: obj,
+		Do: func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 			found := false
 			for _, inactive := range []bool{false, true} {
 				if (inactive && !mode.Persistent) || (!inactive && !mode.Live) {
@@ -161,7 +164,7 @@ func Detach(ctx context.Context, d Deps, vm, target string, mode model.AttachMod
 				}
 				dd, err := d.Libvirt.Domain(ctx, vm, inactive)
 				if err != nil {
-					return nil, Leftover{}, err
+					return plan.Made{}, err
 				}
 				for _, k := range dd.Disks {
 					if k.Target == target {
@@ -170,56 +173,27 @@ func Detach(ctx context.Context, d Deps, vm, target string, mode model.AttachMod
 				}
 			}
 			if !found {
-				return nil, Leftover{}, fmt.Errorf("VM %q has no disk %s (%s)", vm, target, mode)
+				return plan.Made{}, fmt.Errorf("VM %q has no disk %s (%s)", vm, target, mode)
 			}
 			r, err := d.Libvirt.DetachDisk(ctx, vm, target, mode.Live, mode.Persistent, d.DetachWait)
 			if err == nil && r.LivePending {
 				res.Notes = append(res.Notes, fmt.Sprintf("the guest has not yet released %s: libvirt sent the unplug request; "+
 					"the disk leaves the running VM when the guest OS acknowledges it, or at the VM's next stop", target))
 			}
-			return nil, Leftover{}, err
+			return plan.Made{}, err
 		}}}
-	_, err = runner{d: d, events: events}.run(ctx, acts)
+	_, err = r.Run(ctx, acts)
 	return res, err
 }
 
-// Users lists where a volume is used: "VM:target (live|persistent)".
-func Users(ctx context.Context, d Deps, v model.Volume, rbdName string) ([]string, bool, error) {
-	names, err := d.Libvirt.DomainNames(ctx)
-	if err != nil {
-		return nil, false, err
-	}
-	var users []string
-	running := false
-	for _, n := range names {
-		for _, inactive := range []bool{false, true} {
-			dom, err := d.Libvirt.Domain(ctx, n, inactive)
-			if err != nil {
-				return nil, false, err
-			}
-			if inactive && !dom.Persistent {
-				continue
-			}
-			for _, k := range dom.Disks {
-				if (v.Path != "" && k.Source == v.Path) || (rbdName != "" && k.Source == "rbd:"+rbdName) ||
-					(k.Pool == v.Pool && k.Volume == v.Name) {
-					where := "persistent"
-					if !inactive {
-						where = "live"
-						running = running || dom.State == "running"
-					}
-					users = append(users, fmt.Sprintf("%s:%s (%s)", n, k.Target, where))
-				}
-			}
-		}
-	}
-	return users, running, nil
-}
-
-// Delete removes a drive: the volume (or RBD image) and its secret. It
-// refuses while any VM uses the volume, live or in its config.
+// Delete removes a drive: the volume (or RBD image) and, when nothing
+// else uses it, its secret. It refuses while any VM on this host (or, for
+// shared storage, on any connected host) uses the volume, live or in its
+// config; the refusal is audited.
 func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event) (Result, error) {
 	d = d.withDefaults()
+	r := d.runner(events)
+	obj := pool + "/" + name
 	res := Result{Host: d.Host, Pool: pool, Name: name}
 	p, err := d.Libvirt.Pool(ctx, pool)
 	if err != nil {
@@ -227,16 +201,17 @@ func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event)
 	}
 	v, err := d.Libvirt.Volume(ctx, pool, name)
 	if libvirtx.IsNotFound(err) {
-		return res, fmt.Errorf("volume %s/%s does not exist", pool, name)
+		return res, r.Refuse("delete volume", obj, fmt.Errorf("volume %s does not exist", obj))
 	}
 	if err != nil {
 		return res, err
 	}
-	res.Path = v.Path
-	var rbdName, secret string
+	res.Path, res.Key = v.Path, v.Key
+	ref := driveRef{pool: p, vol: v}
+	var secret string
 	if p.Type == model.PoolRBD {
-		rbdName = p.SourceName + "/" + name
-		if uuid, ok, err := d.Libvirt.SecretByVolumeUsage(ctx, rbdName); err != nil {
+		ref.rbdName = p.SourceName + "/" + name
+		if uuid, ok, err := d.Libvirt.SecretByVolumeUsage(ctx, ref.rbdName); err != nil {
 			return res, err
 		} else if ok {
 			secret = uuid
@@ -245,7 +220,7 @@ func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event)
 		secret = v.Encryption.SecretUUID
 	}
 	res.SecretUUID = secret
-	users, running, err := Users(ctx, d, v, rbdName)
+	users, running, err := usersOf(ctx, d, ref)
 	if err != nil {
 		return res, err
 	}
@@ -254,26 +229,42 @@ func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event)
 		if running {
 			why = "it is attached to a running VM: detach it first"
 		}
-		return res, fmt.Errorf("drive %s/%s is in use by %v: %s", pool, name, users, why)
+		return res, r.Refuse("delete volume", obj, fmt.Errorf("drive %s is in use by %v: %s", obj, users, why))
 	}
-	plan := model.DeletePlan(secret != "")
-	acts := []action{{step: plan[0], auditAction: "delete volume", auditObject: pool + "/" + name,
-		do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
-			return nil, Leftover{}, d.Libvirt.DeleteVolume(ctx, pool, name)
-		}}}
+	keepSecret := ""
 	if secret != "" {
-		acts = append(acts, action{step: plan[1], auditAction: "undefine secret", auditObject: secret,
-			do: func(ctx context.Context, _ report) (func(context.Context) error, Leftover, error) {
+		if keepSecret, err = secretKeptBecause(ctx, d, secret, ref); err != nil {
+			return res, err
+		}
+		if keepSecret != "" {
+			res.Notes = append(res.Notes, fmt.Sprintf("secret %s kept: %s", secret, keepSecret))
+		}
+	}
+	steps := model.DeletePlan(secret != "" && keepSecret == "")
+	acts := []plan.Action{{Step: steps[0], Audit: "delete volume", Object: obj,
+		Do: func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+			// The volume checked above, and no other: another admin may
+			// have replaced it since.
+			return plan.Made{}, d.Libvirt.DeleteVolumeIf(ctx, pool, name, func(now model.Volume) error {
+				if now.Key != v.Key {
+					return fmt.Errorf("volume %s changed while it was checked (key %q, was %q): nothing deleted, check it again: %w", obj, now.Key, v.Key, libvirtx.ErrNotTheSame)
+				}
+				return nil
+			})
+		}}}
+	if secret != "" && keepSecret == "" {
+		acts = append(acts, plan.Action{Step: steps[1], Audit: "undefine secret", Object: secret,
+			Do: func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 				err := d.Libvirt.UndefineSecret(ctx, secret)
 				if libvirtx.IsNotFound(err) {
-					return nil, Leftover{}, nil
+					return plan.Made{}, nil
 				}
 				if err != nil {
 					err = fmt.Errorf("%w; the volume is gone: remove the secret with `virsh secret-undefine %s`", err, secret)
 				}
-				return nil, Leftover{}, err
+				return plan.Made{}, err
 			}})
 	}
-	_, err = runner{d: d, events: events}.run(ctx, acts)
+	_, err = r.Run(ctx, acts)
 	return res, err
 }

@@ -89,3 +89,16 @@ func CreateAbility(t PoolType, backendPresent bool) (bool, string) {
 func EncryptionKinds(t PoolType) []EncryptionKind {
 	return backends[t].encryption
 }
+
+// SharedStorage reports whether a pool type's volumes can be seen by more
+// than one host at once (network storage, or LVM on a SAN LUN): a volume
+// there may be in use by a VM on another host, so its delete checks every
+// connected host. dir, fs and disk pools are taken as local (a dir pool on
+// an NFS mount is not told apart: use a netfs pool for shared files).
+func SharedStorage(t PoolType) bool {
+	switch t {
+	case PoolNetFS, PoolRBD, PoolGluster, PoolISCSI, PoolISCSIDirect, PoolSCSI, PoolMpath, PoolLogical, PoolSheepdog, PoolVstorage:
+		return true
+	}
+	return false
+}
