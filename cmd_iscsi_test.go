@@ -14,6 +14,7 @@ import (
 	"stowage/lab"
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/plan"
 	"stowage/themes"
 	"stowage/ui/common"
 )
@@ -90,7 +91,7 @@ func TestNestedSetupLVMCommand(t *testing.T) {
 		t.Fatalf("setup-lvm --json: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	t.Cleanup(func() {
-		if err := iscsi.Teardown(ctx, c, pool, res.ISCSIPool); err != nil {
+		if err := iscsi.Teardown(ctx, c, plan.Runner{}, pool, res.ISCSIPool); err != nil {
 			t.Errorf("teardown: %v", err)
 		}
 	})
@@ -158,7 +159,7 @@ func TestNestedSetupLVMCommand(t *testing.T) {
 	}
 
 	// Teardown leaves the host and the LUNs as they were.
-	if err := iscsi.Teardown(ctx, c, pool, res.ISCSIPool); err != nil {
+	if err := iscsi.Teardown(ctx, c, plan.Runner{}, pool, res.ISCSIPool); err != nil {
 		t.Fatal(err)
 	}
 	after, err := c.Pools(ctx)

@@ -21,9 +21,15 @@ type fakeHost struct {
 	luns    []model.LUN // LUNs the iscsi pool shows once started
 	sdev    map[string]string
 	vgs     []model.VolumeGroup
-	secrets map[string]bool
+	secrets map[string]string // usage → UUID
+	heads   map[string][]byte // LUN volume → its first bytes (zeros when absent)
+	domains []model.Domain
 	fail    map[string]error
 	calls   []string
+	uuids   int
+	// onCall, when set, runs after each recorded call (a second admin
+	// acting between stowage's calls).
+	onCall func(what string)
 }
 
 type fakePool struct {
@@ -32,7 +38,7 @@ type fakePool struct {
 }
 
 func newFake() *fakeHost {
-	f := &fakeHost{pools: map[string]*fakePool{}, secrets: map[string]bool{}, fail: map[string]error{}, sdev: map[string]string{}}
+	f := &fakeHost{pools: map[string]*fakePool{}, secrets: map[string]string{}, heads: map[string][]byte{}, fail: map[string]error{}, sdev: map[string]string{}}
 	for i, dev := range []string{"sda", "sdb", "sdc"} {
 		path := fmt.Sprintf("/dev/disk/by-path/ip-10.0.2.2:3260-iscsi-iqn.2026-11.lab.stowage:san2-lun-%d", i+1)
 		f.luns = append(f.luns, model.LUN{Number: i + 1, Volume: fmt.Sprintf("unit:0:0:%d", i+1), Path: path, Capacity: 128 << 20})
@@ -43,6 +49,9 @@ func newFake() *fakeHost {
 
 func (f *fakeHost) call(what string) error {
 	f.calls = append(f.calls, what)
+	if f.onCall != nil {
+		f.onCall(what)
+	}
 	return f.fail[what]
 }
 
@@ -75,37 +84,88 @@ func (f *fakeHost) PoolSourceOf(_ context.Context, name string) (libvirtx.PoolSo
 	return libvirtx.PoolSourceFromXML(p.xml)
 }
 
-func (f *fakeHost) PoolDefine(_ context.Context, doc string) error {
+func (f *fakeHost) PoolDefine(ctx context.Context, doc string) error {
+	_, err := f.DefinePool(ctx, doc)
+	return err
+}
+
+func (f *fakeHost) newUUID() string {
+	f.uuids++
+	return fmt.Sprintf("00000000-0000-0000-0000-%012d", f.uuids)
+}
+
+func (f *fakeHost) DefinePool(_ context.Context, doc string) (string, error) {
 	src, err := libvirtx.PoolFromXML(doc)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := f.call("PoolDefine " + src.Name); err != nil {
-		return err
+		return "", err
 	}
 	// Like libvirt: a name keeps its UUID; redefining needs the same one.
 	var x libvirtxml.StoragePool
 	if err := x.Unmarshal(doc); err != nil {
-		return err
+		return "", err
 	}
 	if p, ok := f.pools[src.Name]; ok {
-		old, _ := libvirtx.PoolFromXML(p.xml)
+		old, _ := libvirtx.PoolSourceFromXML(p.xml)
 		if x.UUID != old.UUID {
-			return fmt.Errorf("pool %q already exists with uuid %s", src.Name, old.UUID)
+			return "", fmt.Errorf("pool %q already exists with uuid %s", src.Name, old.UUID)
 		}
 		p.xml = doc
-		return nil
+		return x.UUID, nil
 	}
 	if x.UUID == "" {
-		x.UUID = fmt.Sprintf("00000000-0000-0000-0000-%012d", len(f.calls))
+		x.UUID = f.newUUID()
 	}
 	doc, err = x.Marshal()
 	if err != nil {
-		return err
+		return "", err
 	}
 	f.pools[src.Name] = &fakePool{xml: doc}
 	f.order = append(f.order, src.Name)
-	return nil
+	return x.UUID, nil
+}
+
+func (f *fakeHost) PoolUUID(_ context.Context, name string) (string, bool, error) {
+	p, ok := f.pools[name]
+	if !ok {
+		return "", false, nil
+	}
+	src, err := libvirtx.PoolSourceFromXML(p.xml)
+	return src.UUID, true, err
+}
+
+func (f *fakeHost) PoolIf(ctx context.Context, name string, act libvirtx.PoolAct, check func(string) error) error {
+	uuid, ok, _ := f.PoolUUID(ctx, name)
+	if !ok {
+		return nil
+	}
+	if err := check(uuid); err != nil {
+		return err
+	}
+	switch act {
+	case libvirtx.PoolActStop:
+		return f.PoolStop(ctx, name)
+	case libvirtx.PoolActUndefine:
+		return f.PoolUndefine(ctx, name)
+	case libvirtx.PoolActAutostartOff:
+		return f.PoolAutostart(ctx, name, false)
+	case libvirtx.PoolActDeleteData:
+		return f.PoolDeleteData(ctx, name)
+	}
+	return fmt.Errorf("act %d", act)
+}
+
+func (f *fakeHost) ReadVolumeHead(_ context.Context, _, vol string, n uint64) ([]byte, error) {
+	if h, ok := f.heads[vol]; ok {
+		return h[:min(len(h), int(n))], nil
+	}
+	return make([]byte, n), nil
+}
+
+func (f *fakeHost) Domains(context.Context) ([]model.Domain, error) {
+	return slices.Clone(f.domains), nil
 }
 
 func (f *fakeHost) pool(name string) (*fakePool, error) {
@@ -223,15 +283,26 @@ func (f *fakeHost) DefineCHAPSecret(_ context.Context, usage, _ string, value []
 	if err := f.call("DefineCHAPSecret " + usage); err != nil {
 		return "", err
 	}
-	f.secrets[usage] = true
-	return "uuid-" + usage, nil
-}
-
-func (f *fakeHost) CHAPSecretExists(_ context.Context, usage string) (bool, error) {
+	if _, ok := f.secrets[usage]; ok {
+		return "", fmt.Errorf("a secret with usage %q already exists", usage)
+	}
+	f.secrets[usage] = f.newUUID()
 	return f.secrets[usage], nil
 }
 
-func (f *fakeHost) RemoveCHAPSecret(_ context.Context, usage string) error {
+func (f *fakeHost) CHAPSecretUUID(_ context.Context, usage string) (string, bool, error) {
+	u, ok := f.secrets[usage]
+	return u, ok, nil
+}
+
+func (f *fakeHost) RemoveCHAPSecretIf(_ context.Context, usage string, check func(string) error) error {
+	u, ok := f.secrets[usage]
+	if !ok {
+		return nil
+	}
+	if err := check(u); err != nil {
+		return err
+	}
 	if err := f.call("RemoveCHAPSecret " + usage); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"stowage/lab"
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/plan"
 )
 
 // Integration tests on the nested hypervisor (lab/hypervisor), behind
@@ -108,7 +109,7 @@ func TestNestedCHAP(t *testing.T) {
 	if got := poolNames(t, c); !slices.Equal(got, before) {
 		t.Fatalf("after rollback pools are %v, were %v", got, before)
 	}
-	if left, err := c.CHAPSecretExists(ctx, iscsi.SecretUsage(pool)); err != nil || left {
+	if left, err := chapExists(c, iscsi.SecretUsage(pool)); err != nil || left {
 		t.Fatalf("CHAP secret left after rollback (%v)", err)
 	}
 
@@ -122,10 +123,10 @@ func TestNestedCHAP(t *testing.T) {
 	if len(luns) != 1 || luns[0].Capacity != 64<<20 || !strings.HasPrefix(luns[0].Path, "/dev/disk/by-path/ip-10.0.2.2:3260-iscsi-"+n.San3) {
 		t.Errorf("LUNs of %s: %+v", n.San3, luns)
 	}
-	if err := iscsi.Teardown(ctx, c, "", pool); err != nil {
+	if err := iscsi.Teardown(ctx, c, plan.Runner{}, "", pool); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := c.CHAPSecretExists(ctx, iscsi.SecretUsage(pool)); left {
+	if left, _ := chapExists(c, iscsi.SecretUsage(pool)); left {
 		t.Error("Teardown left the CHAP secret")
 	}
 }
@@ -143,7 +144,7 @@ func TestNestedLUNWithVGRefusedUntilConfirmed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		iscsi.Teardown(ctx, c, oldPool, s.ISCSIPool())
+		iscsi.Teardown(ctx, c, plan.Runner{}, oldPool, s.ISCSIPool())
 		requireBlank(t, n.San2LUNFile(3))
 	})
 	if err := c.PoolStop(ctx, oldPool); err != nil {
@@ -172,7 +173,7 @@ func TestNestedLUNWithVGRefusedUntilConfirmed(t *testing.T) {
 	if err := s2.Run(ctx); err != nil {
 		t.Fatalf("confirmed overwrite: %v", err)
 	}
-	if err := iscsi.Teardown(ctx, c, newPool, s2.ISCSIPool()); err != nil {
+	if err := iscsi.Teardown(ctx, c, plan.Runner{}, newPool, s2.ISCSIPool()); err != nil {
 		t.Fatal(err)
 	}
 	if got := poolNames(t, c); !slices.Equal(got, before) {
@@ -223,4 +224,9 @@ func TestNestedLUNRemovedMidWizard(t *testing.T) {
 	if _, err := os.Stat(n.San2LUNFile(2)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func chapExists(c *libvirtx.Conn, usage string) (bool, error) {
+	_, ok, err := c.CHAPSecretUUID(context.Background(), usage)
+	return ok, err
 }

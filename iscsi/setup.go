@@ -7,9 +7,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/plan"
 )
 
 // Host is what the LVM-on-iSCSI setup needs from a hypervisor. *libvirtx.Conn
@@ -18,23 +20,34 @@ type Host interface {
 	FindISCSITargets(ctx context.Context, host string, port int, initiator string) ([]model.ISCSITarget, error)
 	Pools(ctx context.Context) ([]model.Pool, error)
 	PoolSourceOf(ctx context.Context, name string) (libvirtx.PoolSource, error)
+	// DefinePool defines a pool and returns its UUID (the identity undo checks).
+	DefinePool(ctx context.Context, xml string) (string, error)
 	PoolDefine(ctx context.Context, xml string) error
 	PoolStart(ctx context.Context, name string) error
 	PoolBuild(ctx context.Context, name string, overwrite bool) error
 	PoolAutostart(ctx context.Context, name string, on bool) error
-	PoolStop(ctx context.Context, name string) error
-	PoolDeleteData(ctx context.Context, name string) error
-	PoolUndefine(ctx context.Context, name string) error
+	// PoolIf acts on the pool called name only when check accepts its UUID.
+	PoolIf(ctx context.Context, name string, act libvirtx.PoolAct, check func(uuid string) error) error
+	PoolUUID(ctx context.Context, name string) (string, bool, error)
 	RefreshPool(ctx context.Context, name string) error
 	LUNs(ctx context.Context, pool string) ([]model.LUN, error)
+	ReadVolumeHead(ctx context.Context, pool, vol string, n uint64) ([]byte, error)
 	VolumeGroups(ctx context.Context) ([]model.VolumeGroup, error)
 	VolumeByPath(ctx context.Context, path string) (pool, name string, err error)
+	Domains(ctx context.Context) ([]model.Domain, error)
 	DefineCHAPSecret(ctx context.Context, usage, description string, value []byte) (string, error)
-	CHAPSecretExists(ctx context.Context, usage string) (bool, error)
-	RemoveCHAPSecret(ctx context.Context, usage string) error
+	CHAPSecretUUID(ctx context.Context, usage string) (string, bool, error)
+	RemoveCHAPSecretIf(ctx context.Context, usage string, check func(uuid string) error) error
 }
 
 var _ Host = (*libvirtx.Conn)(nil)
+
+// DiskUser is another connected host whose VMs' disks are checked: a LUN
+// that any of them uses is refused.
+type DiskUser interface {
+	Domains(ctx context.Context) ([]model.Domain, error)
+	VolumeByPath(ctx context.Context, path string) (pool, name string, err error)
+}
 
 // Discover runs sendtargets discovery on the host against a portal.
 func Discover(ctx context.Context, h Host, p Portal) ([]model.ISCSITarget, error) {
@@ -55,14 +68,26 @@ type Request struct {
 	CHAP      *CHAP
 	LUNs      []int
 	VG, Pool  string
-	// ConfirmOverwrite must equal the name of the volume group already on
-	// the chosen LUNs (or, for LUNs holding another signature, the new VG's
-	// name) before their data is overwritten.
+	// ConfirmOverwrite must equal the Token of what this run's probe found
+	// on exactly the chosen LUNs (Findings.Token) before their data is
+	// overwritten; it must be empty when nothing was found.
 	ConfirmOverwrite string
 }
 
 // DefaultISCSIPool is the iscsi pool name used when the admin names none.
 func DefaultISCSIPool(logicalPool string) string { return logicalPool + "-luns" }
+
+// ErrRefused marks an error of a check made before a phase changed
+// anything: what earlier phases did stays in place.
+var ErrRefused = errors.New("refused")
+
+// refused is a refusal: audited, wrapping ErrRefused.
+type refused struct{ err error }
+
+func (r refused) Error() string         { return r.err.Error() }
+func (r refused) Unwrap() []error       { return []error{r.err, ErrRefused} }
+func refusal(err error) error           { return refused{err} }
+func refusalf(f string, a ...any) error { return refused{fmt.Errorf(f, a...)} }
 
 // StepStatus says what happened to a step.
 type StepStatus string
@@ -74,44 +99,87 @@ const (
 	StepExisted    StepStatus = "existed"
 	StepFailed     StepStatus = "failed"
 	StepRolledBack StepStatus = "rolled-back"
+	// StepKept: an undo found the object no longer the one this run made
+	// and left it alone.
+	StepKept StepStatus = "kept"
+	// StepWarning: a note the admin must see (a failed audit write).
+	StepWarning StepStatus = "warning"
 )
 
-// Step is one change to the host, with the virsh command that does the same
-// and the XML it sent, for the admin to read and reproduce.
+// Step is the view model of one step for the CLI's JSON and the wizard:
+// the change, the virsh command that does the same and the XML it sent,
+// fed from plan.Runner's events (plan.Event carries no virsh or XML).
 type Step struct {
-	Title  string     `json:"title"`
-	Virsh  string     `json:"virsh"`
-	XML    string     `json:"xml,omitempty"`
-	Status StepStatus `json:"status"`
-	Error  string     `json:"error,omitempty"`
+	ID     model.StepID `json:"id,omitempty"`
+	Title  string       `json:"title"`
+	Virsh  string       `json:"virsh"`
+	XML    string       `json:"xml,omitempty"`
+	Status StepStatus   `json:"status"`
+	Error  string       `json:"error,omitempty"`
+}
+
+// The steps of an LVM-on-iSCSI setup.
+const (
+	StepDefineSecret     model.StepID = "iscsi-define-chap-secret"
+	StepDefineISCSIPool  model.StepID = "iscsi-define-pool"
+	StepStartISCSIPool   model.StepID = "iscsi-start-pool"
+	StepAutostartISCSI   model.StepID = "iscsi-autostart-pool"
+	StepDefineLogical    model.StepID = "logical-define-pool"
+	StepBuildVG          model.StepID = "logical-build-vg"
+	StepRedefineLogical  model.StepID = "logical-redefine-by-vg"
+	StepStartLogical     model.StepID = "logical-start-pool"
+	StepAutostartLogical model.StepID = "logical-autostart-pool"
+)
+
+// SetupSteps lists every step a fresh setup runs, in order (CHAP adds the
+// secret): what the rollback-after-each-step tests walk.
+func SetupSteps(chap bool) []model.StepID {
+	var out []model.StepID
+	if chap {
+		out = append(out, StepDefineSecret)
+	}
+	return append(out, StepDefineISCSIPool, StepStartISCSIPool, StepAutostartISCSI,
+		StepDefineLogical, StepBuildVG, StepRedefineLogical, StepStartLogical, StepAutostartLogical)
 }
 
 // Setup carries one LVM-on-iSCSI setup through its two phases (connect the
-// target, then build the VG) and remembers what it changed, so that a
-// failure undoes exactly that and nothing that existed before.
+// target, then build the VG). Every change runs through plan.Runner: each
+// step records the identity (pool or secret UUID) of what it made, and
+// its undo removes only the object that still has it. Objects that existed
+// before are reused, never undone.
 type Setup struct {
 	h        Host
 	req      Request
 	progress func(Step)
-	steps    []Step
-	undo     []undoStep
-	// iscsiPool is the iscsi pool in use (new or found); luns its LUNs.
-	iscsiPool string
-	luns      []model.LUN
-}
+	// Runner runs the steps (Host, Audit, Log, FailAfter from the caller;
+	// Setup sets Events).
+	Runner plan.Runner
+	// Others are further connected hosts whose VMs must not use a chosen LUN.
+	Others []DiskUser
 
-type undoStep struct {
-	title, virsh string
-	fn           func(context.Context) error
+	mu    sync.Mutex
+	steps []Step
+	meta  map[model.StepID]Step
+	// phase1 is what ConnectTarget made, for Rollback and for a failed
+	// phase 2 of Run.
+	phase1 []plan.Done
+	// iscsiPool is the iscsi pool in use (new or found); luns its LUNs.
+	iscsiPool, iscsiUUID string
+	iscsiReused          bool
+	luns                 []model.LUN
+	// pvOf is the VG each LUN is a PV of, as LVM says (not inferred
+	// from a pool definition), by LUN number.
+	pvOf     map[int]string
+	findings *Findings
 }
 
 // NewSetup starts a setup. progress, when set, sees each step as it starts
-// and ends (it runs on the caller's goroutine).
+// and ends (it runs on one goroutine at a time, during the phase's call).
 func NewSetup(h Host, req Request, progress func(Step)) *Setup {
 	if req.ISCSIPool == "" && req.Pool != "" {
 		req.ISCSIPool = DefaultISCSIPool(req.Pool)
 	}
-	return &Setup{h: h, req: req, progress: progress}
+	return &Setup{h: h, req: req, progress: progress, meta: map[model.StepID]Step{}}
 }
 
 // Bind sets the host and the progress callback, for a setup made before
@@ -136,7 +204,11 @@ func ISCSIPoolNameFor(target string) string {
 }
 
 // Steps returns the steps so far.
-func (s *Setup) Steps() []Step { return slices.Clone(s.steps) }
+func (s *Setup) Steps() []Step {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.steps)
+}
 
 // ISCSIPool is the iscsi pool the setup uses, once ConnectTarget ran.
 func (s *Setup) ISCSIPool() string { return s.iscsiPool }
@@ -144,95 +216,245 @@ func (s *Setup) ISCSIPool() string { return s.iscsiPool }
 // LUNs are the target's LUNs as last listed.
 func (s *Setup) LUNs() []model.LUN { return slices.Clone(s.luns) }
 
+// Findings is what the last probe found on the chosen LUNs (nil before one ran).
+func (s *Setup) Findings() *Findings { return s.findings }
+
 // SetChoice records the LUNs, names and confirmation picked after the LUNs
 // were listed (the wizard asks for them only then).
 func (s *Setup) SetChoice(luns []int, vg, pool, confirm string) {
 	s.req.LUNs, s.req.VG, s.req.Pool, s.req.ConfirmOverwrite = slices.Clone(luns), vg, pool, confirm
 }
 
-// step runs fn as a recorded step; undo, when set and fn succeeded, is
-// remembered for Rollback.
-func (s *Setup) step(ctx context.Context, title, virsh, xml string, fn func(context.Context) error, undo *undoStep) error {
-	st := Step{Title: title, Virsh: virsh, XML: xml, Status: StepRunning}
-	s.emit(st)
-	if err := fn(ctx); err != nil {
-		st.Status, st.Error = StepFailed, err.Error()
-		s.steps = append(s.steps, st)
-		s.emit(st)
-		return err
-	}
-	st.Status = StepDone
-	s.steps = append(s.steps, st)
-	s.emit(st)
-	if undo != nil {
-		s.undo = append(s.undo, *undo)
-	}
-	return nil
-}
-
-func (s *Setup) existed(title, why string) {
-	st := Step{Title: title, Status: StepExisted, Error: why}
-	s.steps = append(s.steps, st)
-	s.emit(st)
-}
-
 func (s *Setup) emit(st Step) {
+	s.mu.Lock()
+	if n := len(s.steps); n > 0 && st.Status != StepRunning && s.steps[n-1].Status == StepRunning && s.steps[n-1].ID == st.ID && st.ID != "" {
+		s.steps[n-1] = st
+	} else {
+		s.steps = append(s.steps, st)
+	}
+	s.mu.Unlock()
 	if s.progress != nil {
 		s.progress(st)
 	}
 }
 
-// Run does both phases and rolls back on failure (the headless path).
-func (s *Setup) Run(ctx context.Context) error {
-	if _, err := s.ConnectTarget(ctx); err != nil {
-		return s.fail(ctx, err)
-	}
-	if err := s.BuildVG(ctx); err != nil {
-		return s.fail(ctx, err)
-	}
-	return nil
+func (s *Setup) existed(title, why string) {
+	s.emit(Step{Title: title, Status: StepExisted, Error: why})
 }
 
-func (s *Setup) fail(ctx context.Context, err error) error {
-	if rerr := s.Rollback(ctx); rerr != nil {
-		return fmt.Errorf("%w; rollback incomplete: %v", err, rerr)
+// refuse audits a refusal and returns it marked ErrRefused.
+func (s *Setup) refuse(action, object string, err error) error {
+	s.Runner.Refuse(action, object, err)
+	if errors.Is(err, ErrRefused) {
+		return err
+	}
+	return refusal(err)
+}
+
+// action makes a plan action whose step carries its virsh command and XML.
+func (s *Setup) action(id model.StepID, title, virsh, xml, audit, object string, do func(context.Context) (plan.Made, error)) plan.Action {
+	s.mu.Lock()
+	s.meta[id] = Step{ID: id, Title: title, Virsh: virsh, XML: xml}
+	s.mu.Unlock()
+	return plan.Action{Step: model.Step{ID: id, Title: title}, Audit: audit, Object: s.Runner.Host + " " + object,
+		Do: func(ctx context.Context, _ plan.Report) (plan.Made, error) { return do(ctx) }}
+}
+
+// runPlan runs actions through the Runner, turning its events into Steps;
+// keep, when set, collects what the steps made.
+func (s *Setup) runPlan(ctx context.Context, acts []plan.Action, keep *[]plan.Done) error {
+	if len(acts) == 0 {
+		return nil
+	}
+	before := 0
+	if keep != nil {
+		before = len(*keep)
+		for i := range acts {
+			acts[i] = plan.Keep(acts[i], i, keep)
+		}
+	}
+	ch := make(chan plan.Event)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range ch {
+			s.event(e)
+		}
+	}()
+	r := s.Runner
+	r.Events = ch
+	_, err := r.Run(ctx, acts)
+	close(ch)
+	<-done
+	if err != nil && keep != nil {
+		// The runner rolled back what this plan made.
+		*keep = (*keep)[:before]
 	}
 	return err
 }
 
-// Rollback undoes, newest first, every change this setup made. Objects that
-// existed before are never touched. Every undo step is tried; the errors
-// are joined.
-func (s *Setup) Rollback(ctx context.Context) error {
-	var errs []error
-	for i := len(s.undo) - 1; i >= 0; i-- {
-		u := s.undo[i]
-		st := Step{Title: "undo: " + u.title, Virsh: u.virsh, Status: StepRolledBack}
-		if err := u.fn(ctx); err != nil {
-			st.Status, st.Error = StepFailed, err.Error()
-			errs = append(errs, fmt.Errorf("%s: %w", u.title, err))
+// undo rolls back what an earlier phase made.
+func (s *Setup) undo(cause error, done []plan.Done) error {
+	ch := make(chan plan.Event)
+	fin := make(chan struct{})
+	go func() {
+		defer close(fin)
+		for e := range ch {
+			s.event(e)
 		}
-		s.steps = append(s.steps, st)
-		s.emit(st)
+	}()
+	r := s.Runner
+	r.Events = ch
+	_, err := r.Undo(cause, done)
+	close(ch)
+	<-fin
+	return err
+}
+
+// event turns a plan event into a Step for the view.
+func (s *Setup) event(e plan.Event) {
+	s.mu.Lock()
+	m := s.meta[e.Step.ID]
+	s.mu.Unlock()
+	m.ID, m.Title = e.Step.ID, e.Step.Title
+	errText := func() string {
+		if e.Err != nil {
+			return e.Err.Error()
+		}
+		return ""
 	}
-	s.undo = nil
-	return errors.Join(errs...)
+	switch e.Kind {
+	case plan.StepStarted:
+		m.Status = StepRunning
+	case plan.StepDone:
+		m.Status = StepDone
+	case plan.StepFailed:
+		m.Status, m.Error = StepFailed, errText()
+	case plan.StepUndone:
+		m = Step{ID: m.ID, Title: "undo: " + m.Title, Status: StepRolledBack, Error: e.Note}
+	case plan.UndoKept:
+		m = Step{ID: m.ID, Title: "undo: " + m.Title, Status: StepKept, Error: e.Note}
+	case plan.UndoFailed:
+		m = Step{ID: m.ID, Title: "undo: " + m.Title, Status: StepFailed, Error: e.Note}
+	case plan.AuditFailed:
+		m = Step{Title: "audit log", Status: StepWarning, Error: e.Note}
+	default:
+		return
+	}
+	s.emit(m)
+}
+
+// notOurs is the check an undo makes: the object must still carry the
+// identity its step recorded.
+func notOurs(what, want string) func(string) error {
+	return func(got string) error {
+		if got != want {
+			return fmt.Errorf("%s now has UUID %s, not %s as this run made it: %w", what, got, want, plan.ErrNotOurs)
+		}
+		return nil
+	}
+}
+
+// Validate checks everything the request says before anything changes:
+// names, CHAP and, when given (headless), the LUNs, VG and pool names.
+func (s *Setup) Validate() error {
+	r := s.req
+	if _, err := ValidateName(r.Target); err != nil {
+		return err
+	}
+	if err := ValidatePoolName(r.ISCSIPool); err != nil {
+		return fmt.Errorf("iscsi pool: %w", err)
+	}
+	if r.CHAP != nil {
+		if err := r.CHAP.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Setup) validateChoice() error {
+	r := s.req
+	if err := ValidateVGName(r.VG); err != nil {
+		return err
+	}
+	if err := ValidatePoolName(r.Pool); err != nil {
+		return err
+	}
+	if len(r.LUNs) == 0 {
+		return fmt.Errorf("choose at least one LUN")
+	}
+	if r.Pool == s.req.ISCSIPool {
+		return fmt.Errorf("the logical pool and the iscsi pool cannot both be named %q", r.Pool)
+	}
+	return nil
+}
+
+// Run does both phases (the headless path). Everything that can be checked
+// is checked before phase 1 changes anything. A refusal in phase 2 (what
+// the probe found, a name taken) leaves phase 1 in place and says so; a
+// failure while phase 2 changes the host rolls back both phases.
+func (s *Setup) Run(ctx context.Context) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if err := s.validateChoice(); err != nil {
+		return err
+	}
+	if err := s.precheckNames(ctx); err != nil {
+		return err
+	}
+	if _, err := s.ConnectTarget(ctx); err != nil {
+		return err
+	}
+	err := s.BuildVG(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrRefused):
+		return fmt.Errorf("%w\n%s", err, s.Phase1Note())
+	case len(s.phase1) > 0:
+		done := s.phase1
+		s.phase1 = nil
+		return s.undo(err, done)
+	}
+	return err
+}
+
+// Phase1Note says what phase 1 left in place after a refusal in phase 2.
+func (s *Setup) Phase1Note() string {
+	if s.iscsiPool == "" {
+		return ""
+	}
+	how := "it was there before this run"
+	if !s.iscsiReused {
+		how = "defined by this run"
+	}
+	return fmt.Sprintf("phase 1 stays in place: iscsi pool %s is logged in to %s (%s); rerun to continue, or remove it: virsh pool-destroy %s; virsh pool-undefine %s",
+		s.iscsiPool, s.req.Target, how, s.iscsiPool, s.iscsiPool)
+}
+
+// Rollback undoes what phase 1 (ConnectTarget) made, newest first, each
+// object only while it still carries the identity its step recorded.
+func (s *Setup) Rollback(ctx context.Context) error {
+	if len(s.phase1) == 0 {
+		return nil
+	}
+	done := s.phase1
+	s.phase1 = nil
+	err := s.undo(errors.New("rollback asked for"), done)
+	if err != nil && strings.Contains(err.Error(), "rollback incomplete") {
+		return err
+	}
+	return nil
 }
 
 // ConnectTarget makes sure an active, autostarted iscsi pool logs the host
 // in to the target (defining one when none exists), and lists its LUNs.
 func (s *Setup) ConnectTarget(ctx context.Context) ([]model.LUN, error) {
 	r := s.req
-	if _, err := ValidateName(r.Target); err != nil {
+	if err := s.Validate(); err != nil {
 		return nil, err
-	}
-	if err := ValidatePoolName(r.ISCSIPool); err != nil {
-		return nil, fmt.Errorf("iscsi pool: %w", err)
-	}
-	if r.CHAP != nil {
-		if err := r.CHAP.Validate(); err != nil {
-			return nil, err
-		}
 	}
 	pools, err := s.h.Pools(ctx)
 	if err != nil {
@@ -242,31 +464,51 @@ func (s *Setup) ConnectTarget(ctx context.Context) ([]model.LUN, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.iscsiPool = name
+	s.iscsiPool, s.iscsiReused = name, existing != nil
+	var acts []plan.Action
 	if existing == nil {
-		if err := s.defineISCSIPool(ctx); err != nil {
-			return nil, Explain(err, r.Portal)
+		if acts, err = s.defineISCSIPool(ctx); err != nil {
+			return nil, err
 		}
 	} else {
+		src, err := s.h.PoolSourceOf(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		s.iscsiUUID = src.UUID
 		s.existed("iscsi pool "+name, "already defined for this portal and target; reused")
 	}
 	active := existing != nil && existing.Active
 	if !active {
-		err := s.step(ctx, "start iscsi pool "+name+" (log in to "+r.Target+")", "virsh pool-start "+name, "",
-			func(ctx context.Context) error { return s.h.PoolStart(ctx, name) },
-			&undoStep{"stop iscsi pool " + name, "virsh pool-destroy " + name, func(ctx context.Context) error { return s.h.PoolStop(ctx, name) }})
-		if err != nil {
-			return nil, Explain(err, r.Portal)
-		}
-	} else if err := s.h.RefreshPool(ctx, name); err != nil {
-		return nil, err
+		acts = append(acts, s.action(StepStartISCSIPool, "start iscsi pool "+name+" (log in to "+r.Target+")", "virsh pool-start "+name, "",
+			"start iscsi pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
+				if err := s.h.PoolStart(ctx, name); err != nil {
+					return plan.Made{}, Explain(err, r.Portal)
+				}
+				return s.poolMade("iscsi pool "+name+" (logged in)", name, s.iscsiUUID, libvirtx.PoolActStop, "virsh pool-destroy "+name), nil
+			}))
 	}
 	if existing == nil || !existing.Autostart {
-		if err := s.autostart(ctx, "iscsi", name, existing != nil); err != nil {
+		acts = append(acts, s.autostart(StepAutostartISCSI, "iscsi", name, existing != nil, func() string { return s.iscsiUUID }))
+	}
+	if err := s.runPlan(ctx, acts, &s.phase1); err != nil {
+		return nil, err
+	}
+	if active {
+		if err := s.h.RefreshPool(ctx, name); err != nil {
 			return nil, err
 		}
 	}
 	return s.listLUNs(ctx, pools)
+}
+
+// poolMade is what a step that changed a pool made: its undo does act to
+// the pool only while it has the UUID the run recorded.
+func (s *Setup) poolMade(what, name, uuid string, act libvirtx.PoolAct, command string) plan.Made {
+	h := s.h
+	return plan.Made{What: what, Identity: uuid, Command: command, Undo: func(ctx context.Context) error {
+		return h.PoolIf(ctx, name, act, notOurs("pool "+name, uuid))
+	}}
 }
 
 // findISCSIPool returns the pool to use: an existing iscsi pool for the
@@ -287,48 +529,78 @@ func (s *Setup) findISCSIPool(ctx context.Context, pools []model.Pool) (string, 
 	}
 	for _, p := range pools {
 		if p.Name == s.req.ISCSIPool {
-			return "", nil, fmt.Errorf("pool name %q is taken by a %s pool for something else; choose another iscsi pool name", p.Name, p.Type)
+			return "", nil, s.refuse("define iscsi pool", "pool "+p.Name,
+				fmt.Errorf("pool name %q is taken by a %s pool for something else; choose another iscsi pool name", p.Name, p.Type))
 		}
 	}
 	return s.req.ISCSIPool, nil, nil
 }
 
-func (s *Setup) defineISCSIPool(ctx context.Context) error {
+// defineISCSIPool returns the actions that define the CHAP secret (when
+// asked) and the iscsi pool.
+func (s *Setup) defineISCSIPool(ctx context.Context) ([]plan.Action, error) {
 	r, name := s.req, s.req.ISCSIPool
 	spec := libvirtx.ISCSIPoolSpec{Name: name, Host: r.Portal.Host, Port: r.Portal.Port, Target: r.Target}
+	var acts []plan.Action
 	if r.CHAP != nil {
 		usage := SecretUsage(name)
 		spec.CHAPUser, spec.CHAPUsage = r.CHAP.User, usage
-		// A secret with this usage but no pool is a leftover of an
-		// interrupted run (the usage id names the pool): replace it.
-		left, err := s.h.CHAPSecretExists(ctx, usage)
-		if err != nil {
-			return err
-		}
-		if left {
-			if err := s.step(ctx, "remove leftover CHAP secret "+usage, "virsh secret-undefine <uuid of "+usage+">", "",
-				func(ctx context.Context) error { return s.h.RemoveCHAPSecret(ctx, usage) }, nil); err != nil {
-				return err
-			}
+		// A secret with this usage but no pool may be a leftover of an
+		// interrupted run, or someone else's: stowage cannot tell, so it
+		// neither reuses (its value may differ) nor removes it.
+		if uuid, left, err := s.h.CHAPSecretUUID(ctx, usage); err != nil {
+			return nil, err
+		} else if left {
+			return nil, s.refuse("define CHAP secret", "secret "+usage, fmt.Errorf(
+				"a CHAP secret with usage %q (UUID %s) exists without pool %s: left by an interrupted run, or someone else's; remove it (virsh secret-undefine %s) or choose another iscsi pool name",
+				usage, uuid, name, uuid))
 		}
 		secret := slices.Clone(r.CHAP.Secret)
-		err = s.step(ctx, "define CHAP secret "+usage+" (private)", "virsh secret-define iscsi-secret.xml; virsh secret-set-value --file …", "",
-			func(ctx context.Context) error {
-				_, err := s.h.DefineCHAPSecret(ctx, usage, "stowage: CHAP secret of user "+r.CHAP.User+" for pool "+name, secret)
-				return err
-			},
-			&undoStep{"remove CHAP secret " + usage, "virsh secret-undefine …", func(ctx context.Context) error { return s.h.RemoveCHAPSecret(ctx, usage) }})
-		if err != nil {
-			return err
-		}
+		h, user := s.h, r.CHAP.User
+		acts = append(acts, s.action(StepDefineSecret, "define CHAP secret "+usage+" (private)",
+			"virsh secret-define iscsi-secret.xml; virsh secret-set-value --file …", "",
+			"define CHAP secret", "secret "+usage, func(ctx context.Context) (plan.Made, error) {
+				defer clear(secret)
+				uuid, err := h.DefineCHAPSecret(ctx, usage, "stowage: CHAP secret of user "+user+" for pool "+name, secret)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				return plan.Made{What: "CHAP secret " + usage, Identity: uuid, Command: "virsh secret-undefine " + uuid,
+					Undo: func(ctx context.Context) error {
+						return h.RemoveCHAPSecretIf(ctx, usage, notOurs("CHAP secret "+usage, uuid))
+					}}, nil
+			}))
 	}
 	doc, err := libvirtx.ISCSIPoolXML(spec)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.step(ctx, "define iscsi pool "+name, "virsh pool-define "+name+".xml", doc,
-		func(ctx context.Context) error { return s.h.PoolDefine(ctx, doc) },
-		&undoStep{"undefine iscsi pool " + name, "virsh pool-undefine " + name, func(ctx context.Context) error { return s.h.PoolUndefine(ctx, name) }})
+	acts = append(acts, s.action(StepDefineISCSIPool, "define iscsi pool "+name, "virsh pool-define "+name+".xml", doc,
+		"define iscsi pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
+			uuid, err := s.h.DefinePool(ctx, doc)
+			if err != nil {
+				return plan.Made{}, Explain(err, r.Portal)
+			}
+			s.iscsiUUID = uuid
+			return s.poolMade("iscsi pool "+name, name, uuid, libvirtx.PoolActUndefine, "virsh pool-undefine "+name), nil
+		}))
+	return acts, nil
+}
+
+// autostart turns a pool's autostart on. A pool this run defined goes
+// away on rollback anyway; one that existed gets autostart off again
+// (while it still has its UUID).
+func (s *Setup) autostart(id model.StepID, kind, name string, existed bool, uuid func() string) plan.Action {
+	return s.action(id, "autostart "+kind+" pool "+name, "virsh pool-autostart "+name, "",
+		"autostart "+kind+" pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
+			if err := s.h.PoolAutostart(ctx, name, true); err != nil {
+				return plan.Made{}, err
+			}
+			if !existed {
+				return plan.Made{}, nil
+			}
+			return s.poolMade("autostart of pool "+name, name, uuid(), libvirtx.PoolActAutostartOff, "virsh pool-autostart --disable "+name), nil
+		})
 }
 
 // listLUNs lists the iscsi pool's LUNs and marks those that hold a VG or
@@ -344,6 +616,7 @@ func (s *Setup) listLUNs(ctx context.Context, pools []model.Pool) ([]model.LUN, 
 	}
 	byVol := map[string]int{}
 	byPath := map[string]int{}
+	s.pvOf = map[int]string{}
 	for i, l := range luns {
 		byVol[l.Volume], byPath[l.Path] = i, i
 	}
@@ -355,6 +628,7 @@ func (s *Setup) listLUNs(ctx context.Context, pools []model.Pool) ([]model.LUN, 
 			}
 			if i, ok := byVol[vol]; ok {
 				luns[i].VG = vg.Name
+				s.pvOf[luns[i].Number] = vg.Name
 			}
 		}
 	}

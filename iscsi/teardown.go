@@ -4,93 +4,177 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"stowage/libvirtx"
+	"stowage/model"
+	"stowage/plan"
 )
 
-// Teardown undoes a finished LVM-on-iSCSI setup: it stops and deletes the
-// logical pool's VG (vgremove, then pvremove on its LUNs, so no signature
-// is left), undefines that pool, then stops and undefines the iscsi pool
-// (logging the host out) and removes its stowage CHAP secret. It destroys
-// every drive in the VG: callers confirm first.
-func Teardown(ctx context.Context, h Host, logicalPool, iscsiPool string) error {
-	var errs []error
+// The steps of a teardown.
+const (
+	StepStopLogical     model.StepID = "teardown-stop-logical"
+	StepDeleteVG        model.StepID = "teardown-delete-vg"
+	StepUndefineLogical model.StepID = "teardown-undefine-logical"
+	StepStopISCSI       model.StepID = "teardown-stop-iscsi"
+	StepUndefineISCSI   model.StepID = "teardown-undefine-iscsi"
+	StepRemoveSecret    model.StepID = "teardown-remove-chap-secret"
+)
+
+// Teardown undoes a finished LVM-on-iSCSI setup through r (every change
+// audited): it stops and deletes the logical pool's VG (vgremove, then
+// pvremove on its LUNs, so no signature is left), undefines that pool,
+// then stops and undefines the iscsi pool (logging the host out) and
+// removes its stowage CHAP secret when no other pool names it. Each pool
+// and secret is identified by the UUID read when the teardown starts; one
+// that another admin put in its place meanwhile is left alone. It destroys
+// every drive in the VG: callers confirm first. Removal cannot be undone,
+// so a failure stops the teardown and names what is left.
+func Teardown(ctx context.Context, h Host, r plan.Runner, logicalPool, iscsiPool string) error {
+	s := NewSetup(h, Request{}, nil)
+	s.Runner = r
+	var acts []plan.Action
 	if logicalPool != "" {
-		errs = append(errs, removeLogical(ctx, h, logicalPool))
-	}
-	if iscsiPool != "" {
-		errs = append(errs, removeISCSI(ctx, h, iscsiPool))
-	}
-	return errors.Join(errs...)
-}
-
-func poolActive(ctx context.Context, h Host, name string) (exists, active bool, err error) {
-	pools, err := h.Pools(ctx)
-	if err != nil {
-		return false, false, err
-	}
-	for _, p := range pools {
-		if p.Name == name {
-			return true, p.Active, nil
-		}
-	}
-	return false, false, nil
-}
-
-// stopPool stops a pool if it runs and returns its source; exists is false
-// (and nothing done) when the pool is already gone.
-func stopPool(ctx context.Context, h Host, name string) (src libvirtx.PoolSource, exists bool, err error) {
-	exists, active, err := poolActive(ctx, h, name)
-	if err != nil || !exists {
-		return src, exists, err
-	}
-	if src, err = h.PoolSourceOf(ctx, name); err != nil {
-		return src, true, err
-	}
-	if active {
-		err = h.PoolStop(ctx, name)
-	}
-	return src, true, err
-}
-
-func removeLogical(ctx context.Context, h Host, name string) error {
-	src, exists, err := stopPool(ctx, h, name)
-	if err != nil || !exists {
-		return err
-	}
-	// pool-delete pvremoves the pool's <device>s: name them as LVM does now.
-	vgs, err := h.VolumeGroups(ctx)
-	if err != nil {
-		return err
-	}
-	for _, vg := range vgs {
-		if vg.Name != src.Name {
-			continue
-		}
-		err := redefine(ctx, h, libvirtx.LogicalPoolSpec{Name: name, VG: vg.Name, Devices: vg.Devices}, func(ctx context.Context) error {
-			return h.PoolDeleteData(ctx, name)
-		})
+		a, err := s.removeLogical(ctx, logicalPool)
 		if err != nil {
-			return fmt.Errorf("delete VG %s: %w", vg.Name, err)
-		}
-	}
-	return h.PoolUndefine(ctx, name)
-}
-
-func removeISCSI(ctx context.Context, h Host, name string) error {
-	src, exists, err := stopPool(ctx, h, name)
-	if err != nil || !exists {
-		return err
-	}
-	if err := h.PoolUndefine(ctx, name); err != nil {
-		return err
-	}
-	// Only secrets stowage made (its usage prefix) go with the pool.
-	if src.AuthUsage != "" && strings.HasPrefix(src.AuthUsage, SecretUsage("")) {
-		if err := h.RemoveCHAPSecret(ctx, src.AuthUsage); err != nil && !libvirtx.IsNotFound(err) {
 			return err
 		}
+		acts = append(acts, a...)
+	}
+	if iscsiPool != "" {
+		a, err := s.removeISCSI(ctx, iscsiPool)
+		if err != nil {
+			return err
+		}
+		acts = append(acts, a...)
+	}
+	for i, a := range acts {
+		err := s.runPlan(ctx, []plan.Action{a}, nil)
+		if err == nil {
+			continue
+		}
+		var left []string
+		for _, b := range acts[i:] {
+			left = append(left, s.meta[b.Step.ID].Virsh)
+		}
+		return fmt.Errorf("teardown stopped: %w\nleft to do by hand: %s", err, strings.Join(left, "; "))
 	}
 	return nil
+}
+
+func (s *Setup) removeLogical(ctx context.Context, name string) ([]plan.Action, error) {
+	uuid, ok, err := s.h.PoolUUID(ctx, name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	pools, err := s.h.Pools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src, err := s.h.PoolSourceOf(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if src.Type != model.PoolLogical {
+		return nil, s.refuse("tear down", "pool "+name, fmt.Errorf("pool %s is a %s pool, not a logical pool", name, src.Type))
+	}
+	check := notOurs("pool "+name, uuid)
+	var acts []plan.Action
+	if i := slices.IndexFunc(pools, func(p model.Pool) bool { return p.Name == name }); i >= 0 && pools[i].Active {
+		acts = append(acts, s.action(StepStopLogical, "stop logical pool "+name, "virsh pool-destroy "+name, "",
+			"stop logical pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
+				return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActStop, check)
+			}))
+	}
+	acts = append(acts, s.action(StepDeleteVG, "delete VG "+src.Name+" (vgremove, pvremove)", "virsh pool-delete "+name, "",
+		"delete VG "+src.Name, "pool "+name, func(ctx context.Context) (plan.Made, error) {
+			// pool-delete pvremoves the pool's <device>s: name them as LVM does now.
+			vgs, err := s.h.VolumeGroups(ctx)
+			if err != nil {
+				return plan.Made{}, err
+			}
+			i := slices.IndexFunc(vgs, func(v model.VolumeGroup) bool { return v.Name == src.Name })
+			if i < 0 {
+				return plan.Made{}, nil
+			}
+			if err := s.ours(ctx, name, uuid); err != nil {
+				return plan.Made{}, err
+			}
+			err = redefine(ctx, s.h, libvirtx.LogicalPoolSpec{Name: name, VG: src.Name, Devices: vgs[i].Devices}, func(ctx context.Context) error {
+				return s.h.PoolIf(ctx, name, libvirtx.PoolActDeleteData, check)
+			})
+			if err != nil {
+				return plan.Made{}, fmt.Errorf("delete VG %s: %w", src.Name, err)
+			}
+			return plan.Made{}, nil
+		}))
+	acts = append(acts, s.action(StepUndefineLogical, "undefine logical pool "+name, "virsh pool-undefine "+name, "",
+		"undefine logical pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
+			return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActUndefine, check)
+		}))
+	return acts, nil
+}
+
+func (s *Setup) removeISCSI(ctx context.Context, name string) ([]plan.Action, error) {
+	uuid, ok, err := s.h.PoolUUID(ctx, name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	pools, err := s.h.Pools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src, err := s.h.PoolSourceOf(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if src.Type != model.PoolISCSI {
+		return nil, s.refuse("tear down", "pool "+name, fmt.Errorf("pool %s is a %s pool, not an iscsi pool", name, src.Type))
+	}
+	check := notOurs("pool "+name, uuid)
+	var acts []plan.Action
+	if i := slices.IndexFunc(pools, func(p model.Pool) bool { return p.Name == name }); i >= 0 && pools[i].Active {
+		acts = append(acts, s.action(StepStopISCSI, "stop iscsi pool "+name+" (log out)", "virsh pool-destroy "+name, "",
+			"stop iscsi pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
+				return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActStop, check)
+			}))
+	}
+	acts = append(acts, s.action(StepUndefineISCSI, "undefine iscsi pool "+name, "virsh pool-undefine "+name, "",
+		"undefine iscsi pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
+			return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActUndefine, check)
+		}))
+	// Only secrets stowage made (its usage prefix) go with the pool, and
+	// only when no other pool names them.
+	usage := src.AuthUsage
+	if usage == "" || !strings.HasPrefix(usage, SecretUsage("")) {
+		return acts, nil
+	}
+	secretUUID, ok, err := s.h.CHAPSecretUUID(ctx, usage)
+	if err != nil || !ok {
+		return acts, err
+	}
+	for _, p := range pools {
+		if p.Name == name || p.Type != model.PoolISCSI && p.Type != model.PoolISCSIDirect {
+			continue
+		}
+		o, err := s.h.PoolSourceOf(ctx, p.Name)
+		if err != nil {
+			return nil, err
+		}
+		if o.AuthUsage == usage {
+			s.existed("CHAP secret "+usage, "kept: pool "+p.Name+" uses it too")
+			return acts, nil
+		}
+	}
+	acts = append(acts, s.action(StepRemoveSecret, "remove CHAP secret "+usage, "virsh secret-undefine "+secretUUID, "",
+		"remove CHAP secret", "secret "+usage, func(ctx context.Context) (plan.Made, error) {
+			err := s.h.RemoveCHAPSecretIf(ctx, usage, notOurs("CHAP secret "+usage, secretUUID))
+			if errors.Is(err, plan.ErrNotOurs) {
+				s.existed("CHAP secret "+usage, fmt.Sprintf("kept: %v", err))
+				return plan.Made{}, nil
+			}
+			return plan.Made{}, err
+		}))
+	return acts, nil
 }

@@ -287,3 +287,145 @@ func (c *Conn) RemoveCHAPSecret(ctx context.Context, usage string) error {
 		return l.SecretUndefine(s)
 	})
 }
+
+// DefinePool defines a persistent pool from XML (virsh pool-define) and
+// returns the UUID libvirt gave it: the identity an undo checks.
+func (c *Conn) DefinePool(ctx context.Context, doc string) (string, error) {
+	var x libvirtxml.StoragePool
+	if err := x.Unmarshal(doc); err != nil {
+		return "", fmt.Errorf("define pool: %w", err)
+	}
+	return call(ctx, c, fmt.Sprintf("define pool %q", x.Name), func(l *libvirt.Libvirt) (string, error) {
+		p, err := l.StoragePoolDefineXML(doc, 0)
+		if err != nil {
+			return "", err
+		}
+		return FormatUUID(p.UUID), nil
+	})
+}
+
+// PoolUUID returns the UUID of the pool called name; ok is false when no
+// pool has that name.
+func (c *Conn) PoolUUID(ctx context.Context, name string) (uuid string, ok bool, err error) {
+	p, err := c.lookupPool(ctx, name)
+	if IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return FormatUUID(p.UUID), true, nil
+}
+
+// PoolAct is what PoolIf does to a pool.
+type PoolAct int
+
+// What PoolIf can do.
+const (
+	PoolActStop PoolAct = iota
+	PoolActUndefine
+	PoolActAutostartOff
+	PoolActDeleteData
+)
+
+var poolActNames = map[PoolAct]string{PoolActStop: "stop", PoolActUndefine: "undefine",
+	PoolActAutostartOff: "turn autostart off for", PoolActDeleteData: "delete the data of"}
+
+// PoolIf does act to the pool called name only when check accepts its
+// UUID, read in the same sequence of calls; the act then goes to the pool
+// by that UUID (libvirtd resolves a pool handle by UUID), so a pool that
+// another admin put in its place is never touched. A pool that is gone
+// already is not an error.
+func (c *Conn) PoolIf(ctx context.Context, name string, act PoolAct, check func(uuid string) error) error {
+	err := c.do(ctx, fmt.Sprintf("%s pool %q", poolActNames[act], name), func(l *libvirt.Libvirt) error {
+		p, err := l.StoragePoolLookupByName(name)
+		if err != nil {
+			return err
+		}
+		if err := check(FormatUUID(p.UUID)); err != nil {
+			return err
+		}
+		switch act {
+		case PoolActStop:
+			return l.StoragePoolDestroy(p)
+		case PoolActUndefine:
+			return l.StoragePoolUndefine(p)
+		case PoolActAutostartOff:
+			return l.StoragePoolSetAutostart(p, 0)
+		case PoolActDeleteData:
+			return l.StoragePoolDelete(p, libvirt.StoragePoolDeleteNormal)
+		}
+		return fmt.Errorf("unknown pool action %d", act)
+	})
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// CHAPSecretUUID returns the UUID of the iscsi secret with this usage; ok
+// is false when there is none.
+func (c *Conn) CHAPSecretUUID(ctx context.Context, usage string) (uuid string, ok bool, err error) {
+	s, err := call(ctx, c, fmt.Sprintf("look up CHAP secret %q", usage), func(l *libvirt.Libvirt) (libvirt.Secret, error) {
+		return l.SecretLookupByUsage(int32(libvirt.SecretUsageTypeIscsi), usage)
+	})
+	if IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return FormatUUID(s.UUID), true, nil
+}
+
+// RemoveCHAPSecretIf undefines the iscsi secret with this usage only when
+// check accepts its UUID, read in the same sequence of calls. A secret
+// that is gone already is not an error.
+func (c *Conn) RemoveCHAPSecretIf(ctx context.Context, usage string, check func(uuid string) error) error {
+	err := c.do(ctx, fmt.Sprintf("remove CHAP secret %q", usage), func(l *libvirt.Libvirt) error {
+		s, err := l.SecretLookupByUsage(int32(libvirt.SecretUsageTypeIscsi), usage)
+		if err != nil {
+			return err
+		}
+		if err := check(FormatUUID(s.UUID)); err != nil {
+			return err
+		}
+		return l.SecretUndefine(s)
+	})
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// ReadVolumeHead reads the first n bytes of a volume (virsh vol-download
+// --length n): what signature probing needs of a LUN, read on the host
+// that sees it. A shorter volume returns what it has.
+func (c *Conn) ReadVolumeHead(ctx context.Context, pool, vol string, n uint64) ([]byte, error) {
+	ph, err := c.lookupPool(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	w := &capped{max: int(n)}
+	err = c.do(ctx, fmt.Sprintf("read the first %d KiB of %s/%s", n/1024, pool, vol), func(l *libvirt.Libvirt) error {
+		v, err := l.StorageVolLookupByName(ph, vol)
+		if err != nil {
+			return err
+		}
+		return l.StorageVolDownload(v, w, 0, n, 0)
+	})
+	return w.buf, err
+}
+
+// capped keeps at most max bytes of what is written to it.
+type capped struct {
+	buf []byte
+	max int
+}
+
+func (w *capped) Write(p []byte) (int, error) {
+	if room := w.max - len(w.buf); room > 0 {
+		w.buf = append(w.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
