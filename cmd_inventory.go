@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"stowage/libvirtx"
+	"stowage/model"
 	"stowage/ui/views/kind"
 	"stowage/ui/views/volumes"
 )
@@ -25,9 +27,11 @@ Prints every host's pools (with can_create_volumes and create_reason),
 volumes (encryption, secret state, attached_to), domains and secrets: the
 same data as the console. Hosts come from --uri, else config.yaml, else
 qemu:///system. Sizes are bytes in JSON, which is indented on a terminal
-and compact when piped. Exit status 1 when a host could
-not be read (reasons on stderr; the other hosts are still printed), 2 on
-bad usage.
+and compact when piped. In the tables, control characters in names and
+messages (an escape sequence in a volume name, say) are shown escaped
+(\x1b, \u009b); JSON keeps the names exact, escaped as JSON does.
+Exit status 1 when a host could not be read (reasons on stderr; the
+other hosts are still printed), 2 on bad usage.
 
 `
 
@@ -90,12 +94,12 @@ func cmdInventory(args []string, stdout, stderr io.Writer) int {
 	rc := 0
 	for i, h := range hosts {
 		if errs[i] != nil {
-			fmt.Fprintf(stderr, "stowage inventory: %s: %v\n", uris[i], errs[i])
+			fmt.Fprintf(stderr, "stowage inventory: %s: %s\n", model.SafeText(uris[i]), model.SafeText(errs[i].Error()))
 			rc = 1
 			continue
 		}
 		for _, e := range h.Errors {
-			fmt.Fprintf(stderr, "stowage inventory: %s: %s\n", uris[i], e)
+			fmt.Fprintf(stderr, "stowage inventory: %s: %s\n", model.SafeText(uris[i]), model.SafeText(fmt.Sprint(e)))
 			rc = 1
 		}
 		doc.Hosts = append(doc.Hosts, h)
@@ -151,46 +155,60 @@ func readInventory(uris []string, o libvirtx.Options) ([]libvirtx.HostInfo, []er
 	return hosts, errs
 }
 
+// row writes one tab-separated table row; every cell is escaped
+// (model.SafeText): names come from libvirt and Ceph, and a control
+// character in one must neither reach the terminal nor break the columns.
+func row(w io.Writer, cells ...string) {
+	for i, c := range cells {
+		if i > 0 {
+			io.WriteString(w, "\t")
+		}
+		io.WriteString(w, model.SafeText(c))
+	}
+	io.WriteString(w, "\n")
+}
+
 func printHost(w io.Writer, h libvirtx.HostInfo) {
-	fmt.Fprintf(w, "HOST %s  libvirt %s, hypervisor %s\n\n", h.URI, h.LibvirtVersion, h.HypervisorVersion)
+	fmt.Fprintf(w, "HOST %s  libvirt %s, hypervisor %s\n\n", model.SafeText(h.URI), model.SafeText(h.LibvirtVersion), model.SafeText(h.HypervisorVersion))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "POOL\tTYPE\tSTATE\tAUTOSTART\tPERSISTENT\tCAPACITY\tALLOCATION\tAVAILABLE\tCAN CREATE DRIVES")
+	n := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	row(tw, "POOL", "TYPE", "STATE", "AUTOSTART", "PERSISTENT", "CAPACITY", "ALLOCATION", "AVAILABLE", "CAN CREATE DRIVES")
 	for _, p := range h.Pools {
 		can := "yes"
 		if !p.CanCreateVolumes {
 			can = "no: " + p.CreateReason
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", p.Name, p.Type, activeWord(p.Active),
-			kind.YesNo(p.Autostart), kind.YesNo(p.Persistent), p.Capacity, p.Allocation, p.Available, can)
+		row(tw, p.Name, string(p.Type), activeWord(p.Active), kind.YesNo(p.Autostart), kind.YesNo(p.Persistent),
+			n(p.Capacity), n(p.Allocation), n(p.Available), can)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintln(tw, "VOLUME\tPOOL\tCAPACITY\tALLOCATION\tFORMAT\tENCRYPTION\tSECRET\tATTACHED TO")
+	row(tw, "VOLUME", "POOL", "CAPACITY", "ALLOCATION", "FORMAT", "ENCRYPTION", "SECRET", "ATTACHED TO")
 	for _, p := range h.Pools {
 		for _, v := range p.Volumes {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", v.Name, v.Pool, v.Capacity, v.Allocation,
-				kind.Dash(v.Format), volumes.Encryption(v), kind.Dash(string(v.SecretState)), volumes.Attached(v.AttachedTo))
+			row(tw, v.Name, v.Pool, n(v.Capacity), n(v.Allocation), kind.Dash(v.Format), volumes.Encryption(v),
+				kind.Dash(string(v.SecretState)), volumes.Attached(v.AttachedTo))
 		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintln(tw, "VM\tSTATE\tDISK\tBUS\tSOURCE\tENCRYPTION")
+	row(tw, "VM", "STATE", "DISK", "BUS", "SOURCE", "ENCRYPTION")
 	for _, d := range h.Domains {
 		if len(d.Disks) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\n", d.Name, d.State)
+			row(tw, d.Name, string(d.State), "-", "-", "-", "-")
 		}
 		for _, k := range d.Disks {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.State, k.Target, k.Bus, k.Source, k.Encryption.Label())
+			row(tw, d.Name, string(d.State), k.Target, k.Bus, k.Source, k.Encryption.Label())
 		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintln(tw, "SECRET\tUSAGE\tPRIVATE\tEPHEMERAL\tVALUE\tORPHAN")
+	row(tw, "SECRET", "USAGE", "PRIVATE", "EPHEMERAL", "VALUE", "ORPHAN")
 	for _, s := range h.Secrets {
-		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", s.UUID, s.UsageType, s.UsageID, kind.YesNo(s.Private), kind.YesNo(s.Ephemeral), s.Value, kind.Dash(s.Orphan))
+		row(tw, s.UUID, string(s.UsageType)+" "+s.UsageID, kind.YesNo(s.Private), kind.YesNo(s.Ephemeral), string(s.Value), kind.Dash(s.Orphan))
 	}
 	for _, m := range h.MissingSecrets() {
-		fmt.Fprintf(tw, "(missing)\tvolume %s\t-\t-\t-\tencrypted volume's secret is gone\n", m)
+		row(tw, "(missing)", "volume "+m, "-", "-", "-", "encrypted volume's secret is gone")
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"stowage/libvirtx"
+	"stowage/plan"
 	"stowage/themes"
 	"stowage/ui/app"
 	"stowage/ui/data"
@@ -20,6 +21,8 @@ func newConsole(o options, cfg config, st themes.Styles, log *slog.Logger) (*app
 		return nil, nil, err
 	}
 	backend := data.NewLibvirt(o.uris, libvirtx.Options{Timeout: o.timeout, ReadOnly: o.readonly}, libvirtx.DefaultBackoff)
+	// The first pool and host-key trust run through plan, audited.
+	backend.Plan = plan.Runner{Audit: plan.NewAudit(plan.DefaultAuditPath()), Log: log}
 	store := data.NewStore(backend, o.timeout)
 	// The wizards' entry points run on the console's own sessions. Under
 	// --readonly every action stays nil, so no mutating key is offered.

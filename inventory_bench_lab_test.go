@@ -14,6 +14,7 @@ import (
 
 	"stowage/lab"
 	"stowage/libvirtx"
+	"stowage/plan"
 )
 
 // benchPool makes a dir pool of n sparse 1 MiB files on the lab's libvirtd
@@ -43,7 +44,7 @@ func benchPool(b *testing.B, n int) (uri, pool string) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.CreatePool(ctx, libvirtx.PoolSpec{Name: pool, Type: "dir", Path: dir}, nil); err != nil {
+	if _, err := c.CreatePool(ctx, plan.Runner{}, libvirtx.PoolSpec{Name: pool, Type: "dir", Path: dir}, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {

@@ -2,26 +2,34 @@ package libvirtx
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
+
+	"stowage/model"
+	"stowage/plan"
 )
 
 // PoolSpec is a first pool the console offers to create: a dir pool on a
-// path, or an rbd pool on a Ceph cluster.
+// path, or an rbd pool on a Ceph cluster. It never holds the cephx key.
 type PoolSpec struct {
 	Name string
 	Type string // dir or rbd
 	// Path is the dir pool's directory (created by pool-build).
 	Path string
 	// Monitors ("host[:port]"), CephPool and CephUser describe an rbd pool;
-	// the cephx key is passed separately to CreatePool and stored as a
+	// the cephx key is passed separately (raw bytes) and stored as a
 	// private libvirt secret.
 	Monitors []string
 	CephPool string
 	CephUser string
 }
+
+// SecretUsage is the usage name of the rbd pool's cephx secret.
+func (s PoolSpec) SecretUsage() string { return "stowage " + s.Name }
 
 // PoolSpecXML renders a PoolSpec; secretUUID names the cephx secret (rbd).
 func PoolSpecXML(s PoolSpec, secretUUID string) (string, error) {
@@ -65,57 +73,246 @@ func cutPort(hp string) (string, string, bool) {
 	return hp, "", false
 }
 
-// CreatePool defines, builds (dir), starts and autostarts a pool. For rbd,
-// cephxKey (raw key bytes, i.e. base64-decoded) is stored first as a
-// private 'ceph' secret; it is never logged. On failure everything made
-// here is removed again.
-func (c *Conn) CreatePool(ctx context.Context, s PoolSpec, cephxKey []byte) error {
-	secretUUID := ""
-	if s.Type == "rbd" {
-		var err error
-		secretUUID, err = c.DefineSecret(ctx, SecretSpec{UsageType: "ceph", UsageID: "stowage " + s.Name,
-			Description: "cephx key of " + s.CephUser + " for pool " + s.Name}, cephxKey)
-		if err != nil {
-			return err
+// ErrExists is the refusal to create what exists already (a pool of that
+// name, a secret with that usage). Nothing was made, so nothing is undone.
+var ErrExists = errors.New("exists already")
+
+// CreatePool creates a first pool through r: it refuses (and audits the
+// refusal) when a pool of that name or the rbd secret's usage exists, then
+// runs PoolActions. cephxKey (rbd: the raw key, base64-decoded) is cleared
+// before CreatePool returns. On a failure r undoes what this run made,
+// each object only while it still has the identity its step recorded.
+func (c *Conn) CreatePool(ctx context.Context, r plan.Runner, s PoolSpec, cephxKey []byte) ([]plan.Leftover, error) {
+	defer clear(cephxKey)
+	object := "pool " + s.Name
+	if err := c.checkPoolAbsent(ctx, s); err != nil {
+		if errors.Is(err, ErrExists) {
+			return nil, r.Refuse("create pool", object, err)
 		}
+		return nil, err
 	}
-	undo := func() {
-		if secretUUID != "" {
-			_ = c.UndefineSecret(context.Background(), secretUUID)
-		}
-	}
-	doc, err := PoolSpecXML(s, secretUUID)
+	acts, err := c.PoolActions(s, cephxKey)
 	if err != nil {
-		undo()
+		return nil, r.Refuse("create pool", object, err)
+	}
+	return r.Run(ctx, acts)
+}
+
+// checkPoolAbsent wraps ErrExists when the name, or the rbd secret's
+// usage, is taken.
+func (c *Conn) checkPoolAbsent(ctx context.Context, s PoolSpec) error {
+	h, err := c.lookupPool(ctx, s.Name)
+	switch {
+	case err == nil:
+		return fmt.Errorf("pool %q %w on this host (uuid %s): pick another name; stowage leaves it alone", s.Name, ErrExists, FormatUUID(h.UUID))
+	case !IsNotFound(err):
 		return err
 	}
-	err = c.do(ctx, fmt.Sprintf("create %s pool %q", s.Type, s.Name), func(l *libvirt.Libvirt) error {
-		h, err := l.StoragePoolDefineXML(doc, 0)
+	if s.Type != "rbd" {
+		return nil
+	}
+	sec, err := call(ctx, c, fmt.Sprintf("look up ceph secret %q", s.SecretUsage()), func(l *libvirt.Libvirt) (libvirt.Secret, error) {
+		return l.SecretLookupByUsage(int32(libvirt.SecretUsageTypeCeph), s.SecretUsage())
+	})
+	switch {
+	case err == nil:
+		return fmt.Errorf("a ceph secret with usage %q %w (uuid %s): remove it (virsh secret-undefine %s) or pick another pool name",
+			s.SecretUsage(), ErrExists, FormatUUID(sec.UUID), FormatUUID(sec.UUID))
+	case !IsNotFound(err):
+		return err
+	}
+	return nil
+}
+
+// PoolActions are the steps of model.PoolPlan as plan actions. Each
+// records the identity of what it made (the secret's UUID, the pool's
+// UUID from the define) and its undo acts on that identity only: a pool
+// another admin defined under the same name after ours was removed is
+// never touched. cephxKey is read by the secret step; the caller clears it.
+func (c *Conn) PoolActions(s PoolSpec, cephxKey []byte) ([]plan.Action, error) {
+	if _, err := PoolSpecXML(s, "00000000-0000-0000-0000-000000000000"); err != nil {
+		return nil, err
+	}
+	if s.Type == "rbd" && len(cephxKey) == 0 {
+		return nil, fmt.Errorf("rbd pool %q needs the cephx key of client.%s", s.Name, s.CephUser)
+	}
+	var secretUUID, poolUUID string
+	object := "pool " + s.Name
+	var acts []plan.Action
+	for _, st := range model.PoolPlan(s.Type, s.Name) {
+		a := plan.Action{Step: st, Object: object}
+		switch st.ID {
+		case model.StepPoolSecret:
+			a.Audit, a.Object = "define secret", fmt.Sprintf("ceph secret %q", s.SecretUsage())
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				uuid, err := c.DefineSecret(ctx, SecretSpec{UsageType: "ceph", UsageID: s.SecretUsage(),
+					Description: "cephx key of client." + s.CephUser + " for pool " + s.Name}, cephxKey)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				secretUUID = uuid
+				return plan.Made{What: "secret " + uuid, Identity: uuid, Command: "virsh secret-undefine " + uuid,
+					Undo: func(ctx context.Context) error { return c.undefineSecretIf(ctx, uuid, s.SecretUsage()) }}, nil
+			}
+		case model.StepPoolDefine:
+			a.Audit = "define pool"
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				doc, err := PoolSpecXML(s, secretUUID)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				h, err := call(ctx, c, fmt.Sprintf("define %s pool %q", s.Type, s.Name), func(l *libvirt.Libvirt) (libvirt.StoragePool, error) {
+					return l.StoragePoolDefineXML(doc, 0)
+				})
+				if err != nil {
+					return plan.Made{}, err
+				}
+				poolUUID = FormatUUID(h.UUID)
+				return plan.Made{What: fmt.Sprintf("pool %s (uuid %s)", s.Name, poolUUID), Identity: poolUUID,
+					Command: "virsh pool-undefine " + poolUUID,
+					Undo: func(ctx context.Context) error {
+						return c.onOurPool(ctx, "undefine", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
+							return l.StoragePoolUndefine(h)
+						})
+					}}, nil
+			}
+		case model.StepPoolBuild:
+			a.Audit = "build pool"
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				// Only a directory this run created may be removed again:
+				// pool-build succeeds on one that exists (maybe someone's).
+				existed, known := c.localPathExists(s.Path)
+				if err := c.onOurPool(ctx, "build", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
+					return l.StoragePoolBuild(h, 0)
+				}); err != nil {
+					return plan.Made{}, err
+				}
+				m := plan.Made{What: "directory " + s.Path, Identity: poolUUID, Command: "rmdir " + s.Path}
+				switch {
+				case known && existed:
+					return plan.Made{}, nil // nothing made: the directory was there
+				case !known:
+					m.Undo = func(context.Context) error {
+						return fmt.Errorf("%w: cannot tell whether %s existed before this run on a remote host; left in place (rmdir %s if it is empty and unused)",
+							plan.ErrNotOurs, s.Path, s.Path)
+					}
+				default:
+					m.Undo = func(ctx context.Context) error {
+						// pool-delete on a dir pool is rmdir: it fails, and
+						// names the leftover, if anything was put inside.
+						return c.onOurPool(ctx, "delete the directory of", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
+							return l.StoragePoolDelete(h, 0)
+						})
+					}
+				}
+				return m, nil
+			}
+		case model.StepPoolStart:
+			a.Audit = "start pool"
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				if err := c.onOurPool(ctx, "start", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
+					return l.StoragePoolCreate(h, 0)
+				}); err != nil {
+					return plan.Made{}, err
+				}
+				return plan.Made{What: fmt.Sprintf("pool %s running (uuid %s)", s.Name, poolUUID), Identity: poolUUID,
+					Command: "virsh pool-destroy " + poolUUID,
+					Undo: func(ctx context.Context) error {
+						return c.onOurPool(ctx, "stop", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
+							if on, err := l.StoragePoolIsActive(h); err != nil || on == 0 {
+								return err
+							}
+							return l.StoragePoolDestroy(h)
+						})
+					}}, nil
+			}
+		case model.StepPoolAutostart:
+			a.Audit = "autostart pool"
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				if err := c.onOurPool(ctx, "autostart", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
+					return l.StoragePoolSetAutostart(h, 1)
+				}); err != nil {
+					return plan.Made{}, err
+				}
+				return plan.Made{What: fmt.Sprintf("autostart of pool %s (uuid %s)", s.Name, poolUUID), Identity: poolUUID,
+					Command: "virsh pool-autostart --disable " + poolUUID,
+					Undo: func(ctx context.Context) error {
+						return c.onOurPool(ctx, "clear autostart of", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
+							return l.StoragePoolSetAutostart(h, 0)
+						})
+					}}, nil
+			}
+		}
+		acts = append(acts, a)
+	}
+	return acts, nil
+}
+
+// onOurPool runs fn on the pool with uuid, looked up by that UUID (never
+// by name), after checking it still has the name this run gave it. A pool
+// gone from that UUID is not ours to touch: the error wraps
+// plan.ErrNotOurs, whatever now carries the name is left alone.
+func (c *Conn) onOurPool(ctx context.Context, verb, name, uuid string, fn func(*libvirt.Libvirt, libvirt.StoragePool) error) error {
+	u, err := ParseUUID(uuid)
+	if err != nil {
+		return fmt.Errorf("%s pool %q: %w", verb, name, err)
+	}
+	return c.do(ctx, fmt.Sprintf("%s pool %q (uuid %s)", verb, name, uuid), func(l *libvirt.Libvirt) error {
+		h, err := l.StoragePoolLookupByUUID(u)
+		if IsNotFound(err) {
+			return fmt.Errorf("%w: pool %s (uuid %s) is gone; a pool of that name now, if any, is another admin's", plan.ErrNotOurs, name, uuid)
+		}
 		if err != nil {
 			return err
 		}
-		fail := func(step string, err error) error {
-			_ = l.StoragePoolDestroy(h)
-			_ = l.StoragePoolUndefine(h)
-			return fmt.Errorf("%s: %w", step, err)
+		if h.Name != name {
+			return fmt.Errorf("%w: the pool with uuid %s is now named %q", plan.ErrNotOurs, uuid, h.Name)
 		}
-		if s.Type == "dir" {
-			if err := l.StoragePoolBuild(h, 0); err != nil {
-				return fail("build", err)
-			}
-		}
-		if err := l.StoragePoolCreate(h, 0); err != nil {
-			return fail("start", err)
-		}
-		if err := l.StoragePoolSetAutostart(h, 1); err != nil {
-			return fail("autostart", err)
-		}
-		return nil
+		return fn(l, h)
 	})
+}
+
+// undefineSecretIf undefines the secret uuid only while its usage is
+// still usage (the one this run defined).
+func (c *Conn) undefineSecretIf(ctx context.Context, uuid, usage string) error {
+	u, err := ParseUUID(uuid)
 	if err != nil {
-		undo()
+		return err
 	}
-	return err
+	return c.do(ctx, "undefine secret "+uuid, func(l *libvirt.Libvirt) error {
+		h, err := l.SecretLookupByUUID(u)
+		if IsNotFound(err) {
+			return fmt.Errorf("%w: secret %s is gone already", plan.ErrNotOurs, uuid)
+		}
+		if err != nil {
+			return err
+		}
+		doc, err := l.SecretGetXMLDesc(h, 0)
+		if err != nil {
+			return err
+		}
+		var x libvirtxml.Secret
+		if err := x.Unmarshal(doc); err != nil {
+			return fmt.Errorf("secret %s XML: %w", uuid, err)
+		}
+		if x.Usage == nil || x.Usage.Type != "ceph" || x.Usage.Name != usage {
+			return fmt.Errorf("%w: secret %s no longer has usage ceph %q", plan.ErrNotOurs, uuid, usage)
+		}
+		return l.SecretUndefine(h)
+	})
+}
+
+// localPathExists reports whether path exists, when the libvirtd is on
+// this machine (unix socket); known is false for a remote host.
+func (c *Conn) localPathExists(path string) (exists, known bool) {
+	if c.Target.Transport != "unix" || c.Target.Driver == "test" {
+		return false, c.Target.Driver == "test"
+	}
+	_, err := os.Stat(path)
+	if err == nil {
+		return true, true
+	}
+	return false, errors.Is(err, os.ErrNotExist)
 }
 
 // DeletePool stops and undefines a pool (not its volumes' data for rbd;

@@ -1,6 +1,7 @@
 package libvirtx
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"stowage/plan"
 )
 
 // The qemu+ssh transport. go-libvirt's own SSH dialer ignores ~/.ssh/config
@@ -72,25 +75,91 @@ func (e *UnknownHostKeyError) Error() string {
 		e.Subject(), e.KeyType, e.Fingerprint, e.KnownHosts)
 }
 
-// TrustHostKey appends the key of an UnknownHostKeyError to its known_hosts
-// file (created 0600 with its directory if missing).
-func TrustHostKey(e *UnknownHostKeyError) error {
-	if e == nil || e.key == nil {
-		return errors.New("no host key to trust")
+// ErrHostKeyNotShown is the refusal to trust a key other than the one
+// whose fingerprint the admin was shown (the server's key changed, or
+// another hop's key is asking, between the screen and the keypress).
+var ErrHostKeyNotShown = errors.New("not the host key that was shown")
+
+// TrustedHostKey is the known_hosts line TrustHostKey wrote.
+type TrustedHostKey struct {
+	File, Line string
+}
+
+// SameKey reports whether e and o are the same key of the same server,
+// bound for the same known_hosts file.
+func (e *UnknownHostKeyError) SameKey(o *UnknownHostKeyError) bool {
+	if e == nil || o == nil || e.key == nil || o.key == nil {
+		return false
 	}
-	if err := os.MkdirAll(filepath.Dir(e.KnownHosts), 0o700); err != nil {
-		return fmt.Errorf("trust host key: %w", err)
+	return e.Host == o.Host && e.JumpHost == o.JumpHost && e.KnownHosts == o.KnownHosts &&
+		e.Fingerprint == o.Fingerprint && bytes.Equal(e.key.Marshal(), o.key.Marshal())
+}
+
+// TrustHostKey appends to known_hosts (created 0600 with its directory if
+// missing) exactly the key the admin was shown: shown is what the screen
+// displayed, latest what the host's most recent dial met. When they differ
+// (the server now presents another key, or another hop asks) nothing is
+// written and the error wraps ErrHostKeyNotShown: the admin must look at
+// the new fingerprint first.
+func TrustHostKey(shown, latest *UnknownHostKeyError) (TrustedHostKey, error) {
+	if shown == nil || shown.key == nil {
+		return TrustedHostKey{}, errors.New("no host key was shown to trust")
 	}
-	f, err := os.OpenFile(e.KnownHosts, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if shown.Fingerprint != ssh.FingerprintSHA256(shown.key) {
+		return TrustedHostKey{}, fmt.Errorf("trust host key %s: the fingerprint shown (%s) is not its key's: %w", shown.Subject(), shown.Fingerprint, ErrHostKeyNotShown)
+	}
+	if latest == nil {
+		return TrustedHostKey{}, fmt.Errorf("trust host key %s %s: the host no longer asks for an unknown key (its latest dial met none): %w",
+			shown.Subject(), shown.Fingerprint, ErrHostKeyNotShown)
+	}
+	if !shown.SameKey(latest) {
+		return TrustedHostKey{}, fmt.Errorf("trust host key %s %s: the latest dial met %s %s %s instead; nothing written, compare the new fingerprint first: %w",
+			shown.Subject(), shown.Fingerprint, latest.Subject(), latest.KeyType, latest.Fingerprint, ErrHostKeyNotShown)
+	}
+	t := TrustedHostKey{File: shown.KnownHosts, Line: knownhosts.Line([]string{shown.Host}, shown.key)}
+	if err := os.MkdirAll(filepath.Dir(t.File), 0o700); err != nil {
+		return TrustedHostKey{}, fmt.Errorf("trust host key: %w", err)
+	}
+	f, err := os.OpenFile(t.File, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("trust host key: %w", err)
+		return TrustedHostKey{}, fmt.Errorf("trust host key: %w", err)
 	}
-	line := knownhosts.Line([]string{e.Host}, e.key)
-	if _, err := fmt.Fprintln(f, line); err != nil {
+	if _, err := fmt.Fprintln(f, t.Line); err != nil {
 		f.Close()
-		return fmt.Errorf("trust host key: write %s: %w", e.KnownHosts, err)
+		return TrustedHostKey{}, fmt.Errorf("trust host key: write %s: %w", t.File, err)
 	}
-	return f.Close()
+	return t, f.Close()
+}
+
+// UntrustHostKey removes the line t (its last occurrence, the one
+// TrustHostKey appended) and nothing else; a file that no longer holds it
+// is an error wrapping plan.ErrNotOurs.
+func UntrustHostKey(t TrustedHostKey) error {
+	b, err := os.ReadFile(t.File)
+	if err != nil {
+		return fmt.Errorf("untrust host key: %w", err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.TrimRight(lines[i], "\r\n") != t.Line {
+			continue
+		}
+		out := strings.Join(append(lines[:i:i], lines[i+1:]...), "")
+		st, err := os.Stat(t.File)
+		if err != nil {
+			return fmt.Errorf("untrust host key: %w", err)
+		}
+		tmp := t.File + ".stowage-tmp"
+		if err := os.WriteFile(tmp, []byte(out), st.Mode().Perm()); err != nil {
+			return fmt.Errorf("untrust host key: %w", err)
+		}
+		if err := os.Rename(tmp, t.File); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("untrust host key: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s no longer holds the line stowage wrote", plan.ErrNotOurs, t.File)
 }
 
 // sshSettings is one SSH server of a dial (the libvirt host or a jump

@@ -71,7 +71,7 @@ func TestLabSSHHostKeyTrust(t *testing.T) {
 	if _, err := os.Stat(kh); !os.IsNotExist(err) {
 		t.Errorf("known_hosts written before the admin agreed: %v", err)
 	}
-	if err := libvirtx.TrustHostKey(uk); err != nil {
+	if _, err := libvirtx.TrustHostKey(uk, uk); err != nil {
 		t.Fatal(err)
 	}
 	c, err := libvirtx.Dial(ctx, uri, libvirtx.Options{Timeout: 10 * time.Second})

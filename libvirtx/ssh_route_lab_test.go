@@ -167,7 +167,7 @@ Host *
 	if b.log.contains("server_request_direct_tcpip") {
 		t.Error("something was forwarded through a jump host whose key was not trusted")
 	}
-	if err := libvirtx.TrustHostKey(uk); err != nil {
+	if _, err := libvirtx.TrustHostKey(uk, uk); err != nil {
 		t.Fatal(err)
 	}
 	listPools(t, l, uri, 30*time.Second)

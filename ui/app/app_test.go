@@ -15,6 +15,7 @@ import (
 
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/plan"
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -53,10 +54,10 @@ func (f *fake) Events(context.Context, int) (<-chan libvirtx.DomainEvent, error)
 	return nil, errors.New("no events in the fake")
 }
 func (f *fake) Describe(context.Context, int, data.Object) (string, error) { return "<pool/>", nil }
-func (f *fake) CreatePool(context.Context, int, libvirtx.PoolSpec, []byte) error {
+func (f *fake) CreatePool(context.Context, int, libvirtx.PoolSpec, []byte, chan<- plan.Event) error {
 	return nil
 }
-func (f *fake) TrustHostKey(int) error { return nil }
+func (f *fake) TrustHostKey(int, *libvirtx.UnknownHostKeyError) error { return nil }
 
 func labHost() []libvirtx.Part {
 	return []libvirtx.Part{

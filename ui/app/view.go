@@ -8,7 +8,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"stowage/libvirtx"
+	"stowage/model"
 	"stowage/ui/common"
+	"stowage/ui/data"
 	"stowage/ui/firstrun"
 )
 
@@ -61,7 +63,7 @@ func (m *Model) crumbs() string {
 	parts := []string{st.Title.Render("stowage")}
 	for _, s := range m.stack {
 		if t, ok := s.(common.Titled); ok {
-			parts = append(parts, st.Text.Render(t.Title()))
+			parts = append(parts, st.Text.Render(model.SafeText(t.Title())))
 		}
 	}
 	if m.d.ReadOnly {
@@ -76,21 +78,21 @@ func (m *Model) hostLine() string {
 	for _, h := range m.d.Store.Hosts {
 		switch h.Status.State {
 		case libvirtx.StateConnected:
-			label := h.URI + " " + h.Info.LibvirtVersion
+			label := model.SafeText(h.URI + " " + h.Info.LibvirtVersion)
 			if h.Loading && !h.Loaded {
 				label += " loading…"
 			}
 			parts = append(parts, st.Good.Render("● "+label))
 		case libvirtx.StateDegraded:
-			parts = append(parts, st.Warn.Render("◐ "+h.URI+" degraded: "+h.Status.Reason))
+			parts = append(parts, st.Warn.Render(model.SafeText("◐ "+h.URI+" degraded: "+h.Status.Reason)))
 		case libvirtx.StateDisconnected:
 			retry := ""
 			if !h.Status.NextRetry.IsZero() {
 				retry = " (retry " + h.Status.NextRetry.Format("15:04:05") + ")"
 			}
-			parts = append(parts, st.Bad.Render("○ "+h.URI+" disconnected"+retry))
+			parts = append(parts, st.Bad.Render(model.SafeText("○ "+h.URI+" disconnected"+retry)))
 		default:
-			parts = append(parts, st.Muted.Render("… "+h.URI+" connecting"))
+			parts = append(parts, st.Muted.Render(model.SafeText("… "+h.URI+" connecting")))
 		}
 	}
 	return clip(strings.Join(parts, "  "), m.w, 1)
@@ -102,11 +104,13 @@ func (m *Model) footer() string {
 	case m.palette != nil:
 		return clip(m.palette.View(), m.w, 1)
 	case m.message != "":
-		return clip(st.Warn.Render(m.message), m.w, 1)
+		return clip(st.Warn.Render(model.SafeText(m.message)), m.w, 1)
 	}
 	if i := m.unknownKeyHost(); i >= 0 && !m.FirstRun() {
 		k := m.d.Keys.Trust.Help().Key
-		return clip(st.Warn.Render(fmt.Sprintf("%s: unknown SSH host key; press %s to trust it (see the first-run advice with :hosts)", m.d.Store.Hosts[i].URI, k)), m.w, 1)
+		// The fingerprint is on the line: y trusts exactly the key shown.
+		uk := data.UnknownHostKey(m.d.Store.Hosts[i])
+		return clip(st.Warn.Render(model.SafeText(fmt.Sprintf("%s: unknown SSH host key for %s %s %s; press %s to trust exactly this key", m.d.Store.Hosts[i].URI, uk.Subject(), uk.KeyType, uk.Fingerprint, k))), m.w, 1)
 	}
 	bs := append(m.Top().ShortHelp(), m.d.Keys.Palette, m.d.Keys.Help, m.d.Keys.Quit)
 	return clip(m.help.ShortHelpView(bs), m.w, 1)

@@ -16,6 +16,7 @@ import (
 
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/plan"
 )
 
 // Object names something `d` can describe.
@@ -41,11 +42,14 @@ type Backend interface {
 	Events(ctx context.Context, host int) (<-chan libvirtx.DomainEvent, error)
 	// Describe returns an object's XML.
 	Describe(ctx context.Context, host int, o Object) (string, error)
-	// CreatePool makes a first pool; key is the cephx key for rbd.
-	CreatePool(ctx context.Context, host int, s libvirtx.PoolSpec, key []byte) error
-	// TrustHostKey records the unknown SSH host key the last dial of host
-	// met, and lets the next refresh dial at once.
-	TrustHostKey(host int) error
+	// CreatePool makes a first pool, sending the plan's progress to events
+	// (the caller closes it after the call); key is the raw cephx key for
+	// rbd, cleared before CreatePool returns.
+	CreatePool(ctx context.Context, host int, s libvirtx.PoolSpec, key []byte, events chan<- plan.Event) error
+	// TrustHostKey records shown, the unknown SSH host key the screen
+	// showed for host, only while the host's last dial still met exactly
+	// that key (else it refuses), and lets the next refresh dial at once.
+	TrustHostKey(host int, shown *libvirtx.UnknownHostKeyError) error
 }
 
 // UnknownHostKey is the SSH host key a host's last dial did not know.
@@ -67,9 +71,13 @@ type TrustMsg struct {
 }
 
 // Trust records host i's unknown key as a Cmd, then the root refreshes.
+// The key is taken here, on the Update goroutine, from the store the
+// screen renders: the one whose fingerprint was shown, not whatever a
+// later redial meets.
 func (s *Store) Trust(i int) tea.Cmd {
 	b := s.backend
-	return func() tea.Msg { return TrustMsg{Host: i, Err: b.TrustHostKey(i)} }
+	shown := UnknownHostKey(s.Hosts[i])
+	return func() tea.Msg { return TrustMsg{Host: i, Err: b.TrustHostKey(i, shown)} }
 }
 
 // Host is one host as the console knows it.

@@ -6,11 +6,24 @@ import (
 	"fmt"
 
 	"stowage/libvirtx"
+	"stowage/model"
+	"stowage/plan"
 )
 
 // Libvirt is the production Backend: one libvirtx.Session per host.
 type Libvirt struct {
 	sessions []*libvirtx.Session
+	// Plan is the template of the runner every mutation made here goes
+	// through (audit log, logger; tests set FailAfter); Host and Events
+	// are filled in per call.
+	Plan plan.Runner
+}
+
+// runner is l.Plan for host i, sending its events to events (may be nil).
+func (l *Libvirt) runner(i int, events chan<- plan.Event) plan.Runner {
+	r := l.Plan
+	r.Host, r.Events = l.sessions[i].URI, events
+	return r
 }
 
 // NewLibvirt makes sessions for the URIs; nothing is dialed yet.
@@ -94,13 +107,17 @@ func (l *Libvirt) Describe(ctx context.Context, i int, o Object) (string, error)
 	return "", fmt.Errorf("cannot describe a %s", o.Kind)
 }
 
-// CreatePool makes a first pool.
-func (l *Libvirt) CreatePool(ctx context.Context, i int, s libvirtx.PoolSpec, key []byte) error {
+// CreatePool makes a first pool through the plan runner (audited, undone
+// by identity on failure), sending its progress to events (closed by the
+// caller). key (rbd: the raw cephx key) is cleared before it returns.
+func (l *Libvirt) CreatePool(ctx context.Context, i int, s libvirtx.PoolSpec, key []byte, events chan<- plan.Event) error {
+	defer clear(key)
 	c, err := l.sessions[i].Conn(ctx)
 	if err != nil {
 		return err
 	}
-	return c.CreatePool(ctx, s, key)
+	_, err = c.CreatePool(ctx, l.runner(i, events), s, key)
+	return err
 }
 
 // Close drops every connection.
@@ -110,13 +127,49 @@ func (l *Libvirt) Close() {
 	}
 }
 
-// TrustHostKey records the unknown SSH host key host i last met.
-func (l *Libvirt) TrustHostKey(i int) error {
-	var e *libvirtx.UnknownHostKeyError
-	if err := l.sessions[i].Status().Err; err == nil || !errors.As(err, &e) {
-		return fmt.Errorf("%s: no unknown SSH host key to trust", l.sessions[i].URI)
+// StepTrustHostKey is host-key trust's one step.
+const StepTrustHostKey model.StepID = "trust-host-key"
+
+// TrustHostKey records in known_hosts exactly the key shown to the admin
+// (shown), and only while host i's latest dial still meets that key: a
+// server whose key changed since the screen showed it, or another hop
+// asking, is refused (audited) and nothing is written. The trust runs
+// through the plan runner, so it is audited with its fingerprint; its undo
+// removes exactly the line written.
+func (l *Libvirt) TrustHostKey(i int, shown *libvirtx.UnknownHostKeyError) error {
+	r := l.runner(i, nil)
+	uri := l.sessions[i].URI
+	if shown == nil {
+		return r.Refuse("trust host key", uri, fmt.Errorf("%s: no unknown SSH host key was shown to trust", uri))
 	}
-	if err := libvirtx.TrustHostKey(e); err != nil {
+	object := fmt.Sprintf("%s: %s %s %s", uri, shown.Subject(), shown.KeyType, shown.Fingerprint)
+	var latest *libvirtx.UnknownHostKeyError
+	if err := l.sessions[i].Status().Err; err != nil {
+		errors.As(err, &latest)
+	}
+	if !shown.SameKey(latest) {
+		// The same check TrustHostKey makes, here so that the refusal is
+		// audited as one.
+		_, err := libvirtx.TrustHostKey(shown, latest)
+		if err == nil {
+			err = fmt.Errorf("trust host key %s: %w", shown.Subject(), libvirtx.ErrHostKeyNotShown)
+		}
+		return r.Refuse("trust host key", object, err)
+	}
+	_, err := r.Run(context.Background(), []plan.Action{{
+		Step:  model.Step{ID: StepTrustHostKey, Title: "trust " + shown.Subject() + " " + shown.Fingerprint},
+		Audit: "trust host key", Object: object,
+		Do: func(context.Context, plan.Report) (plan.Made, error) {
+			t, err := libvirtx.TrustHostKey(shown, latest)
+			if err != nil {
+				return plan.Made{}, err
+			}
+			return plan.Made{What: "known_hosts line for " + shown.Host + " in " + t.File, Identity: shown.Fingerprint,
+				Command: fmt.Sprintf("ssh-keygen -R '%s' -f '%s'", shown.Host, t.File),
+				Undo:    func(context.Context) error { return libvirtx.UntrustHostKey(t) }}, nil
+		},
+	}})
+	if err != nil {
 		return err
 	}
 	l.sessions[i].RetryNow()

@@ -11,6 +11,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -46,7 +47,7 @@ func New(store *data.Store, host int, obj data.Object, km keys.Map, st themes.St
 }
 
 // Title names the screen in the breadcrumbs.
-func (m *Model) Title() string { return "describe " + m.obj.Kind + " " + m.obj.Name }
+func (m *Model) Title() string { return "describe " + m.obj.Kind + " " + model.SafeText(m.obj.Name) }
 
 // Init fetches the XML.
 func (m *Model) Init() tea.Cmd {
@@ -94,16 +95,16 @@ func (m *Model) content() string {
 		uri = m.store.Hosts[m.host].URI
 	}
 	for _, c := range data.VirshCommands(uri, m.obj) {
-		b.WriteString(m.st.Muted.Render("  $ "+c) + "\n")
+		b.WriteString(m.st.Muted.Render("  $ "+model.SafeText(c)) + "\n")
 	}
 	b.WriteString("\n")
 	switch {
 	case !m.ready:
 		b.WriteString(m.st.Muted.Render("reading XML…"))
 	case m.err != nil:
-		b.WriteString(m.st.Bad.Render("cannot read the XML: ") + m.st.Text.Render(m.err.Error()))
+		b.WriteString(m.st.Bad.Render("cannot read the XML: ") + m.st.Text.Render(model.SafeLines(m.err.Error())))
 	default:
-		b.WriteString(m.st.Text.Render(strings.TrimRight(m.xml, "\n")))
+		b.WriteString(m.st.Text.Render(model.SafeLines(strings.TrimRight(m.xml, "\n"))))
 	}
 	return b.String()
 }

@@ -1,8 +1,14 @@
 // Package firstpool is the form that creates a host's first pool: dir
 // (name, path) or rbd (name, monitors, Ceph pool, cephx user and key).
-// The cephx key is typed in a masked field, sent to libvirt as a private
-// secret and cleared; it is never shown, logged or kept in a message. It
-// imports ui/common, ui/data, ui/keys, themes and libvirtx types.
+// The creation runs as a plan (package plan, through the backend): each
+// step's progress is a line on this screen, with what is left to do and,
+// after a failure, what was undone or left behind.
+//
+// The cephx key is typed into a masked field that holds it in a []byte
+// (never a Go string), decoded into another []byte, sent to libvirt as a
+// private secret, and both are cleared; it is never shown, logged or kept
+// in a message. It imports ui/common, ui/data, ui/keys, plan, model,
+// themes and libvirtx types.
 package firstpool
 
 import (
@@ -16,6 +22,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"stowage/libvirtx"
+	"stowage/model"
+	"stowage/plan"
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -33,6 +41,14 @@ type doneMsg struct {
 	err   error
 }
 
+// eventMsg is one plan event; ch and res carry the rest of the run.
+type eventMsg struct {
+	owner *Model
+	ev    plan.Event
+	ch    <-chan plan.Event
+	res   <-chan error
+}
+
 // Model is the form.
 type Model struct {
 	store  *data.Store
@@ -40,36 +56,40 @@ type Model struct {
 	typ    string
 	labels []string
 	inputs []textinput.Model
-	focus  int
-	busy   bool
-	err    error
-	km     keys.Map
-	st     themes.Styles
+	// key is the cephx key field (rbd), after the text inputs.
+	key   *secretField
+	focus int
+	busy  bool
+	err   error
+	// steps, marks and notes are the running plan's lines.
+	steps []model.Step
+	marks []string
+	notes []string
+	km    keys.Map
+	st    themes.Styles
 }
 
 // New builds the form for a dir or rbd pool on host.
 func New(store *data.Store, host int, typ string, km keys.Map, st themes.Styles) *Model {
 	m := &Model{store: store, host: host, typ: typ, km: km, st: st}
-	add := func(label, placeholder string, masked bool) {
+	add := func(label, placeholder string) {
 		ti := textinput.New()
 		ti.Placeholder = placeholder
 		ti.SetWidth(48)
-		if masked {
-			ti.EchoMode = textinput.EchoPassword
-		}
 		m.labels = append(m.labels, label)
 		m.inputs = append(m.inputs, ti)
 	}
 	switch typ {
 	case "rbd":
-		add("name", "ceph", false)
-		add("monitors", "10.0.0.1:6789,10.0.0.2:6789", false)
-		add("Ceph pool", "rbd", false)
-		add("cephx user", "libvirt", false)
-		add("cephx key", "base64, as in `ceph auth get-key client.libvirt`", true)
+		add("name", "ceph")
+		add("monitors", "10.0.0.1:6789,10.0.0.2:6789")
+		add("Ceph pool", "rbd")
+		add("cephx user", "libvirt")
+		m.labels = append(m.labels, "cephx key")
+		m.key = &secretField{}
 	default:
-		add("name", "default", false)
-		add("path", "/var/lib/libvirt/images", false)
+		add("name", "default")
+		add("path", "/var/lib/libvirt/images")
 	}
 	m.inputs[0].Focus()
 	return m
@@ -84,6 +104,8 @@ func (m *Model) Capturing() bool { return true }
 // Init starts the cursor blinking.
 func (m *Model) Init() tea.Cmd { return textinput.Blink }
 
+func (m *Model) fields() int { return len(m.labels) }
+
 func (m *Model) values() []string {
 	out := make([]string, len(m.inputs))
 	for i, in := range m.inputs {
@@ -92,7 +114,8 @@ func (m *Model) values() []string {
 	return out
 }
 
-// spec checks the fields and returns the pool spec and the decoded key.
+// spec checks the fields and returns the pool spec and the decoded key
+// (rbd). The typed key is cleared here, decoded or not.
 func (m *Model) spec() (libvirtx.PoolSpec, []byte, error) {
 	v := m.values()
 	if v[0] == "" {
@@ -115,18 +138,31 @@ func (m *Model) spec() (libvirtx.PoolSpec, []byte, error) {
 	if len(s.Monitors) == 0 || s.CephPool == "" || s.CephUser == "" {
 		return s, nil, fmt.Errorf("monitors, Ceph pool and cephx user are all needed")
 	}
-	// libvirt's ceph secret holds the raw key: the base64 text decoded.
-	k, err := base64.StdEncoding.DecodeString(m.inputs[4].Value())
-	if err != nil || len(k) == 0 {
-		return s, nil, fmt.Errorf("the cephx key is not base64 (copy it from `ceph auth get-key client.%s`)", s.CephUser)
+	if m.key.empty() {
+		return s, nil, fmt.Errorf("type the cephx key of client.%s (`ceph auth get-key client.%s`)", s.CephUser, s.CephUser)
 	}
-	return s, k, nil
+	typed := m.key.take()
+	defer clear(typed)
+	// libvirt's ceph secret holds the raw key: the base64 text decoded.
+	k := make([]byte, base64.StdEncoding.DecodedLen(len(typed)))
+	n, err := base64.StdEncoding.Decode(k, typed)
+	if err != nil || n == 0 {
+		clear(k)
+		return s, nil, fmt.Errorf("the cephx key is not base64 (copy it from `ceph auth get-key client.%s`); it was cleared, type it again", s.CephUser)
+	}
+	return s, k[:n], nil
 }
 
 // Update edits fields; Tab/↓ and ↑ move, Enter on the last field creates,
-// Esc cancels.
+// Esc cancels (and clears the key).
 func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	switch msg := msg.(type) {
+	case eventMsg:
+		if msg.owner != m {
+			return m, nil
+		}
+		m.apply(msg.ev)
+		return m, next(m, msg.ch, msg.res)
 	case doneMsg:
 		if msg.owner != m {
 			return m, nil
@@ -136,32 +172,58 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 			return m, common.Pop(CreatedMsg{Host: m.host, Pool: m.values()[0]})
 		}
 		return m, nil
+	case tea.PasteMsg:
+		if !m.busy && m.onKey() {
+			m.key.add(msg.Content)
+			return m, nil
+		}
 	case tea.KeyPressMsg:
 		if m.busy {
 			return m, nil
 		}
 		switch msg.String() {
 		case "esc":
+			if m.key != nil {
+				m.key.wipe()
+			}
 			return m, common.Pop(nil)
 		case "tab", "down":
 			return m, m.move(1)
 		case "shift+tab", "up":
 			return m, m.move(-1)
 		case "enter":
-			if m.focus < len(m.inputs)-1 {
+			if m.focus < m.fields()-1 {
 				return m, m.move(1)
 			}
 			return m, m.submit()
 		}
+		if m.onKey() {
+			m.key.key(msg)
+			return m, nil
+		}
+	}
+	if m.onKey() {
+		return m, nil
 	}
 	var cmd tea.Cmd
 	m.inputs[m.focus], cmd = m.inputs[m.focus].Update(msg)
 	return m, cmd
 }
 
+// onKey reports whether the focus is on the cephx key field.
+func (m *Model) onKey() bool { return m.key != nil && m.focus == len(m.inputs) }
+
 func (m *Model) move(d int) tea.Cmd {
-	m.inputs[m.focus].Blur()
-	m.focus = (m.focus + d + len(m.inputs)) % len(m.inputs)
+	if m.onKey() {
+		m.key.focused = false
+	} else {
+		m.inputs[m.focus].Blur()
+	}
+	m.focus = (m.focus + d + m.fields()) % m.fields()
+	if m.onKey() {
+		m.key.focused = true
+		return nil
+	}
 	return m.inputs[m.focus].Focus()
 }
 
@@ -172,38 +234,131 @@ func (m *Model) submit() tea.Cmd {
 		return nil
 	}
 	m.busy, m.err = true, nil
-	// The key leaves the form: the field is cleared now, the bytes after
-	// the call.
-	m.inputs[len(m.inputs)-1].SetValue("")
+	m.steps = model.PoolPlan(spec.Type, spec.Name)
+	m.marks = make([]string, len(m.steps))
+	m.notes = make([]string, len(m.steps))
 	b, host, timeout := m.store.Backend(), m.host, m.store.Timeout()
+	ch := make(chan plan.Event)
+	res := make(chan error, 1)
+	first := next(m, ch, res)
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*timeout)
-		defer cancel()
-		err := b.CreatePool(ctx, host, spec, k)
-		clear(k)
-		return doneMsg{owner: m, err: err}
+		go func() {
+			// Each libvirt call is bounded by the timeout; this bounds the
+			// plan, checked between steps (a cancel then rolls back).
+			ctx, cancel := context.WithTimeout(context.Background(), 10*timeout)
+			defer cancel()
+			err := b.CreatePool(ctx, host, spec, k, ch)
+			clear(k)
+			close(ch)
+			res <- err
+		}()
+		return first()
 	}
 }
 
-// View renders the form.
+// next reads the run's next event, or its result once the events end.
+func next(owner *Model, ch <-chan plan.Event, res <-chan error) tea.Cmd {
+	return func() tea.Msg {
+		e, ok := <-ch
+		if !ok {
+			return doneMsg{owner: owner, err: <-res}
+		}
+		return eventMsg{owner: owner, ev: e, ch: ch, res: res}
+	}
+}
+
+// apply turns a plan event into the mark and note of its step's line.
+func (m *Model) apply(e plan.Event) {
+	i := -1
+	for k, s := range m.steps {
+		if s.ID == e.Step.ID {
+			i = k
+		}
+	}
+	set := func(mark, note string) {
+		if i >= 0 {
+			m.marks[i], m.notes[i] = mark, note
+		}
+	}
+	switch e.Kind {
+	case plan.StepStarted:
+		set("…", "")
+	case plan.StepRetrying:
+		set("…", e.Note)
+	case plan.StepDone:
+		set("✓", "")
+	case plan.StepFailed:
+		set("✗", errText(e.Err))
+	case plan.StepUndone:
+		set("↶", e.Note)
+	case plan.UndoKept:
+		set("!", e.Note)
+	case plan.UndoFailed:
+		set("✗", e.Note)
+	case plan.AuditFailed:
+		m.notes = append(m.notes, e.Note)
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// View renders the form and, once it runs, the plan's lines.
 func (m *Model) View() string {
 	var b strings.Builder
 	b.WriteString(m.st.Title.Render("Create a first "+m.typ+" pool") + "\n\n")
-	for i, in := range m.inputs {
-		label := fmt.Sprintf("%-11s", m.labels[i])
+	for i, l := range m.labels {
+		label := fmt.Sprintf("%-11s", l)
 		if i == m.focus {
 			label = m.st.Title.Render(label)
 		} else {
 			label = m.st.Muted.Render(label)
 		}
-		b.WriteString("  " + label + " " + in.View() + "\n")
+		field := ""
+		if i < len(m.inputs) {
+			field = m.inputs[i].View()
+		} else {
+			field = m.key.View()
+		}
+		b.WriteString("  " + label + " " + field + "\n")
 	}
 	b.WriteString("\n")
+	for i, s := range m.steps {
+		mark := m.marks[i]
+		if mark == "" {
+			mark = "·"
+		}
+		line := fmt.Sprintf("  %s %s", mark, model.SafeText(s.Title))
+		if m.notes[i] != "" {
+			line += ": " + model.SafeText(m.notes[i])
+		}
+		switch mark {
+		case "✗", "!":
+			b.WriteString(m.st.Bad.Render(line) + "\n")
+		case "·":
+			b.WriteString(m.st.Muted.Render(line) + "\n")
+		default:
+			b.WriteString(m.st.Text.Render(line) + "\n")
+		}
+	}
+	for _, n := range m.notes[min(len(m.steps), len(m.notes)):] {
+		b.WriteString(m.st.Warn.Render("  "+model.SafeText(n)) + "\n")
+	}
+	if len(m.steps) > 0 {
+		b.WriteString("\n")
+	}
 	switch {
 	case m.busy:
 		b.WriteString(m.st.Muted.Render("  creating…"))
 	case m.err != nil:
-		b.WriteString(m.st.Bad.Render("  " + m.err.Error()))
+		b.WriteString(m.st.Bad.Render("  " + model.SafeLines(m.err.Error())))
+		if m.key != nil {
+			b.WriteString("\n" + m.st.Muted.Render("  the cephx key was cleared: type it again to retry · esc cancels"))
+		}
 	default:
 		b.WriteString(m.st.Muted.Render("  tab next field · enter on the last field creates · esc cancels"))
 	}

@@ -2,7 +2,8 @@
 // failed, in words an admin can act on (no socket, permission denied,
 // unknown SSH host key with its fingerprint), and how to add a host. It is
 // pure rendering over the store; the root owns the keys (trust = y). It
-// imports ui/data, ui/keys and themes.
+// imports ui/data, ui/keys, model and themes. Everything from a host is
+// escaped (model.SafeText) before it reaches the terminal.
 package firstrun
 
 import (
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/data"
 	"stowage/ui/keys"
@@ -27,10 +29,16 @@ func Advice(h data.Host) string {
 		return "connecting…"
 	}
 	if k := data.UnknownHostKey(h); k != nil {
-		return fmt.Sprintf("unknown SSH host key for %s\n      %s %s\n      Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub` on the host.",
-			k.Host, k.KeyType, k.Fingerprint, strings.TrimPrefix(k.KeyType, "ssh-"))
+		// Subject names the jump host when the key is a ProxyJump hop's:
+		// the admin must compare it on that machine, not the hypervisor.
+		where := "the host"
+		if k.JumpHost != "" {
+			where = "jump host " + k.JumpHost
+		}
+		return model.SafeLines(fmt.Sprintf("unknown SSH host key for %s\n      %s %s\n      Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub` on %s.",
+			k.Subject(), k.KeyType, k.Fingerprint, strings.TrimPrefix(k.KeyType, "ssh-"), where))
 	}
-	msg := err.Error()
+	msg := model.SafeLines(err.Error())
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOENT) || strings.Contains(msg, "no libvirt socket"):
 		return "no libvirt socket: is libvirtd running? `systemctl start libvirtd`\n      (" + msg + ")"
@@ -46,7 +54,7 @@ func View(s *data.Store, km keys.Map, st themes.Styles, width int) string {
 	b.WriteString(st.Title.Render("No libvirt host could be reached yet.") + "\n\n")
 	trust := false
 	for _, h := range s.Hosts {
-		b.WriteString(st.Bad.Render("  ● "+h.URI) + "\n")
+		b.WriteString(st.Bad.Render("  ● "+model.SafeText(h.URI)) + "\n")
 		b.WriteString(st.Text.Render("      "+Advice(h)) + "\n")
 		if data.UnknownHostKey(h) != nil {
 			trust = true
@@ -57,7 +65,7 @@ func View(s *data.Store, km keys.Map, st themes.Styles, width int) string {
 		b.WriteString("\n")
 	}
 	if trust {
-		b.WriteString(st.Warn.Render(fmt.Sprintf("  Press %s to trust the host key above (it is added to known_hosts), after checking its fingerprint.", km.Trust.Help().Key)) + "\n\n")
+		b.WriteString(st.Warn.Render(fmt.Sprintf("  Press %s to trust the host key above (exactly that key is added to known_hosts; if the server shows another key by then, nothing is written), after checking its fingerprint.", km.Trust.Help().Key)) + "\n\n")
 	}
 	b.WriteString(st.Muted.Render(strings.Join([]string{
 		"  Add a host:  stowage --uri qemu+ssh://root@HOST/system   (repeat --uri for several hosts)",

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/keys"
 )
@@ -387,7 +388,7 @@ func (m Model) line(cells []string, ws []int) string {
 		if i < len(cells) {
 			cell = cells[i]
 		}
-		b.WriteString(fit(cell, ws[i], c.Right))
+		b.WriteString(fit(model.SafeText(cell), ws[i], c.Right))
 	}
 	return fit(b.String(), m.width, false)
 }
@@ -441,9 +442,9 @@ func (m Model) footer() string {
 	count := itoa(len(m.view)) + "/" + itoa(len(m.rows))
 	switch {
 	case m.editing:
-		return m.st.Title.Render("/"+m.filter+"█") + m.st.Muted.Render("  "+count+"  enter keep · esc clear")
+		return m.st.Title.Render("/"+model.SafeText(m.filter)+"█") + m.st.Muted.Render("  "+count+"  enter keep · esc clear")
 	case m.filter != "":
-		return m.st.Muted.Render("filter: " + m.filter + "  " + count)
+		return m.st.Muted.Render("filter: " + model.SafeText(m.filter) + "  " + count)
 	}
 	return m.st.Muted.Render(count)
 }

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -67,7 +68,7 @@ func (m *Model) Scope() kind.Scope { return m.scope }
 func (m *Model) Table() *table.Model { return &m.tbl }
 
 // Title names the screen in the breadcrumbs.
-func (m *Model) Title() string { return m.k.Title(m.ctx()) }
+func (m *Model) Title() string { return model.SafeText(m.k.Title(m.ctx())) }
 
 // Capturing is true while the filter line takes every key.
 func (m *Model) Capturing() bool { return m.tbl.Editing() }
@@ -131,7 +132,7 @@ func (m *Model) View() string {
 	if m.tbl.Len() == 0 && m.tbl.Filter() == "" {
 		if msg := m.k.Empty(m.ctx()); msg != "" {
 			lines := strings.Split(m.tbl.View(), "\n")
-			return lines[0] + "\n\n" + m.d.Styles.Text.Render(msg)
+			return lines[0] + "\n\n" + m.d.Styles.Text.Render(model.SafeLines(msg))
 		}
 	}
 	if d, ok := m.k.(kind.Detailer); ok && m.h > detailLines+2 {
@@ -139,7 +140,7 @@ func (m *Model) View() string {
 		if sel := m.selected(); sel != "" {
 			text = d.Detail(m.ctx(), sel)
 		}
-		lines := strings.Split(ansi.Wrap(text, m.w, " "), "\n")
+		lines := strings.Split(ansi.Wrap(model.SafeLines(text), m.w, " "), "\n")
 		for len(lines) < detailLines {
 			lines = append(lines, "")
 		}
