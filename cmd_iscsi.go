@@ -17,6 +17,7 @@ import (
 	"stowage/iscsi"
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/plan"
 )
 
 const iscsiUsage = `stowage iscsi: iSCSI discovery and LVM on iSCSI, headless.
@@ -24,14 +25,35 @@ const iscsiUsage = `stowage iscsi: iSCSI discovery and LVM on iSCSI, headless.
   stowage iscsi discover --uri URI --portal HOST[:PORT] [--json]
   stowage iscsi setup-lvm --uri URI --portal HOST[:PORT] --target IQN --luns 1,2
         --vg NAME --pool NAME [--iscsi-pool NAME] [--chap-user USER
-        [--chap-secret-file FILE]] [--confirm-overwrite VG] [--json]
+        [--chap-secret-file FILE]] [--confirm-overwrite TOKEN]
+        [--check-host URI]... [--json]
   stowage iscsi wizard --uri URI [--portal HOST[:PORT]]   the console wizard alone
 
 Discovery and logins run on the host named by --uri (the hypervisor), not
-here. setup-lvm defines and starts an iscsi pool for the target (reusing one
-that exists), builds a volume group on the chosen LUNs and defines a logical
-pool over it; any failure rolls back what it did. The CHAP secret is read
-from a file (mode 0600) or prompted for without echo, never from argv.
+here. setup-lvm checks every name first, then (phase 1) defines and starts
+an iscsi pool for the target (reusing one that exists), then (phase 2)
+probes the chosen LUNs and builds a volume group on them with a logical
+pool over it. A failure while phase 2 changes the host rolls back both
+phases: each undo removes only the pool or secret whose UUID this run
+recorded, never one that existed before or that another admin put in its
+place. A refusal in phase 2 changes nothing and leaves phase 1 in place
+(the message says so and how to remove it).
+
+Overwriting: phase 2 reads the first 128 KiB of each chosen LUN (file
+systems, LUKS, swap, partition tables, LVM and unrecognised data) and asks
+libvirt which VG each LUN belongs to. When something is found, the run
+prints it with a token such as wipe-1a2b3c4d and refuses; rerun with
+--confirm-overwrite TOKEN to destroy exactly that. The token is a hash of
+the target, the chosen LUNs and what was found on them, checked against
+this run's own probe and again right before the build: it cannot be given
+in advance, does not carry over to other LUNs or changed data, and a token
+given when nothing was found is refused. A LUN of a libvirt pool, or one
+that a VM on the host (or on a --check-host) uses as a disk, is refused.
+
+Every change and refusal is appended to the audit log
+($XDG_STATE_HOME/stowage/audit.jsonl) with the local user. The CHAP
+secret is read from a file (mode 0600) or prompted for without echo,
+never from argv.
 `
 
 func iscsiCommand(args []string, stdout, stderr io.Writer) int {
@@ -130,7 +152,9 @@ func iscsiSetupLVM(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&req.ISCSIPool, "iscsi-pool", "", "name of the iscsi pool (default POOL-luns; an existing pool for the target is reused)")
 	fs.StringVar(&chapUser, "chap-user", "", "CHAP user, when the target requires CHAP")
 	fs.StringVar(&chapFile, "chap-secret-file", "", "file holding the CHAP secret (mode 0600); without it, a prompt asks")
-	fs.StringVar(&req.ConfirmOverwrite, "confirm-overwrite", "", "name of the VG on the chosen LUNs (or the new VG's name for other data) to allow destroying it")
+	fs.StringVar(&req.ConfirmOverwrite, "confirm-overwrite", "", "the token a previous run printed for what it found on the chosen LUNs (wipe-…), to destroy exactly that")
+	var checkHosts multiFlag
+	fs.Var(&checkHosts, "check-host", "another hypervisor whose VMs must not use the chosen LUNs (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -158,6 +182,15 @@ func iscsiSetupLVM(args []string, stdout, stderr io.Writer) int {
 	}
 	defer conn.Close()
 	req.Portal = p
+	var others []iscsi.DiskUser
+	for _, uri := range checkHosts {
+		o, err := libvirtx.Dial(ctx, uri, libvirtx.Options{Timeout: c.timeout})
+		if err != nil {
+			return fail(fmt.Errorf("--check-host %s: %w", uri, err))
+		}
+		defer o.Close()
+		others = append(others, o)
+	}
 	progress := func(st iscsi.Step) {
 		if c.json || st.Status == iscsi.StepRunning {
 			return
@@ -172,10 +205,16 @@ func iscsiSetupLVM(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, line)
 	}
 	s := iscsi.NewSetup(conn, req, progress)
+	s.Runner = plan.Runner{Host: c.uri, Audit: plan.NewAudit(plan.DefaultAuditPath())}
+	s.Others = others
 	runErr := s.Run(ctx)
 	if c.json {
 		out := map[string]any{"ok": runErr == nil, "steps": s.Steps(), "iscsi_pool": s.ISCSIPool(),
-			"pool": req.Pool, "vg": req.VG, "luns": s.LUNs()}
+			"pool": req.Pool, "vg": req.VG, "luns": s.LUNs(), "refused": errors.Is(runErr, iscsi.ErrRefused)}
+		if f := s.Findings(); f != nil {
+			out["findings"] = f
+			out["overwrite_token"] = f.Token()
+		}
 		if runErr != nil {
 			out["error"] = runErr.Error()
 		}
@@ -194,6 +233,12 @@ func iscsiSetupLVM(args []string, stdout, stderr io.Writer) int {
 		req.Pool, req.VG, iscsi.LUNsSummary(req.LUNs), req.Target)
 	return 0
 }
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func parseLUNs(s string) ([]int, error) {
 	if strings.TrimSpace(s) == "" {

@@ -13,6 +13,7 @@ import (
 
 	"stowage/iscsi"
 	"stowage/libvirtx"
+	"stowage/plan"
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/iscsiwizard"
@@ -33,8 +34,15 @@ func lvmOnISCSIAction(readonly bool, styles themes.Styles, timeout time.Duration
 
 func newISCSIWizard(uri, presetPool string, styles themes.Styles, timeout time.Duration) *iscsiwizard.Model {
 	return iscsiwizard.New(iscsiwizard.Deps{HostURI: uri, PresetPool: presetPool, Styles: styles,
-		Keys: iscsiwizard.DefaultKeyMap(), Timeout: timeout, Connect: wizardConnect(uri, timeout)})
+		Keys: iscsiwizard.DefaultKeyMap(), Timeout: iscsiwizard.DefaultPhaseTimeout, Connect: wizardConnect(uri, timeout),
+		Audit: plan.NewAudit(plan.DefaultAuditPath())})
 }
+
+// iscsiCallTimeout is the least per-call bound on the wizard's own
+// connection: one pool-start is a whole iSCSI login (open-iscsi retries
+// for up to 2 minutes) and one pool-build a pvcreate over the SAN, so the
+// console's per-call timeout (15 s) would cut them off.
+const iscsiCallTimeout = 3 * time.Minute
 
 // iscsiWizard runs the wizard alone (`stowage iscsi wizard --uri U`), for
 // hosts where the browser is not wanted and for trying it out.
@@ -44,7 +52,8 @@ func iscsiWizard(args []string, _, stderr io.Writer) int {
 	uri := fs.String("uri", "qemu:///system", "libvirt URI of the hypervisor")
 	portal := fs.String("portal", "", "preset the portal")
 	theme := fs.String("theme", "dark", "colour theme")
-	timeout := fs.Duration("timeout", 3*time.Minute, "bound on each libvirt call")
+	timeout := fs.Duration("timeout", iscsiCallTimeout, "bound on each libvirt call (at least 3m: a login is one call)")
+	phase := fs.Duration("phase-timeout", iscsiwizard.DefaultPhaseTimeout, "bound on each phase (discovery, login, probe, build)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -54,7 +63,8 @@ func iscsiWizard(args []string, _, stderr io.Writer) int {
 		return 2
 	}
 	w := iscsiwizard.New(iscsiwizard.Deps{HostURI: *uri, Portal: *portal, Styles: themes.Build(pal, os.Getenv("NO_COLOR") != ""),
-		Keys: iscsiwizard.DefaultKeyMap(), Timeout: *timeout, Connect: wizardConnect(*uri, *timeout)})
+		Keys: iscsiwizard.DefaultKeyMap(), Timeout: *phase, Connect: wizardConnect(*uri, *timeout),
+		Audit: plan.NewAudit(plan.DefaultAuditPath())})
 	if _, err := tea.NewProgram(standalone{c: w}).Run(); err != nil {
 		fmt.Fprintln(stderr, "stowage iscsi wizard:", err)
 		return 1
@@ -65,7 +75,7 @@ func iscsiWizard(args []string, _, stderr io.Writer) int {
 // wizardConnect gives the iSCSI wizard its own connection to uri (see
 // cachedDial).
 func wizardConnect(uri string, timeout time.Duration) func(context.Context) (iscsi.Host, error) {
-	dial := cachedDial(timeout)
+	dial := cachedDial(max(timeout, iscsiCallTimeout))
 	return func(ctx context.Context) (iscsi.Host, error) { return dial(ctx, uri) }
 }
 

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"stowage/iscsi"
 	"stowage/model"
+	"stowage/plan"
 	"stowage/ui/common"
 )
 
@@ -69,33 +71,43 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 // recordStep keeps the latest state of each step (a step is reported
 // running, then done or failed).
 func (m *Model) recordStep(st iscsi.Step) {
-	if n := len(m.steps); n > 0 && m.steps[n-1].Title == st.Title && m.steps[n-1].Status == iscsi.StepRunning {
+	if n := len(m.steps); n > 0 && m.steps[n-1].Title == st.Title && m.steps[n-1].Status == iscsi.StepRunning && st.Status != iscsi.StepRunning {
 		m.steps[n-1] = st
 		return
 	}
 	m.steps = append(m.steps, st)
 }
 
+// phaseDone ends a phase. A failed phase was rolled back by the runner
+// (what that phase made, nothing earlier): the login phase leaves nothing;
+// a failed probe keeps the LUN list; a failed build keeps phase 1 (the
+// iscsi pool), drops the findings and the typed token, and goes back to
+// the LUNs, which must be read again before anything is overwritten.
 func (m *Model) phaseDone(msg phaseDoneMsg) tea.Cmd {
 	m.busy = ""
 	if msg.err != nil {
 		m.err = msg.err.Error()
-		if msg.phase == stageRollback {
-			return nil
-		}
-		// Undo what this wizard did, then stay on the failed stage.
-		failed := m.err
-		return m.run(stageRollback, "rolling back", func(ctx context.Context, s *iscsi.Setup) ([]model.LUN, error) {
-			if err := s.Rollback(ctx); err != nil {
-				return nil, fmt.Errorf("%s; rollback incomplete: %w", failed, err)
+		if msg.phase == stageDone {
+			if note := m.setup.Phase1Note(); note != "" && !strings.Contains(m.err, note) {
+				m.err += "\n" + note
 			}
-			return nil, fmt.Errorf("%s (rolled back)", failed)
-		})
+			m.forgetFindings()
+			m.stage, m.field = stageLUNs, 0
+		}
+		return nil
 	}
 	switch msg.phase {
 	case stageLUNs:
 		m.luns, m.cursor, m.stage, m.field = msg.luns, 0, stageLUNs, 0
 		m.picked = map[int]bool{}
+		m.forgetFindings()
+	case stageNames:
+		if !slices.Equal(msg.probed, m.pickedLUNs()) {
+			return nil // the pick changed meanwhile: these findings are not its
+		}
+		m.findings, m.probedLUNs = msg.findings, msg.probed
+		m.confirm.SetValue("")
+		m.stage, m.field = stageNames, 0
 	case stageDone:
 		m.stage = stageDone
 	}
@@ -133,6 +145,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		if m.cursor < len(m.luns) {
 			n := m.luns[m.cursor].Number
 			m.picked[n] = !m.picked[n]
+			m.forgetFindings()
 		}
 		return nil
 	case key.Matches(msg, k.CreateDrive):
@@ -170,8 +183,10 @@ func (m *Model) back() tea.Cmd {
 		return common.Pop(PoolReadyMsg{HostURI: m.d.HostURI, Pool: m.pool.Value()})
 	case stageNames:
 		m.stage = stageLUNs
+		m.forgetFindings()
 	default:
 		m.stage--
+		m.forgetFindings()
 	}
 	m.field = 0
 	m.focusField()
@@ -255,17 +270,22 @@ func (m *Model) next() tea.Cmd {
 		}
 		m.steps = nil
 		m.setup = iscsi.NewSetup(nil, req, nil) // host bound in run
-		return m.run(stageLUNs, "logging in to "+req.Target, func(ctx context.Context, s *iscsi.Setup) ([]model.LUN, error) {
-			return s.ConnectTarget(ctx)
+		m.setup.Runner = plan.Runner{Host: m.d.HostURI, Audit: m.d.Audit}
+		return m.run(stageLUNs, "logging in to "+req.Target, func(ctx context.Context, s *iscsi.Setup) (outcome, error) {
+			luns, err := s.ConnectTarget(ctx)
+			return outcome{luns: luns}, err
 		})
 	case stageLUNs:
-		if len(m.pickedLUNs()) == 0 {
+		luns := m.pickedLUNs()
+		if len(luns) == 0 {
 			m.err = "pick at least one LUN (space)"
 			return nil
 		}
-		m.stage, m.field = stageNames, 0
-		m.focusField()
-		return nil
+		m.forgetFindings()
+		return m.run(stageNames, "reading what LUN "+iscsi.LUNsSummary(luns)+" holds", func(ctx context.Context, s *iscsi.Setup) (outcome, error) {
+			f, err := s.Probe(ctx, luns)
+			return outcome{findings: &f, probed: luns}, err
+		})
 	case stageNames:
 		for i := range 2 {
 			if err := m.checkField(i); err != nil {
@@ -274,16 +294,22 @@ func (m *Model) next() tea.Cmd {
 				return nil
 			}
 		}
+		if m.findings == nil || !slices.Equal(m.probedLUNs, m.pickedLUNs()) {
+			m.forgetFindings()
+			m.stage = stageLUNs
+			m.err = "the LUN selection changed since it was checked: press enter to check it again"
+			return nil
+		}
 		if want := m.needsConfirm(); want != "" && m.confirm.Value() != want {
-			m.err = fmt.Sprintf("the picked LUNs hold data: type %q in Confirm to destroy it", want)
+			m.err = fmt.Sprintf("the picked LUNs hold data (above): type %q in Confirm to destroy exactly that", want)
 			m.field = 2
 			m.focusField()
 			return nil
 		}
-		luns, vg, pool, confirm := m.pickedLUNs(), m.vg.Value(), m.pool.Value(), m.confirm.Value()
+		luns, vg, pool, confirm := m.pickedLUNs(), m.vg.Value(), m.pool.Value(), m.needsConfirm()
 		m.setup.SetChoice(luns, vg, pool, confirm)
-		return m.run(stageDone, "building VG "+vg, func(ctx context.Context, s *iscsi.Setup) ([]model.LUN, error) {
-			return nil, s.BuildVG(ctx)
+		return m.run(stageDone, "building VG "+vg, func(ctx context.Context, s *iscsi.Setup) (outcome, error) {
+			return outcome{}, s.BuildVG(ctx)
 		})
 	}
 	return nil
@@ -316,9 +342,17 @@ func (m *Model) discover(p iscsi.Portal) tea.Cmd {
 	}
 }
 
+// outcome is what a phase hands back to Update.
+type outcome struct {
+	luns     []model.LUN
+	findings *iscsi.Findings
+	probed   []int
+}
+
 // run starts a phase of the setup in a goroutine whose steps stream back
-// as stepMsgs, ending with a phaseDoneMsg for the stage it leads to.
-func (m *Model) run(to stage, busy string, phase func(context.Context, *iscsi.Setup) ([]model.LUN, error)) tea.Cmd {
+// as stepMsgs, ending with a phaseDoneMsg for the stage it leads to. The
+// phase is bounded by Deps.Timeout (minutes), not by one call's timeout.
+func (m *Model) run(to stage, busy string, phase func(context.Context, *iscsi.Setup) (outcome, error)) tea.Cmd {
 	m.reqID++
 	m.busy = busy
 	id, connect, timeout, s := m.reqID, m.d.Connect, m.d.Timeout, m.setup
@@ -334,8 +368,8 @@ func (m *Model) run(to stage, busy string, phase func(context.Context, *iscsi.Se
 			return
 		}
 		s.Bind(h, func(st iscsi.Step) { ch <- stepMsg{id: id, step: st} })
-		luns, err := phase(ctx, s)
-		ch <- phaseDoneMsg{id: id, phase: to, luns: luns, err: err}
+		o, err := phase(ctx, s)
+		ch <- phaseDoneMsg{id: id, phase: to, luns: o.luns, findings: o.findings, probed: o.probed, err: err}
 	}()
 	return m.listen()
 }

@@ -9,7 +9,7 @@ import (
 	"stowage/iscsi"
 )
 
-var stageLabels = []string{"1 portal", "2 target", "3 LUNs", "4 names", "5 done"}
+var stageLabels = []string{"1 portal", "2 target", "3 LUNs", "4 check and names", "5 done"}
 
 // View renders the current stage, the steps done so far and any error.
 func (m *Model) View() string {
@@ -38,14 +38,14 @@ func (m *Model) View() string {
 			b.WriteString(m.row(i == m.cursor, line) + "\n")
 		}
 	case stageLUNs:
-		b.WriteString(st.Text.Render("LUNs of the target: space picks, enter goes on. A VG will span the picked LUNs.") + "\n\n")
+		b.WriteString(st.Text.Render("LUNs of the target: space picks, enter reads what the picked LUNs hold. A VG will span them.") + "\n\n")
 		b.WriteString(st.Muted.Render(fmt.Sprintf("    %-4s %-10s %-28s %s", "LUN", "size", "holds", "path")) + "\n")
 		for i, l := range m.luns {
 			mark := "[ ]"
 			if m.picked[l.Number] {
 				mark = "[x]"
 			}
-			holds := "nothing libvirt can see"
+			holds := "nothing libvirt sees"
 			switch {
 			case l.Pool != "":
 				holds = "VG " + l.VG + " of pool " + l.Pool
@@ -62,9 +62,15 @@ func (m *Model) View() string {
 		}
 	case stageNames:
 		b.WriteString(st.Text.Render(fmt.Sprintf("A VG on LUN %s and a logical pool over it (names unique on the host).", iscsi.LUNsSummary(m.pickedLUNs()))) + "\n\n")
-		if want := m.needsConfirm(); want != "" {
-			b.WriteString(st.Bad.Render(fmt.Sprintf("DANGER: the picked LUNs hold %q; building destroys it. Type %q in Confirm.", want, want)) + "\n")
+		if m.findings != nil {
+			for _, l := range m.findings.Lines() {
+				b.WriteString(st.Text.Render("  "+l) + "\n")
+			}
 		}
+		if want := m.needsConfirm(); want != "" {
+			b.WriteString(st.Bad.Render(fmt.Sprintf("DANGER: building destroys what was found above. To confirm exactly that, type %s in Confirm.", want)) + "\n")
+		}
+		b.WriteString("\n")
 		for _, in := range m.inputs() {
 			b.WriteString(in.View() + "\n")
 		}
@@ -112,13 +118,13 @@ func (m *Model) row(selected bool, line string) string {
 func (m *Model) stepLine(s iscsi.Step) string {
 	st := m.d.Styles
 	mark := map[iscsi.StepStatus]string{iscsi.StepRunning: "…", iscsi.StepDone: "✓", iscsi.StepExisted: "=",
-		iscsi.StepFailed: "✗", iscsi.StepRolledBack: "↶"}[s.Status]
+		iscsi.StepFailed: "✗", iscsi.StepRolledBack: "↶", iscsi.StepKept: "≠", iscsi.StepWarning: "!"}[s.Status]
 	line := fmt.Sprintf("  %s %s", mark, s.Title)
-	if s.Error != "" && s.Status == iscsi.StepExisted {
+	if s.Error != "" && s.Status != iscsi.StepFailed {
 		line += " (" + s.Error + ")"
 	}
 	switch s.Status {
-	case iscsi.StepFailed:
+	case iscsi.StepFailed, iscsi.StepWarning, iscsi.StepKept:
 		line = st.Bad.Render(line)
 	case iscsi.StepDone:
 		line = st.Good.Render(line)

@@ -1,8 +1,11 @@
 // Package iscsiwizard is the LVM-on-iSCSI wizard: portal (and CHAP) →
 // discovered targets → an iscsi pool for the chosen target → its LUNs →
-// VG and pool names → a logical pool that can create drives. Every backend
-// call is a tea.Cmd over iscsi.Setup; failures roll back what the wizard
-// did. It imports iscsi, model, themes and ui/common; never libvirtx.
+// a probe of the picked LUNs → VG and pool names (and, only when the probe
+// found something, the overwrite token bound to it) → a logical pool that
+// can create drives. Every backend call is a tea.Cmd over iscsi.Setup,
+// whose steps run through plan.Runner (audited; a failure undoes what that
+// phase made). It imports iscsi, model, plan, themes and ui/common; never
+// libvirtx.
 package iscsiwizard
 
 import (
@@ -15,6 +18,7 @@ import (
 
 	"stowage/iscsi"
 	"stowage/model"
+	"stowage/plan"
 	"stowage/themes"
 	"stowage/ui/common"
 )
@@ -28,14 +32,21 @@ type Deps struct {
 	Connect func(ctx context.Context) (iscsi.Host, error)
 	Styles  themes.Styles
 	Keys    KeyMap
-	// Timeout bounds one phase (discovery, login, build).
+	// Timeout bounds one phase (discovery, login and LUN listing, probe,
+	// build): minutes, not the per-call timeout, since a login or a
+	// pvcreate over a slow SAN takes long (default 10m).
 	Timeout time.Duration
+	// Audit is the audit log every change and refusal goes to.
+	Audit *plan.Audit
 	// CreateDrive, when set, opens the drive wizard on the new pool.
 	CreateDrive func(common.DriveTarget) common.Component
 	// Portal and Target preset the first steps; PresetPool names an iscsi
 	// pool whose portal and target Init reads (opened from that pool).
 	Portal, Target, PresetPool string
 }
+
+// DefaultPhaseTimeout bounds one phase of the wizard.
+const DefaultPhaseTimeout = 10 * time.Minute
 
 type stage int
 
@@ -45,8 +56,6 @@ const (
 	stageLUNs
 	stageNames
 	stageDone
-	// stageRollback tags the rollback phase's result; never shown.
-	stageRollback stage = -1
 )
 
 // Model is the wizard.
@@ -70,8 +79,12 @@ type Model struct {
 	setup     *iscsi.Setup
 	luns      []model.LUN
 	picked    map[int]bool
-	steps     []iscsi.Step
-	events    chan tea.Msg
+	// findings is what the probe found on probedLUNs (nil before a probe
+	// or after the pick changed): the overwrite token is bound to it.
+	findings   *iscsi.Findings
+	probedLUNs []int
+	steps      []iscsi.Step
+	events     chan tea.Msg
 }
 
 var _ common.Component = (*Model)(nil)
@@ -79,7 +92,7 @@ var _ common.Component = (*Model)(nil)
 // New builds the wizard.
 func New(d Deps) *Model {
 	if d.Timeout <= 0 {
-		d.Timeout = 5 * time.Minute
+		d.Timeout = DefaultPhaseTimeout
 	}
 	if len(d.Keys.Next.Keys()) == 0 {
 		d.Keys = DefaultKeyMap()
@@ -171,21 +184,22 @@ func (m *Model) focusField() {
 	}
 }
 
-// needsConfirm names what the admin must type before LUN data is
-// overwritten: the VG on the picked LUNs, else the new VG's name when a
-// picked LUN holds another signature; "" when nothing is at risk.
+// needsConfirm is the token the admin must type before LUN data is
+// overwritten: bound to what the probe found on exactly the picked LUNs;
+// "" when the probe found nothing (nothing to confirm) or none ran.
 func (m *Model) needsConfirm() string {
-	for _, l := range m.luns {
-		if m.picked[l.Number] && l.VG != "" {
-			return l.VG
-		}
+	if m.findings == nil {
+		return ""
 	}
-	for _, l := range m.luns {
-		if m.picked[l.Number] && l.Content != "" {
-			return m.vg.Value()
-		}
-	}
-	return ""
+	return m.findings.Token()
+}
+
+// forgetFindings drops the probe's findings and the typed confirmation:
+// they belong to one LUN selection, and the selection changed (or the
+// build failed and the LUNs must be read again).
+func (m *Model) forgetFindings() {
+	m.findings, m.probedLUNs = nil, nil
+	m.confirm.SetValue("")
 }
 
 func (m *Model) updateKeys() {
@@ -235,10 +249,12 @@ type (
 		step iscsi.Step
 	}
 	phaseDoneMsg struct {
-		id    int
-		phase stage
-		luns  []model.LUN
-		err   error
+		id       int
+		phase    stage
+		luns     []model.LUN
+		findings *iscsi.Findings
+		probed   []int
+		err      error
 	}
 	// PoolReadyMsg is the wizard's result, delivered to the screen below
 	// when it closes after success: the new logical pool.

@@ -131,6 +131,33 @@ func lunsStage(t *testing.T) *Model {
 	return m
 }
 
+// toNames presses Next on the LUN stage (which starts the probe) and
+// delivers the probe's findings for the picked LUNs.
+func toNames(t *testing.T, m *Model, f iscsi.Findings) {
+	t.Helper()
+	if cmd := press(t, m, m.d.Keys.Next); cmd == nil || m.busy == "" {
+		t.Fatalf("enter on the LUNs should start the probe: err %q", m.err)
+	}
+	m.Update(phaseDoneMsg{id: m.reqID, phase: stageNames, findings: &f, probed: m.pickedLUNs()})
+	if m.stage != stageNames {
+		t.Fatalf("stage %d after the probe, want names", m.stage)
+	}
+}
+
+func nothingFound(luns ...int) iscsi.Findings {
+	f := iscsi.Findings{Target: "iqn.2026-11.lab.stowage:san2"}
+	for _, n := range luns {
+		f.LUNs = append(f.LUNs, iscsi.LUNFindings{Number: n, Read: iscsi.ProbeBytes})
+	}
+	return f
+}
+
+func ext4On2() iscsi.Findings {
+	f := nothingFound(2)
+	f.LUNs[0].Signatures = []iscsi.Signature{{Kind: "ext4 file system", Detail: "label backups"}}
+	return f
+}
+
 func TestLUNsPickedWithToggle(t *testing.T) {
 	m := lunsStage(t)
 	k := m.d.Keys
@@ -147,50 +174,102 @@ func TestLUNsPickedWithToggle(t *testing.T) {
 	if got := m.pickedLUNs(); len(got) != 1 || got[0] != 1 {
 		t.Fatalf("picked %v after unpicking", got)
 	}
-	press(t, m, k.Next)
-	if m.stage != stageNames {
-		t.Fatalf("stage %d, want names", m.stage)
+	toNames(t, m, nothingFound(1))
+	if !strings.Contains(m.View(), "LUN 1: no signature found in the first 128 KiB") {
+		t.Errorf("the names stage should say what the probe read:\n%s", m.View())
+	}
+	if m.needsConfirm() != "" || len(m.inputs()) != 2 {
+		t.Error("nothing found: no confirmation field")
 	}
 }
 
-func TestOverwriteNeedsTypedVGName(t *testing.T) {
+func TestOverwriteNeedsTheTokenOfWhatWasFound(t *testing.T) {
 	m := lunsStage(t)
 	k := m.d.Keys
 	press(t, m, k.Down)
-	press(t, m, k.Toggle) // LUN 2 holds oldvg
-	press(t, m, k.Next)
+	press(t, m, k.Toggle) // LUN 2
+	f := ext4On2()
+	toNames(t, m, f)
 	m.vg.SetValue("vg_new")
 	m.pool.SetValue("new")
-	if !strings.Contains(m.View(), "DANGER") {
-		t.Error("no danger mark for a LUN holding a VG")
+	v := m.View()
+	if !strings.Contains(v, "DANGER") || !strings.Contains(v, "LUN 2: ext4 file system (label backups)") || !strings.Contains(v, f.Token()) {
+		t.Errorf("no danger mark, findings or token:\n%s", v)
 	}
-	if cmd := press(t, m, k.Next); cmd != nil || !strings.Contains(m.err, `"oldvg"`) {
-		t.Fatalf("built without confirmation: cmd %v err %q", cmd != nil, m.err)
+	for _, wrong := range []string{"", "vg_new", "wipe-00000000"} {
+		m.confirm.SetValue(wrong)
+		if cmd := press(t, m, k.Next); cmd != nil || !strings.Contains(m.err, f.Token()) {
+			t.Fatalf("built with confirmation %q: err %q", wrong, m.err)
+		}
 	}
-	m.confirm.SetValue("oldvg")
+	m.confirm.SetValue(f.Token())
 	if cmd := press(t, m, k.Next); cmd == nil || m.busy == "" {
 		t.Fatalf("confirmed build did not start: err %q", m.err)
 	}
 }
 
-func TestFailureRollsBackOnce(t *testing.T) {
+// The typed token belongs to one LUN selection: going back to the LUNs or
+// picking another one clears it, and the next build needs a new probe.
+func TestTokenClearedWhenTheLUNPickChanges(t *testing.T) {
 	m := lunsStage(t)
-	press(t, m, m.d.Keys.Toggle)
-	press(t, m, m.d.Keys.Next)
+	k := m.d.Keys
+	press(t, m, k.Down)
+	press(t, m, k.Toggle) // LUN 2
+	f := ext4On2()
+	toNames(t, m, f)
+	m.confirm.SetValue(f.Token())
+
+	press(t, m, k.Back)
+	if m.stage != stageLUNs || m.confirm.Value() != "" || m.findings != nil {
+		t.Fatalf("back to the LUNs kept the token %q (findings %v)", m.confirm.Value(), m.findings)
+	}
+	press(t, m, k.Up)
+	press(t, m, k.Toggle) // LUN 1 too: another selection
+	if m.confirm.Value() != "" || m.findings != nil {
+		t.Fatal("a changed pick kept the token")
+	}
+	// The probe of LUNs 1,2 finds the same ext4: a new token, typed anew.
+	g := ext4On2()
+	g.LUNs = append([]iscsi.LUNFindings{{Number: 1, Read: iscsi.ProbeBytes}}, g.LUNs...)
+	toNames(t, m, g)
+	if m.confirm.Value() != "" || m.needsConfirm() == f.Token() {
+		t.Fatalf("token carried over to LUNs 1,2: confirm %q, needed %q", m.confirm.Value(), m.needsConfirm())
+	}
 	m.vg.SetValue("vg_new")
 	m.pool.SetValue("new")
-	press(t, m, m.d.Keys.Next)
-	// A step streams in, then the build fails.
+	m.confirm.SetValue(f.Token())
+	if cmd := press(t, m, k.Next); cmd != nil {
+		t.Fatal("the token of LUN 2 alone confirmed LUNs 1,2")
+	}
+
+	// A probe answer for an older pick is dropped.
+	press(t, m, k.Back)
+	press(t, m, k.Toggle) // unpick LUN 1
+	press(t, m, k.Next)
+	m.Update(phaseDoneMsg{id: m.reqID, phase: stageNames, findings: &g, probed: []int{1, 2}})
+	if m.findings != nil {
+		t.Fatal("findings of another pick were applied")
+	}
+}
+
+func TestBuildFailureKeepsPhase1AndNeedsANewProbe(t *testing.T) {
+	m := lunsStage(t)
+	press(t, m, m.d.Keys.Toggle)
+	toNames(t, m, nothingFound(1))
+	m.vg.SetValue("vg_new")
+	m.pool.SetValue("new")
+	if cmd := press(t, m, m.d.Keys.Next); cmd == nil {
+		t.Fatalf("build did not start: %q", m.err)
+	}
 	if _, cmd := m.Update(stepMsg{id: m.reqID, step: iscsi.Step{Title: "build VG", Status: iscsi.StepFailed}}); cmd == nil {
 		t.Fatal("a step message must re-arm the listener")
 	}
-	_, cmd := m.Update(phaseDoneMsg{id: m.reqID, phase: stageDone, err: errors.New("pvcreate failed")})
-	if cmd == nil || m.busy != "rolling back" || !strings.Contains(m.err, "pvcreate failed") {
-		t.Fatalf("failure should start the rollback: busy %q err %q", m.busy, m.err)
+	_, cmd := m.Update(phaseDoneMsg{id: m.reqID, phase: stageDone, err: errors.New("pvcreate failed (rolled back: nothing left)")})
+	if cmd != nil || m.busy != "" {
+		t.Fatalf("a failed build must not start another rollback (the runner did it): busy %q", m.busy)
 	}
-	_, cmd = m.Update(phaseDoneMsg{id: m.reqID, phase: stageRollback, err: errors.New("pvcreate failed (rolled back)")})
-	if cmd != nil || m.busy != "" || m.stage != stageNames {
-		t.Fatalf("after the rollback: cmd %v busy %q stage %d", cmd != nil, m.busy, m.stage)
+	if m.stage != stageLUNs || m.findings != nil || !strings.Contains(m.err, "pvcreate failed") {
+		t.Fatalf("after the failure: stage %d findings %v err %q", m.stage, m.findings, m.err)
 	}
 }
 
@@ -244,10 +323,7 @@ func TestEnterInVGNameMovesToPoolName(t *testing.T) {
 	m := lunsStage(t)
 	k := m.d.Keys
 	press(t, m, k.Toggle)
-	press(t, m, k.Next)
-	if m.stage != stageNames {
-		t.Fatalf("stage %d, want names", m.stage)
-	}
+	toNames(t, m, nothingFound(1))
 	typeText(m, "vg_data")
 	if cmd := press(t, m, k.Next); cmd != nil || m.err != "" || m.field != 1 {
 		t.Fatalf("enter in the VG field: cmd %v, err %q, field %d; want the pool field", cmd != nil, m.err, m.field)
@@ -265,7 +341,7 @@ func TestEnterInVGNameMovesToPoolName(t *testing.T) {
 func TestEnterInVGNameValidatesIt(t *testing.T) {
 	m := lunsStage(t)
 	press(t, m, m.d.Keys.Toggle)
-	press(t, m, m.d.Keys.Next)
+	toNames(t, m, nothingFound(1))
 	typeText(m, "-bad")
 	if cmd := press(t, m, m.d.Keys.Next); cmd != nil || m.err == "" || m.field != 0 {
 		t.Fatalf("invalid VG name: cmd %v, err %q, field %d; want an error in the VG field", cmd != nil, m.err, m.field)
