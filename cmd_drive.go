@@ -505,6 +505,10 @@ func runDriveWizard(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stowage:", err)
 		return 1
 	}
+	if root.exitReport != "" {
+		fmt.Fprint(stderr, root.exitReport)
+		return 1
+	}
 	if done, ok := root.result.(driveprogress.DoneMsg); ok {
 		if done.Err != nil {
 			fmt.Fprintln(stderr, "stowage drive wizard:", done.Err)

@@ -18,12 +18,20 @@ import (
 )
 
 // driveBackend adapts one host and the drive workflows to the drive
-// screens' Backend. It holds no connection: each call gets one from the
-// connector with its own context, so dialing a slow or hung host happens in
-// the screen's tea.Cmd, never on the UI goroutine when a screen opens.
+// screens' Backend. It holds no connection: each call gets one with its own
+// context, so dialing a slow or hung host happens in the screen's tea.Cmd,
+// never on the UI goroutine when a screen opens.
+//   - Reads (pools, VMs, Prepare) use the connector: the console's sessions.
+//   - A workflow (create, attach, detach, delete) dials a connection of its
+//     own (own), closed when it ends: a console refresh that times out or
+//     is cancelled cuts the session's socket, and must not cut the socket
+//     a running workflow and its rollback stand on. That connection redials
+//     when its socket is gone (libvirtx.DialOwned), so a rollback after a
+//     timeout still runs.
 type driveBackend struct {
 	uri     string
 	connect connector
+	own     connector
 	cfg     config
 	log     *slog.Logger
 }
@@ -38,6 +46,27 @@ func (b driveBackend) deps(ctx context.Context) (drive.Deps, error) {
 		return drive.Deps{}, err
 	}
 	return driveDeps(c, b.uri, b.cfg, "", "", b.log), nil
+}
+
+// workflow dials the workflow's own connection; done closes it.
+func (b driveBackend) workflow(ctx context.Context) (d drive.Deps, done func(), err error) {
+	own := b.own
+	if own == nil {
+		own = ownDial(libvirtx.DefaultTimeout)
+	}
+	c, err := own(ctx, b.uri)
+	if err != nil {
+		return drive.Deps{}, nil, err
+	}
+	return driveDeps(c, b.uri, b.cfg, "", "", b.log), func() { _ = c.Close() }, nil
+}
+
+// ownDial is the connector of workflows: a fresh connection per call that
+// redials when its socket is gone (libvirtx.DialOwned).
+func ownDial(timeout time.Duration) connector {
+	return func(ctx context.Context, uri string) (*libvirtx.Conn, error) {
+		return libvirtx.DialOwned(ctx, uri, libvirtx.Options{Timeout: timeout})
+	}
 }
 
 func (b driveBackend) Pools(ctx context.Context) ([]model.Pool, error) {
@@ -76,10 +105,11 @@ func (b driveBackend) Prepare(ctx context.Context, s model.DriveSpec) (drive.Pre
 	return drive.Prepare(ctx, d, s)
 }
 func (b driveBackend) Create(ctx context.Context, p drive.Prepared, ev chan<- drive.Event) (drive.Result, error) {
-	d, err := b.deps(ctx)
+	d, done, err := b.workflow(ctx)
 	if err != nil {
 		return drive.Result{}, err
 	}
+	defer done()
 	return drive.Create(ctx, d, p, ev)
 }
 func (b driveBackend) PrepareAttach(ctx context.Context, a drive.AttachSpec) (drive.Prepared, string, error) {
@@ -90,24 +120,27 @@ func (b driveBackend) PrepareAttach(ctx context.Context, a drive.AttachSpec) (dr
 	return drive.PrepareAttach(ctx, d, a)
 }
 func (b driveBackend) Attach(ctx context.Context, p drive.Prepared, secret string, ev chan<- drive.Event) (drive.Result, error) {
-	d, err := b.deps(ctx)
+	d, done, err := b.workflow(ctx)
 	if err != nil {
 		return drive.Result{}, err
 	}
+	defer done()
 	return drive.Attach(ctx, d, p, secret, ev)
 }
 func (b driveBackend) Detach(ctx context.Context, vm, target string, mode model.AttachMode, ev chan<- drive.Event) (drive.Result, error) {
-	d, err := b.deps(ctx)
+	d, done, err := b.workflow(ctx)
 	if err != nil {
 		return drive.Result{}, err
 	}
+	defer done()
 	return drive.Detach(ctx, d, vm, target, mode, ev)
 }
 func (b driveBackend) Delete(ctx context.Context, pool, name string, ev chan<- drive.Event) (drive.Result, error) {
-	d, err := b.deps(ctx)
+	d, done, err := b.workflow(ctx)
 	if err != nil {
 		return drive.Result{}, err
 	}
+	defer done()
 	return drive.Delete(ctx, d, pool, name, ev)
 }
 
@@ -123,7 +156,7 @@ func driveActions(connect connector, cfg config, readonly bool, styles themes.St
 	}
 	d := drivewizard.Deps{Styles: styles, Log: log, Timeout: timeout,
 		Backend: func(uri string) (driveprogress.Backend, error) {
-			return driveBackend{uri: uri, connect: connect, cfg: cfg, log: log}, nil
+			return driveBackend{uri: uri, connect: connect, own: ownDial(timeout), cfg: cfg, log: log}, nil
 		}}
 	return common.Actions{
 		CreateDrive: func(at common.DriveTarget) common.Component { return drivewizard.New(d, at) },
@@ -139,6 +172,9 @@ type screenHost struct {
 	stack  []common.Component
 	result tea.Msg
 	w, h   int
+	// exitReport: quit by a second Ctrl+C during a workflow; printed
+	// after the program ended.
+	exitReport string
 }
 
 func (s *screenHost) Init() tea.Cmd { return s.stack[0].Init() }
@@ -155,6 +191,9 @@ func (s *screenHost) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		msg.Screen.Focus()
 		s.stack = append(s.stack, msg.Screen)
 		return s, msg.Screen.Init()
+	case common.QuitMsg:
+		s.exitReport = msg.Report
+		return s, tea.Quit
 	case common.PopMsg:
 		s.stack = s.stack[:len(s.stack)-1]
 		if len(s.stack) == 0 {

@@ -180,5 +180,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stowage:", err)
 		return 1
 	}
+	if r := m.ExitReport(); r != "" {
+		fmt.Fprint(stderr, r)
+		return 1
+	}
 	return 0
 }

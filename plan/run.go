@@ -49,6 +49,10 @@ type Event struct {
 	Err         error
 	// Note is a human line: a warning, what was removed, what is left.
 	Note string
+	// Made, on StepDone, is what the step created and the command that
+	// removes it by hand (nil when it made nothing to undo): a screen that
+	// must quit before the rollback ends can name what may be left.
+	Made *Leftover
 }
 
 // ErrCancelled is the error of a plan stopped by its context.
@@ -181,7 +185,11 @@ func (r Runner) Run(ctx context.Context, acts []Action) ([]Leftover, error) {
 			return r.rollback(done, err)
 		}
 		r.log().Info("step done", "step", a.Step.ID, "elapsed", el)
-		r.emit(Event{Kind: StepDone, Index: i, Step: a.Step, Elapsed: el})
+		ev := Event{Kind: StepDone, Index: i, Step: a.Step, Elapsed: el}
+		if made.Undo != nil {
+			ev.Made = &Leftover{What: made.What, Command: made.Command}
+		}
+		r.emit(ev)
 	}
 	return nil, nil
 }

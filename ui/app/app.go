@@ -55,7 +55,14 @@ type Model struct {
 	w, h     int
 	message  string
 	tick     int
+	// exitReport is printed by main after the program quit (a second
+	// Ctrl+C during a workflow: what it may have left).
+	exitReport string
 }
+
+// ExitReport is what to print on the terminal after the program ended;
+// empty after an ordinary quit.
+func (m *Model) ExitReport() string { return m.exitReport }
 
 type tickMsg struct{ id int }
 
@@ -206,6 +213,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.message = "host key trusted; connecting…"
 		return m, m.d.Store.Refresh(msg.Host, false)
+	case common.QuitMsg:
+		// A second Ctrl+C during a workflow: quit now; main prints the
+		// report once the terminal is back.
+		m.exitReport = msg.Report
+		return m, tea.Quit
 	case common.PushMsg:
 		return m, m.push(msg.Screen)
 	case common.PopMsg:

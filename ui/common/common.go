@@ -77,6 +77,14 @@ type DriveTarget struct {
 	Disk string
 }
 
+// QuitMsg asks the root to quit the program now, even while a workflow
+// runs, and to print Report on the normal terminal after it has left the
+// alternate screen (what the workflow may have left, with the commands).
+type QuitMsg struct{ Report string }
+
+// Quit is the Cmd that sends QuitMsg.
+func Quit(report string) tea.Cmd { return func() tea.Msg { return QuitMsg{Report: report} } }
+
 // Capturing components (a filter line, a form) take every key while they
 // report true, so the root's global bindings do not steal typed letters.
 type Capturing interface {

@@ -1,7 +1,10 @@
 // Package driveprogress is the live progress view of a drive workflow:
 // one line per step with its state, elapsed time and, where the work is
 // measurable, a bar (a spinner where it is not); Ctrl+C cancels and rolls
-// back; the view then says what was undone and what is left. It also holds
+// back; the view then says what was undone and what is left. A second
+// Ctrl+C in the same workflow quits the program at once (common.QuitMsg),
+// and what the workflow may have left, with the commands that remove it,
+// is printed on the terminal after exit. It also holds
 // Backend, the interface through which the drive screens reach a host.
 //
 // It imports model, drive (for its events and results), themes and ui/common;
@@ -73,10 +76,13 @@ type line struct {
 	// retries are the attempts that failed for a transient reason and
 	// were made again, one line each.
 	retries []string
+	// made is what the step created and the command that removes it, from
+	// its StepDone event; cleared once undone or kept as not ours.
+	made *drive.Leftover
 }
 
 type keymap struct {
-	Cancel, Close key.Binding
+	Cancel, Quit, Close key.Binding
 }
 
 // Model is the progress view. Create it with New; it starts the workflow
@@ -118,6 +124,7 @@ func New(action string, plan []model.Step, run Run, styles themes.Styles) *Model
 	}
 	m.keys = keymap{
 		Cancel: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "cancel and roll back")),
+		Quit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now (prints what may be left)")),
 		Close:  key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "close")),
 	}
 	m.updateKeys()
@@ -126,6 +133,7 @@ func New(action string, plan []model.Step, run Run, styles themes.Styles) *Model
 
 func (m *Model) updateKeys() {
 	m.keys.Cancel.SetEnabled(!m.finished && !m.cancelling)
+	m.keys.Quit.SetEnabled(!m.finished && m.cancelling)
 	m.keys.Close.SetEnabled(m.finished)
 }
 
@@ -176,6 +184,11 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		return m, cmd
 	case tea.KeyPressMsg:
 		switch {
+		case key.Matches(msg, m.keys.Quit):
+			// The second Ctrl+C: the admin wants out even though the
+			// rollback (or the step before it) has not returned, say
+			// because libvirtd stopped answering.
+			return m, common.Quit(m.LeftReport())
 		case key.Matches(msg, m.keys.Cancel):
 			m.cancelling = true
 			m.notes = append(m.notes, "cancelling: the running step finishes (libvirt and librbd cannot abort it), then everything done is undone")
@@ -207,11 +220,13 @@ func (m *Model) apply(e drive.Event) {
 	case drive.StepRetrying:
 		l.retries = append(l.retries, e.Note)
 	case drive.StepDone:
-		l.state, l.elapsed = done, e.Elapsed
+		l.state, l.elapsed, l.made = done, e.Elapsed, e.Made
 	case drive.StepFailed:
 		l.state, l.elapsed, l.note = failed, e.Elapsed, e.Err.Error()
 	case drive.StepUndone:
-		l.state, l.note = undone, e.Note
+		l.state, l.note, l.made = undone, e.Note, nil
+	case drive.UndoKept:
+		l.note, l.made = e.Note, nil
 	case drive.UndoFailed:
 		l.state, l.note = undoFailed, e.Note
 	}
@@ -290,6 +305,8 @@ func (m *Model) View() string {
 		b.WriteString(s.Muted.Render("enter/esc: close"))
 	} else if !m.cancelling {
 		b.WriteString("\n\n" + s.Muted.Render("ctrl+c: cancel and roll back"))
+	} else {
+		b.WriteString("\n\n" + s.Muted.Render("ctrl+c again: quit now (what may be left is printed)"))
 	}
 	return b.String()
 }
@@ -353,7 +370,7 @@ func (m *Model) Blur() { m.focused = false }
 // ShortHelp lists the enabled bindings.
 func (m *Model) ShortHelp() []key.Binding {
 	var out []key.Binding
-	for _, k := range []key.Binding{m.keys.Cancel, m.keys.Close} {
+	for _, k := range []key.Binding{m.keys.Cancel, m.keys.Quit, m.keys.Close} {
 		if k.Enabled() {
 			out = append(out, k)
 		}
@@ -381,3 +398,35 @@ func bar(done, total uint64, width int) string {
 func (m *Model) Capturing() bool { return !m.finished }
 
 var _ common.Capturing = (*Model)(nil)
+
+// LeftReport says, for the terminal after a quit in the middle of the
+// workflow, what it may have left: each finished step's object not yet
+// undone with the command that removes it, the step that was still
+// running, and undos that failed. Plain text: it is printed after the
+// program left the alternate screen.
+func (m *Model) LeftReport() string {
+	var b strings.Builder
+	phase := "while its rollback was still running"
+	if !m.cancelling {
+		phase = "before it finished"
+	}
+	fmt.Fprintf(&b, "stowage quit during %q %s; what may be left:\n", m.action, phase)
+	n := 0
+	for _, l := range m.lines {
+		switch {
+		case l.made != nil:
+			fmt.Fprintf(&b, "  %s: remove it with: %s\n", l.made.What, l.made.Command)
+			n++
+		case l.state == running:
+			fmt.Fprintf(&b, "  %q was still running: it may have made something (check the pool, the VM and `virsh secret-list`)\n", l.step.Title)
+			n++
+		case l.state == undoFailed:
+			fmt.Fprintf(&b, "  %s\n", l.note)
+			n++
+		}
+	}
+	if n == 0 {
+		b.WriteString("  nothing this workflow made is known to be left\n")
+	}
+	return b.String()
+}
