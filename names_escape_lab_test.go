@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"stowage/lab"
+	"stowage/themes"
+	"stowage/ui/keys"
+)
+
+// escName is a volume name libvirt accepts (XML 1.0 allows C1 controls,
+// DEL and bidi overrides; it refuses ESC itself): an 8-bit CSI that sets
+// red on terminals that honour C1, a DEL, and a right-to-left override
+// that reverses what follows.
+const (
+	escName    = "t-esc-\u009b31m\x7f\u202ex"
+	escShown   = `t-esc-\u009b31m\x7f\u202ex`
+	escPattern = "t-esc-"
+)
+
+func rawControls(s string) []string {
+	var found []string
+	for _, bad := range []string{"\u009b", "\x7f", "\u202e"} {
+		if strings.Contains(s, bad) {
+			found = append(found, strings.Trim(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(bad, "\u009b", "CSI"), "\x7f", "DEL"), "\u202e", "RLO"), " "))
+		}
+	}
+	return found
+}
+
+// TestLabNamesWithControlCharacters creates, as a second admin with
+// virsh, a volume on the lab's dir pool whose name carries control
+// characters. `stowage inventory` prints it escaped in its tables and
+// exact in JSON; the console's volumes screen shows it escaped, and no
+// raw control reaches the frame.
+func TestLabNamesWithControlCharacters(t *testing.T) {
+	env := lab.Need(t)
+	virsh := func(args ...string) (string, error) {
+		out, err := exec.Command("virsh", append([]string{"-c", env.URI}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	virsh("vol-delete", "--pool", env.DirPool, escName)
+	if out, err := virsh("vol-create-as", env.DirPool, escName, "1M", "--format", "raw"); err != nil {
+		t.Fatalf("virsh vol-create-as with control characters in the name: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := virsh("vol-delete", "--pool", env.DirPool, escName); err != nil {
+			t.Errorf("cleanup: %v: %s", err, out)
+		}
+	})
+
+	var out, errb bytes.Buffer
+	if rc := cmdInventory([]string{"--uri", env.URI}, &out, &errb); rc != 0 {
+		t.Logf("inventory exit %d: %s", rc, errb.String())
+	}
+	if !strings.Contains(out.String(), escShown) {
+		t.Errorf("inventory text does not show %s escaped:\n%s", escShown, grepLines(out.String(), escPattern))
+	}
+	if raw := rawControls(out.String() + errb.String()); len(raw) > 0 {
+		t.Errorf("inventory text carries raw %v:\n%q", raw, grepLines(out.String(), escPattern))
+	}
+
+	out.Reset()
+	errb.Reset()
+	cmdInventory([]string{"--uri", env.URI, "--json"}, &out, &errb)
+	var doc struct {
+		Hosts []struct {
+			Pools []struct {
+				Volumes []struct {
+					Name string `json:"name"`
+				} `json:"volumes"`
+			} `json:"pools"`
+		} `json:"hosts"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("inventory --json: %v", err)
+	}
+	exact := false
+	for _, h := range doc.Hosts {
+		for _, p := range h.Pools {
+			for _, v := range p.Volumes {
+				exact = exact || v.Name == escName
+			}
+		}
+	}
+	if !exact {
+		t.Error("inventory --json does not carry the name exactly")
+	}
+
+	// The console: volumes screen, filtered to the volume.
+	km := keys.Default()
+	pal, _ := themes.Lookup("dark")
+	o := options{uris: []string{env.URI}, timeout: 10 * time.Second, refresh: time.Hour}
+	m, closeHosts, err := newConsole(o, config{}, themes.Build(pal, true), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeHosts()
+	w := &screenWatch{Model: m}
+	tm := teatest.NewTestModel(t, w, teatest.WithInitialTermSize(160, 40),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
+	waitScreen(t, w, func(s string) bool { return strings.Contains(s, env.DirPool) && !strings.Contains(s, "loading") })
+	tm.Send(keyPress(km.Volumes))
+	waitText(t, w, "ATTACHED TO")
+	tm.Send(keyPress(km.Filter))
+	tm.Type(escPattern)
+	tm.Send(keyPress(km.Enter))
+	waitText(t, w, escShown)
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*screenWatch)
+	frame := final.View().Content
+	if !strings.Contains(frame, escShown) {
+		t.Errorf("the console frame does not show %s escaped:\n%s", escShown, grepLines(frame, escPattern))
+	}
+	if raw := rawControls(frame); len(raw) > 0 {
+		t.Errorf("the console frame carries raw %v", raw)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
