@@ -3,8 +3,10 @@ package libvirtx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -108,7 +110,7 @@ func TestLabTCPRefusesSecrets(t *testing.T) {
 		t.Fatalf("browsing over qemu+tcp must work: %v", err)
 	}
 
-	usage := "/var/tmp/stowage-t-tcp-refusal-" + ip + ".img"
+	usage := fmt.Sprintf("/var/tmp/stowage-t-tcp-refusal-%d.img", os.Getpid())
 	if _, err := c.DefineVolumeSecret(ctx, usage, "t-tcp"); !errors.Is(err, libvirtx.ErrPlaintextSecret) {
 		t.Fatalf("DefineVolumeSecret over qemu+tcp to %s: %v; want a refusal", ip, err)
 	} else if !strings.Contains(err.Error(), "qemu+ssh://") || !strings.Contains(err.Error(), "qemu+tls://") {
@@ -129,7 +131,11 @@ func TestLabTCPRefusesSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = local.UndefineSecret(context.Background(), uuid) })
+	defer func() {
+		if err := local.UndefineSecret(context.Background(), uuid); err != nil {
+			t.Errorf("remove the test's secret %s: %v", uuid, err)
+		}
+	}()
 	if err := c.SetSecretValue(ctx, uuid, []byte("never sent")); !errors.Is(err, libvirtx.ErrPlaintextSecret) {
 		t.Fatalf("SetSecretValue over qemu+tcp: %v; want a refusal", err)
 	}
@@ -152,12 +158,16 @@ func TestLabTCPLoopbackAllowsSecrets(t *testing.T) {
 		t.Fatalf("dial %s: %v", uri, err)
 	}
 	defer c.Close()
-	usage := "/var/tmp/stowage-t-tcp-loopback.img"
+	usage := fmt.Sprintf("/var/tmp/stowage-t-tcp-loopback-%d.img", os.Getpid())
 	uuid, err := c.DefineVolumeSecret(ctx, usage, "t-tcp-loopback")
 	if err != nil {
 		t.Fatalf("over loopback: %v", err)
 	}
-	defer c.UndefineSecret(ctx, uuid)
+	defer func() {
+		if err := c.UndefineSecret(ctx, uuid); err != nil {
+			t.Errorf("remove the test's secret %s: %v", uuid, err)
+		}
+	}()
 	if err := c.SetSecretValue(ctx, uuid, []byte("loopback only")); err != nil {
 		t.Fatalf("over loopback: %v", err)
 	}
