@@ -28,6 +28,8 @@ Usage:
 
 Console keys: enter/esc drill down and back, d describe, / filter, : palette,
 s sort, 1-5 views, ? help (keys are remappable in config.yaml, see README).
+During a drive workflow ctrl+c cancels and rolls back; a second ctrl+c quits at
+once and prints what may be left, with the commands that remove it.
 NO_COLOR disables colours. With a local libvirtd, stowage runs Go code on half
 the CPUs to leave libvirtd the rest; GOMAXPROCS=N overrides that.
 
@@ -37,8 +39,10 @@ Hosts:
                   qemu:///system?socket=PATH     another socket
                   qemu+ssh://USER@HOST/system    SSH: ~/.ssh/config, agent or key files,
                                                  known_hosts checked (?keyfile=, ?known_hosts=)
-                  qemu+tls://HOST/system         TLS (?pkipath=DIR for certificates)
-                  qemu+tcp://HOST/system         plain TCP, where the daemon allows it
+                  qemu+tls://HOST/system         TLS (?pkipath=DIR with cacert.pem, clientcert.pem,
+                                                 clientkey.pem); handshake bounded by --timeout
+                  qemu+tcp://HOST/system         plain TCP, where the daemon allows it: browsing only,
+                                                 no secret is sent over it unless HOST is loopback
                   test:///ABSOLUTE/PATH.xml      libvirt's test driver (demos)
 
 Options:
