@@ -82,20 +82,10 @@ func domainDisks(t testing.TB, uri, vm string, inactive bool) (map[string]libvir
 	return disks, string(out)
 }
 
-// secretsWithUsage counts libvirt secrets whose usage names id.
+// secretsWithUsage counts libvirt secrets whose usage id is id.
 func secretsWithUsage(t testing.TB, uri, id string) int {
 	t.Helper()
-	out, err := exec.Command("virsh", "-c", uri, "secret-list").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) >= 3 && f[len(f)-1] == id {
-			n++
-		}
-	}
-	return n
+	return len(secretUUIDsWithUsage(t, uri, id))
 }
 
 // TestLabDriveAttachExistingDir: a LUKS drive made by `stowage drive
@@ -406,4 +396,91 @@ func TestLabDriveAttachExistingRBD(t *testing.T) {
 		pass.AssertAbsent(g, fmt.Sprintf("stderr of run %d", i), []byte(r.stderr))
 	}
 	pass.AssertAbsentInFiles(g, state)
+}
+
+// TestLabLeakPassphraseCLILibrbd: `stowage drive create --encryption
+// luks2` on the rbd pool (librbd formats in this process; the disk goes
+// to the VM's config, next-start), then detach and delete, all through
+// the CLI with a known passphrase source. The passphrase is in no stdout
+// or stderr, no file under the state directory (audit log, stowage.log),
+// no process's argv or environment, and not in the test's output.
+func TestLabLeakPassphraseCLILibrbd(t *testing.T) {
+	env := lab.Need(t)
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	raw := make([]byte, drive.PassphraseEntropy)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	pass := lab.NewSecret("the drive's passphrase", []byte(base64.RawURLEncoding.EncodeToString(raw)), raw)
+	g := lab.Guard(t, pass)
+	name := fmt.Sprintf("t-drives-leak-cli-rbd-%d", time.Now().UnixNano())
+	spec := env.CephPool + "/" + name
+	t.Cleanup(func() {
+		cfg, _ := domainDisks(t, env.URI, env.VM, true)
+		for dev, k := range cfg {
+			if k.Source != nil && k.Source.Network != nil && k.Source.Network.Name == spec {
+				_ = exec.Command("virsh", "-c", env.URI, "detach-disk", env.VM, dev, "--config").Run()
+			}
+		}
+		_ = exec.Command("virsh", "-c", env.URI, "vol-delete", "--pool", env.RBDPool, name).Run()
+		for _, u := range secretUUIDsWithUsage(t, env.URI, spec) {
+			_ = exec.Command("virsh", "-c", env.URI, "secret-undefine", u).Run()
+		}
+	})
+	var runs []cliRun
+	procs := lab.WatchProcesses(2 * time.Millisecond)
+	c := driveCLI(bytes.NewReader(raw), "create", "--uri", env.URI, "--pool", env.RBDPool, "--name", name, "--size", "16M",
+		"--encryption", "luks2", "--attach", env.VM, "--hotplug-fallback", "next-start",
+		"--ceph-conf", env.CephConf, "--ceph-keyring", env.CephKeyring, "--json")
+	runs = append(runs, c)
+	if c.rc != 0 {
+		g.Fatalf("create: exit %d\n%s", c.rc, c.stderr)
+	}
+	res := c.result(g)
+	if _, doc := domainDisks(t, env.URI, env.VM, true); !strings.Contains(doc, "engine='librbd'") {
+		g.Error("the VM's config has no librbd-encrypted disk: the librbd path did not run")
+	}
+	for _, args := range [][]string{
+		{"detach", "--uri", env.URI, "--vm", env.VM, "--target", res.Target, "--persistent"},
+		{"delete", "--uri", env.URI, "--pool", env.RBDPool, "--name", name, "--confirm", name},
+	} {
+		r := driveCLI(nil, args...)
+		runs = append(runs, r)
+		if r.rc != 0 {
+			g.Fatalf("%s: exit %d\n%s", args[0], r.rc, r.stderr)
+		}
+	}
+	procs.Stop()
+	if u := secretUUIDsWithUsage(t, env.URI, spec); len(u) != 0 {
+		g.Errorf("secrets for %s left: %v", spec, u)
+	}
+	for i, r := range runs {
+		pass.AssertAbsent(g, fmt.Sprintf("stdout of run %d", i), []byte(r.stdout))
+		pass.AssertAbsent(g, fmt.Sprintf("stderr of run %d", i), []byte(r.stderr))
+	}
+	files := pass.AssertAbsentInFiles(g, state)
+	for _, want := range []string{filepath.Join("stowage", "audit.jsonl"), filepath.Join("stowage", "stowage.log")} {
+		if !containsString(files, want) {
+			g.Errorf("%s was not written: the leak check of it proves nothing (files: %v)", want, files)
+		}
+	}
+	procs.AssertAbsent(g, pass)
+}
+
+// secretUUIDsWithUsage lists the UUIDs of libvirt secrets whose usage id is id.
+func secretUUIDsWithUsage(t testing.TB, uri, id string) []string {
+	t.Helper()
+	out, err := exec.Command("virsh", "-c", uri, "secret-list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uuids []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[len(f)-1] == id {
+			uuids = append(uuids, f[0])
+		}
+	}
+	return uuids
 }
