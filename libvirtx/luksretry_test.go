@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// benchErr is the error libvirt returns when qemu-img's PBKDF benchmark
+// errBench is the error libvirt returns when qemu-img's PBKDF benchmark
 // read zero CPU time (its text as libvirt 9.0 formats it).
-var benchErr = fmt.Errorf("create volume p/v: %w", errors.New("internal error: Child process (/usr/bin/qemu-img create -f raw -o encrypt.format=luks,encrypt.key-secret=sec0 /p/v 8388608K) unexpected exit status 1: qemu-img: /p/v: Unable to get accurate CPU usage"))
+var errBench = fmt.Errorf("create volume p/v: %w", errors.New("internal error: Child process (/usr/bin/qemu-img create -f raw -o encrypt.format=luks,encrypt.key-secret=sec0 /p/v 8388608K) unexpected exit status 1: qemu-img: /p/v: Unable to get accurate CPU usage"))
 
 func TestLUKSRetryMakesTheCreateAgainUntilItWorks(t *testing.T) {
 	var calls, paused int
@@ -26,7 +26,7 @@ func TestLUKSRetryMakesTheCreateAgainUntilItWorks(t *testing.T) {
 		func() (string, error) {
 			calls++
 			if calls < 3 {
-				return "", benchErr
+				return "", errBench
 			}
 			return "made", nil
 		})
@@ -49,9 +49,9 @@ func TestLUKSRetryLeavesOtherErrorsAlone(t *testing.T) {
 func TestLUKSRetryGivesUpWithTheCauseAndWhatToDo(t *testing.T) {
 	calls := 0
 	_, err := luksRetry(context.Background(), "p/v", 4, nil, nil,
-		func() (string, error) { calls++; return "", benchErr })
+		func() (string, error) { calls++; return "", errBench })
 	var be *LUKSBenchmarkError
-	if !errors.As(err, &be) || be.Attempts != 4 || calls != 4 || !errors.Is(err, errors.Unwrap(benchErr)) {
+	if !errors.As(err, &be) || be.Attempts != 4 || calls != 4 || !errors.Is(err, errors.Unwrap(errBench)) {
 		t.Fatalf("err %v (%T) after %d calls; want *LUKSBenchmarkError wrapping the last error after 4 calls", err, err, calls)
 	}
 	msg := err.Error()
@@ -72,7 +72,7 @@ func TestLUKSRetryStopsWhenCancelled(t *testing.T) {
 	cancel()
 	calls := 0
 	_, err := luksRetry(ctx, "p/v", 8, jitteredPause, nil,
-		func() (string, error) { calls++; return "", benchErr })
+		func() (string, error) { calls++; return "", errBench })
 	if !errors.Is(err, context.Canceled) || calls != 1 {
 		t.Fatalf("err %v after %d calls; want context.Canceled after 1 call", err, calls)
 	}
