@@ -95,7 +95,11 @@ func (c *Confirm) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	c.input, cmd = c.input.Update(msg)
-	c.err = nil
+	if _, typed := msg.(tea.KeyPressMsg); typed {
+		// Typing again answers the refusal; a blink or a refresh must not
+		// wipe it before it was read.
+		c.err = nil
+	}
 	return c, cmd
 }
 

@@ -70,3 +70,22 @@ func TestDetachModeCycles(t *testing.T) {
 		t.Errorf("tab did not switch to live:\n%s", c.View())
 	}
 }
+
+// The refusal of a wrong name stays until the admin types again: the
+// cursor's blink, a refresh of the list below or any other message must
+// not wipe it before it can be read.
+func TestRefusalStaysUntilTyping(t *testing.T) {
+	p, _ := themes.Lookup("dark")
+	c := NewDelete(drivewizard.Deps{Styles: themes.Build(p, true)}, common.DriveTarget{HostURI: "h", Pool: "pool", Volume: "data"}).(*Confirm)
+	typeText(c, "dat")
+	c.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	c.Update(c.Init()()) // the cursor starts blinking
+	c.Update(struct{}{}) // any other message
+	if !strings.Contains(c.View(), `type "data" exactly`) {
+		t.Fatalf("the refusal vanished without a keystroke:\n%s", c.View())
+	}
+	typeText(c, "a")
+	if strings.Contains(c.View(), "exactly") {
+		t.Errorf("the refusal stays after typing:\n%s", c.View())
+	}
+}
