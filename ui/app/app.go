@@ -151,9 +151,14 @@ func (m *Model) pop(result tea.Msg) tea.Cmd {
 	if result == nil {
 		return nil
 	}
+	// A screen closes with a result when it changed a host: a first pool
+	// (firstpool.CreatedMsg), a drive workflow (driveprogress.DoneMsg, even
+	// a failed one: its rollback changed things too), an LVM-on-iSCSI pool
+	// (iscsiwizard.PoolReadyMsg). Re-read the hosts now, not at the next
+	// poll, so the change is on screen when the screen below shows again.
 	var cmds []tea.Cmd
-	if c, ok := result.(firstpool.CreatedMsg); ok {
-		cmds = append(cmds, m.d.Store.Refresh(c.Host, false))
+	for i := range m.d.Store.Hosts {
+		cmds = append(cmds, m.d.Store.Refresh(i, false))
 	}
 	var cmd tea.Cmd
 	m.stack[len(m.stack)-1], cmd = top.Update(result)

@@ -404,3 +404,23 @@ func TestPollTickRefreshesAndRearms(t *testing.T) {
 		t.Error("a stale tick refreshed")
 	}
 }
+
+// A screen that closes with a result changed a host (a drive created or
+// deleted, a pool built): the hosts are re-read at once, not at the next
+// poll. Closing without a result reads nothing.
+func TestPopWithResultRefreshes(t *testing.T) {
+	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	m := newModel(t, f, common.Actions{})
+	m.Update(common.PushMsg{Screen: &stubScreen{title: "wizard"}})
+	_, cmd := m.Update(common.PopMsg{})
+	drain(t, m, cmd)
+	if n := f.streams.Load(); n != 1 {
+		t.Fatalf("a pop without a result refreshed: %d refreshes", n)
+	}
+	m.Update(common.PushMsg{Screen: &stubScreen{title: "wizard"}})
+	_, cmd = m.Update(common.PopMsg{Result: "drive created"})
+	drain(t, m, cmd)
+	if n := f.streams.Load(); n != 2 {
+		t.Fatalf("a pop with a result: %d refreshes, want 2", n)
+	}
+}
