@@ -436,6 +436,10 @@ func printEvents(w io.Writer, events <-chan drive.Event) {
 			fmt.Fprintf(w, "↺ %s\n", e.Note)
 		case drive.StepUndone:
 			fmt.Fprintf(w, "↺ undone: %s (%s)\n", e.Step.Title, e.Note)
+		case drive.UndoKept:
+			fmt.Fprintf(w, "↺ kept: %s (%s)\n", e.Step.Title, e.Note)
+		case drive.AuditFailed:
+			fmt.Fprintf(w, "! %s\n", e.Note)
 		case drive.UndoFailed:
 			fmt.Fprintf(w, "✗ undo of %s failed: %v; %s\n", e.Step.Title, e.Err, e.Note)
 		case drive.Finished:
@@ -499,7 +503,7 @@ func runDriveWizard(args []string, stdout, stderr io.Writer) int {
 		defer logf.Close()
 	}
 	connect := cachedDial(libvirtx.DefaultTimeout)
-	acts := driveActions(connect, cfg, false, themes.Build(pal, os.Getenv("NO_COLOR") != ""), log, libvirtx.DefaultTimeout)
+	acts := driveActions(connect, nil, cfg, false, themes.Build(pal, os.Getenv("NO_COLOR") != ""), log, libvirtx.DefaultTimeout)
 	root := &screenHost{stack: []common.Component{acts.CreateDrive(common.DriveTarget{HostURI: *uri, Pool: *pool, VM: *vm})}}
 	if _, err := tea.NewProgram(root).Run(); err != nil {
 		fmt.Fprintln(stderr, "stowage:", err)

@@ -32,7 +32,9 @@ type driveBackend struct {
 	uri     string
 	connect connector
 	own     connector
-	cfg     config
+	// peers are every host of the console (this one included, skipped).
+	peers []string
+	cfg   config
 	log     *slog.Logger
 }
 
@@ -58,7 +60,30 @@ func (b driveBackend) workflow(ctx context.Context) (d drive.Deps, done func(), 
 	if err != nil {
 		return drive.Deps{}, nil, err
 	}
-	return driveDeps(c, b.uri, b.cfg, "", "", b.log), func() { _ = c.Close() }, nil
+	d = driveDeps(c, b.uri, b.cfg, "", "", b.log)
+	d.Peers = b.peerHosts(ctx)
+	return d, func() { _ = c.Close() }, nil
+}
+
+// peerHosts are the console's other hosts, on their sessions, for the
+// checks that span hosts (a drive on shared storage in use elsewhere, a
+// secret another host's volume references). A host that cannot be
+// reached is passed with its error: drive refuses to delete shared
+// storage it cannot check.
+func (b driveBackend) peerHosts(ctx context.Context) []drive.Peer {
+	var out []drive.Peer
+	for _, uri := range b.peers {
+		if uri == b.uri {
+			continue
+		}
+		c, err := b.connect(ctx, uri)
+		if err != nil {
+			out = append(out, drive.Peer{Host: uri, Err: err})
+			continue
+		}
+		out = append(out, drive.Peer{Host: uri, Libvirt: c})
+	}
+	return out
 }
 
 // ownDial is the connector of workflows: a fresh connection per call that
@@ -150,13 +175,16 @@ type connector func(ctx context.Context, uri string) (*libvirtx.Conn, error)
 
 // driveActions builds the browser's drive actions over the console's
 // hosts. Under --readonly every one stays nil, so the keys vanish.
-func driveActions(connect connector, cfg config, readonly bool, styles themes.Styles, log *slog.Logger, timeout time.Duration) common.Actions {
+//
+// hosts are every host the console is connected to: a workflow on one of
+// them checks the others (drive.Deps.Peers).
+func driveActions(connect connector, hosts []string, cfg config, readonly bool, styles themes.Styles, log *slog.Logger, timeout time.Duration) common.Actions {
 	if readonly {
 		return common.Actions{}
 	}
 	d := drivewizard.Deps{Styles: styles, Log: log, Timeout: timeout,
 		Backend: func(uri string) (driveprogress.Backend, error) {
-			return driveBackend{uri: uri, connect: connect, own: ownDial(timeout), cfg: cfg, log: log}, nil
+			return driveBackend{uri: uri, connect: connect, own: ownDial(timeout), peers: hosts, cfg: cfg, log: log}, nil
 		}}
 	return common.Actions{
 		CreateDrive: func(at common.DriveTarget) common.Component { return drivewizard.New(d, at) },

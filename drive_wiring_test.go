@@ -23,7 +23,7 @@ func TestDriveScreensDialOnlyInCmds(t *testing.T) {
 		calls.Add(1)
 		return nil, unreachable
 	}
-	acts := driveActions(connect, config{}, false, themes.Styles{}, slog.New(slog.DiscardHandler), time.Second)
+	acts := driveActions(connect, nil, config{}, false, themes.Styles{}, slog.New(slog.DiscardHandler), time.Second)
 	at := common.DriveTarget{HostURI: "qemu:///system", Pool: "p", Volume: "v", VM: "vm", Disk: "vdb"}
 	for name, open := range map[string]func(common.DriveTarget) common.Component{
 		"create": acts.CreateDrive, "attach": acts.AttachDrive,
@@ -40,7 +40,7 @@ func TestDriveScreensDialOnlyInCmds(t *testing.T) {
 			t.Errorf("%s: the load Cmd never asked for a connection", name)
 		}
 	}
-	if acts := driveActions(connect, config{}, true, themes.Styles{}, nil, time.Second); acts.CreateDrive != nil || acts.DeleteDrive != nil {
+	if acts := driveActions(connect, nil, config{}, true, themes.Styles{}, nil, time.Second); acts.CreateDrive != nil || acts.DeleteDrive != nil {
 		t.Error("--readonly left drive actions set")
 	}
 }

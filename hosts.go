@@ -26,7 +26,7 @@ func newConsole(o options, cfg config, st themes.Styles, log *slog.Logger) (*app
 	store := data.NewStore(backend, o.timeout)
 	// The wizards' entry points run on the console's own sessions. Under
 	// --readonly every action stays nil, so no mutating key is offered.
-	actions := driveActions(backend.Conn, cfg, o.readonly, st, log, o.timeout)
+	actions := driveActions(backend.Conn, o.uris, cfg, o.readonly, st, log, o.timeout)
 	actions.LVMOnISCSI = lvmOnISCSIAction(o.readonly, st, o.timeout)
 	m := app.New(app.Deps{
 		Store:    store,

@@ -42,6 +42,9 @@ var _ Libvirt = (*libvirtx.Conn)(nil)
 type Peer struct {
 	Host    string
 	Libvirt Libvirt
+	// Err is why the host could not be reached (then Libvirt is nil):
+	// checks that need it refuse rather than guess.
+	Err error
 }
 
 // Ceph is what the workflows need of a cluster; *ceph.Client has it.

@@ -447,3 +447,42 @@ func TestTimedOutCreateUndoesOnlyWithProof(t *testing.T) {
 		}
 	}
 }
+
+// A drive on shared storage is checked on every connected host: a VM on
+// another host that uses the image blocks its delete (found by the image's
+// key), and a host that cannot be reached blocks it too. A drive on a
+// local pool is not held up by other hosts.
+func TestDeleteChecksEveryConnectedHostForSharedStorage(t *testing.T) {
+	newRBD := func() *fakeLibvirt {
+		f := newFake()
+		f.vols["rbd/img"] = model.Volume{Name: "img", Pool: "rbd", Path: "cp/img", Key: "cp/img"}
+		return f
+	}
+	f := newRBD()
+	other := newFake()
+	other.doms["vm2"] = &fakeDom{state: "running", persistent: true,
+		live: []model.Disk{{Target: "vdc", SourceType: "network", Source: "rbd:cp/img"}}}
+	audit := NewAudit(filepath.Join(t.TempDir(), "audit.jsonl"))
+	d := deps(f, nil, audit)
+	d.Peers = []Peer{{Host: "qemu+ssh://hv2/system", Libvirt: other}}
+	_, err := Delete(context.Background(), d, "rbd", "img", nil)
+	if err == nil || !strings.Contains(err.Error(), "qemu+ssh://hv2/system vm2:vdc (live)") {
+		t.Fatalf("delete of an image a VM on another host uses: %v", err)
+	}
+	if _, ok := f.vols["rbd/img"]; !ok {
+		t.Fatal("the image was deleted")
+	}
+	b, _ := os.ReadFile(audit.Path())
+	if !strings.Contains(string(b), `"result":"refused"`) {
+		t.Errorf("the refusal is not audited:\n%s", b)
+	}
+
+	d.Peers = []Peer{{Host: "qemu+ssh://hv3/system", Err: errors.New("host unreachable")}}
+	if _, err := Delete(context.Background(), d, "rbd", "img", nil); err == nil || !strings.Contains(err.Error(), "cannot check connected host qemu+ssh://hv3/system") {
+		t.Fatalf("delete with a connected host that cannot be checked: %v", err)
+	}
+	f.vols["dir/local"] = model.Volume{Name: "local", Pool: "dir", Path: "/p/local", Key: "/p/local"}
+	if _, err := Delete(context.Background(), d, "dir", "local", nil); err != nil {
+		t.Fatalf("a local drive is held up by an unreachable host: %v", err)
+	}
+}

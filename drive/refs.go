@@ -24,16 +24,24 @@ type host struct {
 	local bool
 }
 
-func hostsFor(d Deps, shared bool) []host {
+// hostsFor lists the hosts a check must cover: this one, and with shared
+// storage every peer. A peer that cannot be reached is an error: a drive
+// in use there, or a secret referenced there, cannot be ruled out.
+func hostsFor(d Deps, shared bool) ([]host, error) {
 	hs := []host{{name: d.Host, lv: d.Libvirt, local: true}}
-	if shared {
-		for _, p := range d.Peers {
-			if p.Libvirt != nil && p.Host != d.Host {
-				hs = append(hs, host{name: p.Host, lv: p.Libvirt})
-			}
-		}
+	if !shared {
+		return hs, nil
 	}
-	return hs
+	for _, p := range d.Peers {
+		if p.Host == d.Host {
+			continue
+		}
+		if p.Libvirt == nil {
+			return nil, fmt.Errorf("cannot check connected host %s (%v): wait until it is back, or close it in the console, then try again", p.Host, p.Err)
+		}
+		hs = append(hs, host{name: p.Host, lv: p.Libvirt})
+	}
+	return hs, nil
 }
 
 // diskKey is the key of the volume a VM disk uses, looked up on the
@@ -77,7 +85,10 @@ func (r driveRef) uses(ctx context.Context, h host, k model.Disk) (bool, error) 
 // usersOf lists the VM disks that use the drive, "host VM:target (live|
 // persistent)", on this host and, for shared storage, on every peer.
 func usersOf(ctx context.Context, d Deps, r driveRef) (users []string, running bool, err error) {
-	hs := hostsFor(d, model.SharedStorage(r.pool.Type))
+	hs, err := hostsFor(d, model.SharedStorage(r.pool.Type))
+	if err != nil {
+		return nil, false, err
+	}
 	for _, h := range hs {
 		names, err := h.lv.DomainNames(ctx)
 		if err != nil {
@@ -140,7 +151,13 @@ func secretKeptBecause(ctx context.Context, d Deps, uuid string, r driveRef) (st
 	if sec.UsageType != "volume" || sec.UsageID != usage {
 		return fmt.Sprintf("its usage is %s %q, not this volume (%s)", sec.UsageType, sec.UsageID, usage), nil
 	}
-	for _, h := range hostsFor(d, true) {
+	// Secrets are per host; only on shared storage can a volume or disk on
+	// another host be this drive's (a migrated VM's copy of the secret).
+	hs, err := hostsFor(d, model.SharedStorage(r.pool.Type))
+	if err != nil {
+		return "", err
+	}
+	for _, h := range hs {
 		pools, err := h.lv.Pools(ctx)
 		if err != nil {
 			return "", fmt.Errorf("check secret %s on %s: %w", uuid, h.name, err)
