@@ -38,7 +38,7 @@ type fakeLibvirt struct {
 	// between stowage's steps); it runs with f.mu held or not, as the
 	// call does, so it must not call the fake's methods.
 	beforeMutate func(call string)
-	ceph              *fakeCeph
+	ceph         *fakeCeph
 }
 
 type fakeDom struct {
