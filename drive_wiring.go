@@ -35,7 +35,7 @@ type driveBackend struct {
 	// peers are every host of the console (this one included, skipped).
 	peers []string
 	cfg   config
-	log     *slog.Logger
+	log   *slog.Logger
 }
 
 var _ driveprogress.Backend = driveBackend{}
