@@ -56,7 +56,8 @@ func collect(events chan Event) func() []Event {
 
 func TestPrepareRefusals(t *testing.T) {
 	f := newFake()
-	d := deps(f, nil, nil)
+	audit := NewAudit(filepath.Join(t.TempDir(), "audit.jsonl"))
+	d := deps(f, nil, audit)
 	cases := []struct {
 		spec model.DriveSpec
 		msg  string
@@ -83,6 +84,12 @@ func TestPrepareRefusals(t *testing.T) {
 	}
 	if len(f.calls) != 0 {
 		t.Errorf("Prepare mutated the host: %v", f.calls)
+	}
+	// Every refusal is in the audit log, with its reason.
+	b, _ := os.ReadFile(audit.Path())
+	if n := strings.Count(string(b), `"action":"create drive"`); n != len(cases) ||
+		strings.Count(string(b), `"result":"refused"`) != len(cases) || !strings.Contains(string(b), "rbd pools only") {
+		t.Errorf("%d create-drive records for %d refusals:\n%s", n, len(cases), b)
 	}
 }
 

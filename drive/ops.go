@@ -26,6 +26,14 @@ type AttachSpec struct {
 // Create, finding the volume's secret: its <encryption> (QEMU layer) or
 // the volume secret whose usage is pool/image (RBD).
 func PrepareAttach(ctx context.Context, d Deps, a AttachSpec) (Prepared, string, error) {
+	p, secret, err := prepareAttachSpec(ctx, d, a)
+	if err != nil {
+		d.withDefaults().refused("attach drive", a.Pool+"/"+a.Volume+" -> "+a.VM, err)
+	}
+	return p, secret, err
+}
+
+func prepareAttachSpec(ctx context.Context, d Deps, a AttachSpec) (Prepared, string, error) {
 	d = d.withDefaults()
 	pool, err := d.Libvirt.Pool(ctx, a.Pool)
 	if err != nil {

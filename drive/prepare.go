@@ -9,6 +9,7 @@ import (
 
 	"stowage/libvirtx"
 	"stowage/model"
+	"stowage/plan"
 )
 
 // Prepared is a validated drive spec with everything the workflow and the
@@ -46,7 +47,28 @@ func HotplugChoices(format string) string {
 // Prepare validates spec against the host: pool active and able to create
 // drives, name valid and unique, size and format, encryption for the pool
 // type, capacity, the VM and its state. Every refusal says what is wrong.
+// A refusal is appended to the audit log (the admin asked for something
+// stowage will not do), as is a check that could not be made.
 func Prepare(ctx context.Context, d Deps, spec model.DriveSpec) (Prepared, error) {
+	p, err := prepare(ctx, d, spec)
+	if err != nil {
+		d.withDefaults().refused("create drive", spec.Pool+"/"+spec.Name, err)
+	}
+	return p, err
+}
+
+// refused audits a workflow that did not start: "refused" when stowage
+// declined, "failed" when a host did not answer the checks.
+func (d Deps) refused(action, object string, err error) {
+	r := d.runner(nil)
+	if errors.Is(err, libvirtx.ErrTimeout) {
+		r.Record(action, object, plan.ResultFailed, err, 0)
+		return
+	}
+	_ = r.Refuse(action, object, err)
+}
+
+func prepare(ctx context.Context, d Deps, spec model.DriveSpec) (Prepared, error) {
 	d = d.withDefaults()
 	p := Prepared{Spec: spec}
 	pool, err := d.Libvirt.Pool(ctx, spec.Pool)
