@@ -13,6 +13,7 @@ import (
 // Libvirt is the production Backend: one libvirtx.Session per host.
 type Libvirt struct {
 	sessions []*libvirtx.Session
+	opts     libvirtx.Options
 	// Plan is the template of the runner every mutation made here goes
 	// through (audit log, logger; tests set FailAfter); Host and Events
 	// are filled in per call.
@@ -28,7 +29,7 @@ func (l *Libvirt) runner(i int, events chan<- plan.Event) plan.Runner {
 
 // NewLibvirt makes sessions for the URIs; nothing is dialed yet.
 func NewLibvirt(uris []string, o libvirtx.Options, b libvirtx.Backoff) *Libvirt {
-	l := &Libvirt{}
+	l := &Libvirt{opts: o}
 	for _, u := range uris {
 		l.sessions = append(l.sessions, libvirtx.NewSession(u, o, b))
 	}
@@ -112,10 +113,14 @@ func (l *Libvirt) Describe(ctx context.Context, i int, o Object) (string, error)
 // caller). key (rbd: the raw cephx key) is cleared before it returns.
 func (l *Libvirt) CreatePool(ctx context.Context, i int, s libvirtx.PoolSpec, key []byte, events chan<- plan.Event) error {
 	defer clear(key)
-	c, err := l.sessions[i].Conn(ctx)
+	// The workflow owns its connection (redialed if its socket dies, so
+	// the rollback still runs): the session's is cut whenever a refresh
+	// is cancelled, which must not cut a pool half made.
+	c, err := libvirtx.DialOwned(ctx, l.sessions[i].URI, l.opts)
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	_, err = c.CreatePool(ctx, l.runner(i, events), s, key)
 	return err
 }
