@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -198,5 +201,96 @@ func TestLVMOnISCSIActionVanishesUnderReadonly(t *testing.T) {
 	open := lvmOnISCSIAction(false, themes.Styles{}, time.Second)
 	if open == nil || open(common.DriveTarget{HostURI: "qemu:///system"}) == nil {
 		t.Fatal("no wizard without --readonly")
+	}
+}
+
+// TestNestedSetupLVMCommandOverwriteToken: `setup-lvm` on a LUN holding a
+// whole-disk ext4 (no partition table) refuses a token given in advance,
+// prints what it found and the token bound to it, and builds only on a
+// rerun with that token; a token for a LUN where nothing was found is
+// refused too. Every refusal and change is in the audit log, with the user.
+func TestNestedSetupLVMCommandOverwriteToken(t *testing.T) {
+	n := lab.NeedNested(t)
+	ctx := context.Background()
+	c, err := libvirtx.Dial(ctx, n.URI, libvirtx.Options{Timeout: 3 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	file := n.San2LUNFile(3)
+	if !blank(file) || !blank(n.San2LUNFile(1)) {
+		t.Fatalf("%s or LUN 1 holds data before the test (wipefs -a it)", file)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", file).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("wipefs", "-a", file).CombinedOutput(); err != nil {
+			t.Errorf("wipefs: %v: %s", err, out)
+		}
+	})
+	stamp := itoa(time.Now().UnixNano() % 1e9)
+	pool, vg := "t-tok-"+stamp, "t_tok"+stamp
+	setup := func(luns string, extra ...string) (int, map[string]any, string) {
+		var out, errb bytes.Buffer
+		rc := run(append([]string{"iscsi", "setup-lvm", "--uri", n.URI, "--portal", n.Portal, "--target", n.San2,
+			"--luns", luns, "--vg", vg, "--pool", pool, "--json"}, extra...), &out, &errb)
+		var res map[string]any
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatalf("setup-lvm --json: %v\n%s\n%s", err, out.String(), errb.String())
+		}
+		return rc, res, fmt.Sprint(res["error"])
+	}
+	t.Cleanup(func() { iscsi.Teardown(ctx, c, plan.Runner{}, pool, pool+"-luns") })
+
+	rc, res, msg := setup("3", "--confirm-overwrite", "wipe-0badc0de")
+	if rc != 1 || res["refused"] != true || !strings.Contains(msg, "LUN 3: ext4 file system") || !strings.Contains(msg, "does not match") {
+		t.Fatalf("token in advance: rc %d, %v", rc, msg)
+	}
+	token, _ := res["overwrite_token"].(string)
+	if !strings.HasPrefix(token, "wipe-") || !strings.Contains(msg, "--confirm-overwrite "+token) {
+		t.Fatalf("the refusal should print the token bound to what it found: %q / %v", token, msg)
+	}
+	if !strings.Contains(msg, "phase 1 stays in place") {
+		t.Errorf("the refusal should say what stays: %v", msg)
+	}
+	rc, _, msg = setup("1", "--confirm-overwrite", token)
+	if rc != 1 || !strings.Contains(msg, "found no signature") || !strings.Contains(msg, "LUN 1: no signature found in the first 128 KiB") {
+		t.Fatalf("the token of LUN 3 on blank LUN 1: rc %d, %v", rc, msg)
+	}
+	if rc, _, msg = setup("3", "--confirm-overwrite", token); rc != 0 {
+		t.Fatalf("with the bound token: rc %d, %v", rc, msg)
+	}
+	p, err := c.Pool(ctx, pool)
+	if err != nil || !p.Active || p.SourceName != vg {
+		t.Fatalf("logical pool after the confirmed build: %+v %v", p, err)
+	}
+	b, err := os.ReadFile(filepath.Join(state, "stowage", "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused, built int
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r plan.Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.User == "" || r.Host != n.URI {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if r.Result == plan.ResultRefused && r.Action == "overwrite LUN data" {
+			refused++
+		}
+		if r.Action == "build VG "+vg && r.Result == plan.ResultOK {
+			built++
+		}
+	}
+	if refused != 2 || built != 1 {
+		t.Errorf("audit: %d overwrite refusals (want 2), %d builds (want 1):\n%s", refused, built, b)
+	}
+	if err := iscsi.Teardown(ctx, c, plan.Runner{}, pool, pool+"-luns"); err != nil {
+		t.Fatal(err)
+	}
+	if !blank(file) {
+		t.Error("LUN 3 keeps a signature after teardown")
 	}
 }

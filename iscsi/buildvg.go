@@ -212,7 +212,13 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 				if err := s.recheck(ctx, chosen, p.findings); err != nil {
 					return plan.Made{}, err
 				}
-				if err := s.h.PoolBuild(ctx, name, overwrite); err != nil {
+				// Only the pool this run defined (or found) is built: the
+				// UUID is checked in the same sequence of calls.
+				act := libvirtx.PoolActBuild
+				if overwrite {
+					act = libvirtx.PoolActBuildOverwrite
+				}
+				if err := s.h.PoolIf(ctx, name, act, notOurs("pool "+name, uuid)); err != nil {
 					return plan.Made{}, s.explainBuild(err, p.picked, overwrite)
 				}
 				return plan.Made{What: fmt.Sprintf("VG %s on LUN %s", r.VG, LUNsSummary(chosen)), Identity: uuid + " VG " + r.VG,
@@ -243,7 +249,7 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 	if existing == nil || !existing.Active {
 		acts = append(acts, s.action(StepStartLogical, "start logical pool "+name, "virsh pool-start "+name, "",
 			"start logical pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
-				if err := s.h.PoolStart(ctx, name); err != nil {
+				if err := s.h.PoolIf(ctx, name, libvirtx.PoolActStart, notOurs("pool "+name, uuid)); err != nil {
 					return plan.Made{}, err
 				}
 				return s.poolMade("logical pool "+name+" (active)", name, uuid, libvirtx.PoolActStop, "virsh pool-destroy "+name), nil
@@ -407,6 +413,9 @@ func (s *Setup) matchLogicalPool(ctx context.Context, pools []model.Pool, device
 			continue
 		}
 		src, err := s.h.PoolSourceOf(ctx, p.Name)
+		if libvirtx.IsNotFound(err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -153,6 +153,10 @@ func (f *fakeHost) PoolIf(ctx context.Context, name string, act libvirtx.PoolAct
 		return f.PoolAutostart(ctx, name, false)
 	case libvirtx.PoolActDeleteData:
 		return f.PoolDeleteData(ctx, name)
+	case libvirtx.PoolActStart:
+		return f.PoolStart(ctx, name)
+	case libvirtx.PoolActBuild, libvirtx.PoolActBuildOverwrite:
+		return f.PoolBuild(ctx, name, act == libvirtx.PoolActBuildOverwrite)
 	}
 	return fmt.Errorf("act %d", act)
 }

@@ -20,6 +20,9 @@ const ProbeBytes = 128 << 10
 type Signature struct {
 	Kind   string `json:"kind"`
 	Detail string `json:"detail,omitempty"`
+	// Leftover marks what holds no data (the metadata area a pvremove
+	// leaves behind): shown, but nothing to confirm.
+	Leftover bool `json:"leftover,omitempty"`
 }
 
 func (s Signature) String() string {
@@ -80,6 +83,11 @@ func DetectSignatures(head []byte) []Signature {
 			break
 		}
 	}
+	lvmLabel := slices.ContainsFunc(out, func(s Signature) bool { return s.Kind == "LVM2 physical volume" })
+	// pvremove wipes the label but leaves the metadata area (its header at
+	// 4 KiB, then the old VG text): no PV, no data, and every LUN stowage
+	// tore down looks like this.
+	mdaLeft := !lvmLabel && at(4096+4, " LVM2 x[5A%r0N*>")
 	gpt := at(512, "EFI PART") || at(4096, "EFI PART")
 	if gpt {
 		add("GPT partition table", "")
@@ -96,6 +104,9 @@ func DetectSignatures(head []byte) []Signature {
 	}
 	if at(32769, "CD001") {
 		add("ISO 9660 file system", "")
+	}
+	if len(out) == 0 && mdaLeft {
+		return []Signature{{Kind: "LVM2 metadata left by a removed PV", Detail: "no PV label, no data", Leftover: true}}
 	}
 	if len(out) == 0 {
 		if i := slices.IndexFunc(head, func(b byte) bool { return b != 0 }); i >= 0 {
@@ -173,11 +184,14 @@ type Findings struct {
 	LUNs   []LUNFindings `json:"luns"`
 }
 
-// Empty reports whether no signature was found on any chosen LUN.
+// Empty reports whether nothing that holds data (no signature other than
+// a leftover) was found on any chosen LUN.
 func (f Findings) Empty() bool {
 	for _, l := range f.LUNs {
-		if len(l.Signatures) > 0 {
-			return false
+		for _, s := range l.Signatures {
+			if !s.Leftover {
+				return false
+			}
 		}
 	}
 	return true
@@ -211,6 +225,10 @@ func (f Findings) Lines() []string {
 	for _, l := range f.LUNs {
 		if len(l.Signatures) == 0 {
 			out = append(out, fmt.Sprintf("LUN %d: no signature found in the first %d KiB", l.Number, l.Read/1024))
+			continue
+		}
+		if len(l.Signatures) == 1 && l.Signatures[0].Leftover {
+			out = append(out, fmt.Sprintf("LUN %d: no signature found in the first %d KiB; %s", l.Number, l.Read/1024, l.Signatures[0]))
 			continue
 		}
 		var s []string

@@ -37,6 +37,7 @@ func TestDetectSignatures(t *testing.T) {
 		{"fat32", put(mbr(), 82, "FAT32   "), "FAT file system"},
 		{"iso", put(blank(), 32769, "CD001"), "ISO 9660 file system"},
 		{"garbage", put(blank(), 777, "x"), "unrecognised data (non-zero bytes from offset 777)"},
+		{"removed PV", put(put(blank(), 4096, "\x16\xd6\x8e\xdb LVM2 x[5A%r0N*>"), 4096+1024, "vg0 { id = ..."), "LVM2 metadata left by a removed PV"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -79,6 +80,10 @@ func TestFindingsToken(t *testing.T) {
 	}
 	if (Findings{LUNs: []LUNFindings{{Number: 1}}}).Token() != "" {
 		t.Error("nothing found must need no token")
+	}
+	left := Findings{LUNs: []LUNFindings{{Number: 1, Signatures: []Signature{{Kind: "LVM2 metadata left by a removed PV", Leftover: true}}}}}
+	if !left.Empty() || left.Token() != "" {
+		t.Error("a removed PV's metadata must need no token")
 	}
 	if l := f.Lines(); l[0] != "LUN 1: no signature found in the first 128 KiB" || l[1] != "LUN 2: xfs file system" {
 		t.Errorf("lines %q", l)

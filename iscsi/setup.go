@@ -84,10 +84,9 @@ var ErrRefused = errors.New("refused")
 // refused is a refusal: audited, wrapping ErrRefused.
 type refused struct{ err error }
 
-func (r refused) Error() string         { return r.err.Error() }
-func (r refused) Unwrap() []error       { return []error{r.err, ErrRefused} }
-func refusal(err error) error           { return refused{err} }
-func refusalf(f string, a ...any) error { return refused{fmt.Errorf(f, a...)} }
+func (r refused) Error() string   { return r.err.Error() }
+func (r refused) Unwrap() []error { return []error{r.err, ErrRefused} }
+func refusal(err error) error     { return refused{err} }
 
 // StepStatus says what happened to a step.
 type StepStatus string
@@ -212,6 +211,10 @@ func (s *Setup) Steps() []Step {
 
 // ISCSIPool is the iscsi pool the setup uses, once ConnectTarget ran.
 func (s *Setup) ISCSIPool() string { return s.iscsiPool }
+
+// ISCSIPoolReused reports whether the iscsi pool existed before this
+// setup (it was reused, and nothing of this setup's removes it).
+func (s *Setup) ISCSIPoolReused() bool { return s.iscsiReused }
 
 // LUNs are the target's LUNs as last listed.
 func (s *Setup) LUNs() []model.LUN { return slices.Clone(s.luns) }
@@ -520,6 +523,9 @@ func (s *Setup) findISCSIPool(ctx context.Context, pools []model.Pool) (string, 
 			continue
 		}
 		src, err := s.h.PoolSourceOf(ctx, p.Name)
+		if libvirtx.IsNotFound(err) {
+			continue // removed since the list: another admin at work
+		}
 		if err != nil {
 			return "", nil, err
 		}
@@ -637,6 +643,9 @@ func (s *Setup) listLUNs(ctx context.Context, pools []model.Pool) ([]model.LUN, 
 			continue
 		}
 		src, err := s.h.PoolSourceOf(ctx, p.Name)
+		if libvirtx.IsNotFound(err) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

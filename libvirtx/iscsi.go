@@ -326,10 +326,14 @@ const (
 	PoolActUndefine
 	PoolActAutostartOff
 	PoolActDeleteData
+	PoolActStart
+	PoolActBuild          // pool-build --no-overwrite
+	PoolActBuildOverwrite // pool-build --overwrite
 )
 
 var poolActNames = map[PoolAct]string{PoolActStop: "stop", PoolActUndefine: "undefine",
-	PoolActAutostartOff: "turn autostart off for", PoolActDeleteData: "delete the data of"}
+	PoolActAutostartOff: "turn autostart off for", PoolActDeleteData: "delete the data of",
+	PoolActStart: "start", PoolActBuild: "build", PoolActBuildOverwrite: "build (overwrite)"}
 
 // PoolIf does act to the pool called name only when check accepts its
 // UUID, read in the same sequence of calls; the act then goes to the pool
@@ -354,6 +358,12 @@ func (c *Conn) PoolIf(ctx context.Context, name string, act PoolAct, check func(
 			return l.StoragePoolSetAutostart(p, 0)
 		case PoolActDeleteData:
 			return l.StoragePoolDelete(p, libvirt.StoragePoolDeleteNormal)
+		case PoolActStart:
+			return l.StoragePoolCreate(p, 0)
+		case PoolActBuild:
+			return l.StoragePoolBuild(p, libvirt.StoragePoolBuildNoOverwrite)
+		case PoolActBuildOverwrite:
+			return l.StoragePoolBuild(p, libvirt.StoragePoolBuildOverwrite)
 		}
 		return fmt.Errorf("unknown pool action %d", act)
 	})
