@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -70,9 +71,13 @@ type Wizard struct {
 	names map[string][]string
 	vms   []string
 
-	// Bound to the form's fields.
+	// Bound to the form's fields. huh runs DescriptionFunc and OptionsFunc
+	// in Cmds, off the UI goroutine: pool, size, format and enc, which those
+	// funcs read, are written only under mu (through locked accessors) and
+	// read there under mu; the funcs write nothing.
 	pool, name, size, format, enc, cipher, vm, mode string
 	fallback                                        string
+	mu                                              sync.Mutex
 
 	form     *huh.Form
 	prepared drive.Prepared
@@ -158,10 +163,37 @@ func (w *Wizard) poolByName(n string) (model.Pool, bool) {
 	return model.Pool{}, false
 }
 
-func (w *Wizard) poolType() model.PoolType {
-	p, _ := w.poolByName(w.pool)
-	return p.Type
+// selectedPool is the pool chosen in the form (safe off the UI goroutine).
+func (w *Wizard) selectedPool() model.Pool {
+	w.mu.Lock()
+	pool := w.pool
+	w.mu.Unlock()
+	p, _ := w.poolByName(pool)
+	return p
 }
+
+func (w *Wizard) poolType() model.PoolType { return w.selectedPool().Type }
+
+// locked binds a form field to a wizard field guarded by mu.
+type locked[T any] struct {
+	mu *sync.Mutex
+	p  *T
+}
+
+func (l locked[T]) Get() T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return *l.p
+}
+
+func (l locked[T]) Set(v T) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	*l.p = v
+}
+
+// field is the guarded accessor of one of the wizard's fields.
+func (w *Wizard) field(p *string) locked[string] { return locked[string]{mu: &w.mu, p: p} }
 
 func (w *Wizard) buildForm() {
 	var poolOpts []huh.Option[string]
@@ -175,6 +207,7 @@ func (w *Wizard) buildForm() {
 		}
 		poolOpts = append(poolOpts, huh.NewOption(label, p.Name))
 	}
+	w.mu.Lock()
 	if w.pool == "" {
 		for _, p := range w.pools {
 			if ok, _ := model.CreateAbility(p.Type, true); ok && p.Active {
@@ -183,13 +216,14 @@ func (w *Wizard) buildForm() {
 			}
 		}
 	}
+	w.mu.Unlock()
 	vmOpts := []huh.Option[string]{huh.NewOption("none (do not attach)", "")}
 	for _, v := range w.vms {
 		vmOpts = append(vmOpts, huh.NewOption(v, v))
 	}
 	w.form = huh.NewForm(
 		huh.NewGroup(
-			huh.NewSelect[string]().Title("Pool").Options(poolOpts...).Value(&w.pool).Validate(w.validatePool),
+			huh.NewSelect[string]().Title("Pool").Options(poolOpts...).Accessor(w.field(&w.pool)).Validate(w.validatePool),
 			huh.NewInput().Title("Name").Value(&w.name).Validate(w.validateName).
 				DescriptionFunc(func() string {
 					if w.poolType() == model.PoolRBD {
@@ -197,18 +231,19 @@ func (w *Wizard) buildForm() {
 					}
 					return "volume name: no '/', not . or .., no control characters, ≤255 bytes"
 				}, &w.pool),
-			huh.NewInput().Title("Size").Placeholder("10G").Value(&w.size).Validate(w.validateSize).
+			huh.NewInput().Title("Size").Placeholder("10G").Accessor(w.field(&w.size)).Validate(w.validateSize).
 				DescriptionFunc(w.sizeNote, []any{&w.size, &w.pool}),
 		).Title("Create a drive on "+w.at.HostURI),
 		huh.NewGroup(
+			// On new options huh keeps the value when offered, else takes
+			// the option under the cursor (raw, or the first encryption).
 			huh.NewSelect[string]().Title("Format").OptionsFunc(func() []huh.Option[string] {
 				if model.FilePool(w.poolType()) {
 					return huh.NewOptions("raw", "qcow2")
 				}
-				w.format = "raw"
 				return huh.NewOptions("raw")
-			}, &w.pool).Value(&w.format),
-			huh.NewSelect[string]().Title("Encryption").OptionsFunc(w.encOptions, &w.pool).Value(&w.enc),
+			}, &w.pool).Accessor(w.field(&w.format)),
+			huh.NewSelect[string]().Title("Encryption").OptionsFunc(w.encOptions, &w.pool).Accessor(w.field(&w.enc)),
 		),
 		huh.NewGroup(
 			huh.NewSelect[string]().Title("LUKS cipher").Options(
@@ -245,15 +280,7 @@ func (w *Wizard) encOptions() []huh.Option[string] {
 	case len(model.EncryptionKinds(t)) > 0:
 		opts = append(opts, huh.NewOption("LUKS in QEMU's block layer", "luks"))
 	}
-	opts = append(opts, huh.NewOption("none", "none"))
-	valid := false
-	for _, o := range opts {
-		valid = valid || o.Value == w.enc
-	}
-	if !valid {
-		w.enc = opts[0].Value
-	}
-	return opts
+	return append(opts, huh.NewOption("none", "none"))
 }
 
 func (w *Wizard) validatePool(n string) error {
@@ -275,11 +302,14 @@ func (w *Wizard) validateName(s string) error {
 }
 
 func (w *Wizard) allocated() (uint64, error) {
-	n, err := model.ParseSize(w.size)
+	w.mu.Lock()
+	size, enc := w.size, w.enc
+	w.mu.Unlock()
+	n, err := model.ParseSize(size)
 	if err != nil {
 		return 0, err
 	}
-	spec := model.DriveSpec{PoolType: w.poolType(), Size: n, Encryption: model.DriveEncryption(w.enc)}
+	spec := model.DriveSpec{PoolType: w.poolType(), Size: n, Encryption: model.DriveEncryption(enc)}
 	return spec.AllocatedSize()
 }
 
@@ -288,8 +318,7 @@ func (w *Wizard) validateSize(string) error {
 	if err != nil {
 		return err
 	}
-	p, _ := w.poolByName(w.pool)
-	_, err = model.CheckCapacity(n, p)
+	_, err = model.CheckCapacity(n, w.selectedPool())
 	return err
 }
 
@@ -298,7 +327,7 @@ func (w *Wizard) sizeNote() string {
 	if err != nil {
 		return "10G and 10GiB are powers of 1024, 10GB of 1000; also 500M, 1.5T, bytes"
 	}
-	p, _ := w.poolByName(w.pool)
+	p := w.selectedPool()
 	if warn, _ := model.CheckCapacity(n, p); warn != "" {
 		return "warning: " + warn
 	}

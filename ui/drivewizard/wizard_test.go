@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
 
 	"stowage/drive"
 	"stowage/libvirtx"
@@ -84,9 +87,12 @@ func TestWizardValidatesAsTyped(t *testing.T) {
 	if err := w.validateName("a@b"); err == nil {
 		t.Error("'@' accepted on rbd")
 	}
+	// huh takes the first option when the value is not among the new ones;
+	// encOptions itself changes nothing (huh runs it off the UI goroutine).
+	enc := w.enc
 	opts := w.encOptions()
-	if opts[0].Value != "luks2" || w.enc != "luks2" {
-		t.Errorf("rbd encryption options %v (chosen %q); want luks2 first", opts, w.enc)
+	if opts[0].Value != "luks2" || w.enc != enc {
+		t.Errorf("rbd encryption options %v (value %q, was %q); want luks2 first, the value untouched", opts, w.enc, enc)
 	}
 }
 
@@ -122,5 +128,77 @@ func TestWizardAsksForHotplugFallback(t *testing.T) {
 	w.Update(w.prepare()())
 	if w.phase != review || fb.specs[len(fb.specs)-1].Fallback != model.FallbackNextStart {
 		t.Errorf("phase %v, spec %+v", w.phase, fb.specs[len(fb.specs)-1])
+	}
+}
+
+// huh runs DescriptionFunc and OptionsFunc in Cmds, off the UI goroutine,
+// while Update keeps writing the fields they read: typing a size and
+// changing the pool with those Cmds running concurrently is race-free
+// (run with -race; the console's end-to-end test found this race).
+func TestFormFuncsRunOffTheUIGoroutine(t *testing.T) {
+	w := open(t, &fakeBackend{}, common.DriveTarget{HostURI: "h", Pool: "dir"})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	msgs := make(chan tea.Msg, 1024)
+	var run func(cmd tea.Cmd)
+	run = func(cmd tea.Cmd) {
+		if cmd == nil {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := cmd()
+			if b, ok := msg.(tea.BatchMsg); ok {
+				for _, c := range b {
+					run(c)
+				}
+				return
+			}
+			if msg != nil {
+				msgs <- msg
+			}
+		}()
+	}
+	send := func(msg tea.Msg) {
+		_, cmd := w.Update(msg)
+		run(cmd)
+		for {
+			select {
+			case m := <-msgs:
+				if _, ok := m.(tea.KeyPressMsg); !ok {
+					_, cmd := w.Update(m)
+					run(cmd)
+				}
+				continue
+			default:
+			}
+			return
+		}
+	}
+	// next presses Enter and handles messages until the focus moved (huh
+	// moves it with a message of its own).
+	next := func() {
+		from := w.form.GetFocusedField()
+		send(tea.KeyPressMsg{Code: tea.KeyEnter})
+		for w.form.GetFocusedField() == from {
+			_, cmd := w.Update(<-msgs)
+			run(cmd)
+		}
+	}
+	keys := func(s string) {
+		for _, r := range s {
+			send(tea.KeyPressMsg{Code: r, Text: string(r)})
+		}
+	}
+	run(w.form.Init())
+	send(tea.KeyPressMsg{Code: tea.KeyDown}) // another pool: the funcs' binding changes
+	send(tea.KeyPressMsg{Code: tea.KeyUp})
+	next()
+	keys("newdrive")
+	next()
+	keys("123456789")
+	if w.name != "newdrive" || w.size != "123456789" {
+		t.Errorf("name %q, size %q", w.name, w.size)
 	}
 }
