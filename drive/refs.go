@@ -167,7 +167,14 @@ func secretKeptBecause(ctx context.Context, d Deps, uuid string, r driveRef) (st
 				continue
 			}
 			vols, err := h.lv.Volumes(ctx, p.Name)
-			if err != nil {
+			switch {
+			case libvirtx.IsNotFound(err):
+				continue // stopped or undefined meanwhile
+			case libvirtx.IsListLimit(err):
+				// libvirt cannot name every volume there: one of them may
+				// use the secret, so it stays.
+				return fmt.Sprintf("pool %s on %s holds more volumes than libvirt can list, so a volume there encrypted with it cannot be ruled out", p.Name, h.name), nil
+			case err != nil:
 				return "", fmt.Errorf("check secret %s in pool %s on %s: %w", uuid, p.Name, h.name, err)
 			}
 			for _, v := range vols {
