@@ -157,6 +157,7 @@ func Detach(ctx context.Context, d Deps, vm, target string, mode model.AttachMod
 	}
 	dom, err := d.Libvirt.Domain(ctx, vm, false)
 	if err != nil {
+		d.refused(audit, obj, err)
 		return res, err
 	}
 	if mode.Live && dom.State != "running" {
@@ -200,19 +201,29 @@ func Detach(ctx context.Context, d Deps, vm, target string, mode model.AttachMod
 // config; the refusal is audited.
 func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event) (Result, error) {
 	d = d.withDefaults()
+	res, ran, err := deleteDrive(ctx, d, pool, name, events)
+	if err != nil && !ran {
+		// Refused, or the checks could not be made: audited here (a run's
+		// steps are audited by the runner).
+		d.refused("delete volume", pool+"/"+name, err)
+	}
+	return res, err
+}
+
+func deleteDrive(ctx context.Context, d Deps, pool, name string, events chan<- Event) (res Result, ran bool, err error) {
 	r := d.runner(events)
 	obj := pool + "/" + name
-	res := Result{Host: d.Host, Pool: pool, Name: name}
+	res = Result{Host: d.Host, Pool: pool, Name: name}
 	p, err := d.Libvirt.Pool(ctx, pool)
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
 	v, err := d.Libvirt.Volume(ctx, pool, name)
 	if libvirtx.IsNotFound(err) {
-		return res, r.Refuse("delete volume", obj, fmt.Errorf("volume %s does not exist", obj))
+		return res, false, fmt.Errorf("volume %s does not exist", obj)
 	}
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
 	res.Path, res.Key = v.Path, v.Key
 	ref := driveRef{pool: p, vol: v}
@@ -220,7 +231,7 @@ func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event)
 	if p.Type == model.PoolRBD {
 		ref.rbdName = p.SourceName + "/" + name
 		if uuid, ok, err := d.Libvirt.SecretByVolumeUsage(ctx, ref.rbdName); err != nil {
-			return res, err
+			return res, false, err
 		} else if ok {
 			secret = uuid
 		}
@@ -230,19 +241,19 @@ func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event)
 	res.SecretUUID = secret
 	users, running, err := usersOf(ctx, d, ref)
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
 	if len(users) > 0 {
 		why := "detach it first"
 		if running {
 			why = "it is attached to a running VM: detach it first"
 		}
-		return res, r.Refuse("delete volume", obj, fmt.Errorf("drive %s is in use by %v: %s", obj, users, why))
+		return res, false, fmt.Errorf("drive %s is in use by %v: %s", obj, users, why)
 	}
 	keepSecret := ""
 	if secret != "" {
 		if keepSecret, err = secretKeptBecause(ctx, d, secret, ref); err != nil {
-			return res, err
+			return res, false, err
 		}
 		if keepSecret != "" {
 			res.Notes = append(res.Notes, fmt.Sprintf("secret %s kept: %s", secret, keepSecret))
@@ -274,5 +285,5 @@ func Delete(ctx context.Context, d Deps, pool, name string, events chan<- Event)
 			}})
 	}
 	_, err = r.Run(ctx, acts)
-	return res, err
+	return res, true, err
 }
