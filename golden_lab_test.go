@@ -115,7 +115,8 @@ func keyPress(b key.Binding) tea.KeyPressMsg {
 	return tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
 }
 
-// waitScreen waits until a frame drawn since the call satisfies ok.
+// waitScreen waits until a frame drawn since the call satisfies ok. Its
+// duration is a hang guard only, generous for a loaded 2-core machine.
 func waitScreen(t *testing.T, w *screenWatch, ok func(screen string) bool) {
 	t.Helper()
 	teatest.WaitFor(t, w.Reader(), func(b []byte) bool {
@@ -123,7 +124,7 @@ func waitScreen(t *testing.T, w *screenWatch, ok func(screen string) bool) {
 		frames := strings.Split(strings.TrimSuffix(string(b), frameEnd), frameEnd)
 		return ok(frames[len(frames)-1])
 	},
-		teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+		teatest.WithDuration(2*time.Minute), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
 func waitText(t *testing.T, w *screenWatch, s string) {
