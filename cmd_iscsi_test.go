@@ -223,14 +223,20 @@ func TestNestedSetupLVMCommandOverwriteToken(t *testing.T) {
 	if !blank(file) || !blank(n.San2LUNFile(1)) {
 		t.Fatalf("%s or LUN 1 holds data before the test (wipefs -a it)", file)
 	}
+	// Restore the file's bytes afterwards: wipefs would leave the rest of
+	// the file system, which the probe rightly reports as data.
+	saved := filepath.Join(t.TempDir(), "lun.img")
+	if out, err := exec.Command("cp", "--sparse=always", file, saved).CombinedOutput(); err != nil {
+		t.Fatalf("save %s: %v: %s", file, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("cp", "--sparse=always", saved, file).CombinedOutput(); err != nil {
+			t.Errorf("restore %s: %v: %s", file, err, out)
+		}
+	})
 	if out, err := exec.Command("mkfs.ext4", "-q", "-F", file).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v: %s", err, out)
 	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("wipefs", "-a", file).CombinedOutput(); err != nil {
-			t.Errorf("wipefs: %v: %s", err, out)
-		}
-	})
 	stamp := itoa(time.Now().UnixNano() % 1e9)
 	pool, vg := "t-tok-"+stamp, "t_tok"+stamp
 	setup := func(luns string, extra ...string) (int, map[string]any, string) {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -52,6 +52,8 @@ func requireBlank(t *testing.T, file string) {
 	}
 }
 
+// poolNames lists the pools this file's tests name (other sessions' tests
+// use the nested host at the same time; their pools are left out).
 func poolNames(t *testing.T, c *libvirtx.Conn) []string {
 	t.Helper()
 	ps, err := c.Pools(context.Background())
@@ -60,7 +62,11 @@ func poolNames(t *testing.T, c *libvirtx.Conn) []string {
 	}
 	var out []string
 	for _, p := range ps {
-		out = append(out, p.Name)
+		for _, prefix := range []string{"t-chap-", "t-old-", "t-new-", "t-gone-"} {
+			if strings.HasPrefix(p.Name, prefix) {
+				out = append(out, p.Name)
+			}
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -145,6 +151,7 @@ func TestNestedLUNWithVGRefusedUntilConfirmed(t *testing.T) {
 	oldVG, oldPool := unique("t_old"), unique("t-old-")
 	s := iscsi.NewSetup(c, iscsi.Request{Portal: p, Target: n.San2, LUNs: []int{3}, VG: oldVG, Pool: oldPool}, nil)
 	if err := s.Run(ctx); err != nil {
+		iscsi.Teardown(ctx, c, plan.Runner{}, "", ownISCSIPool(s))
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -442,18 +449,25 @@ func TestNestedSecondAdminsPoolIsNeverUndone(t *testing.T) {
 }
 
 // mkfsOnLUN writes a whole-disk ext4 file system (no partition table) onto
-// a LUN's backing file on the SAN side, and wipes it when the test ends.
+// a LUN's backing file on the SAN side, and restores the file's bytes when
+// the test ends (wipefs would leave the rest of the file system, which the
+// probe rightly reports as unrecognised data).
 func mkfsOnLUN(t *testing.T, file string) {
 	t.Helper()
 	requireBlank(t, file)
+	saved := filepath.Join(t.TempDir(), "lun.img")
+	if out, err := exec.Command("cp", "--sparse=always", file, saved).CombinedOutput(); err != nil {
+		t.Fatalf("save %s: %v: %s", file, err, out)
+	}
+	t.Cleanup(func() {
+		// cp truncates and rewrites in place: tgtd's open file stays the LUN.
+		if out, err := exec.Command("cp", "--sparse=always", saved, file).CombinedOutput(); err != nil {
+			t.Errorf("restore %s: %v: %s", file, err, out)
+		}
+	})
 	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-L", "backups", file).CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4 %s: %v: %s", file, err, out)
 	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("wipefs", "-a", file).CombinedOutput(); err != nil {
-			t.Errorf("wipefs -a %s: %v: %s", file, err, out)
-		}
-	})
 }
 
 // A LUN holding a file system and no partition table: libvirt's probe sees
