@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"os/exec"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +17,8 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"stowage/lab"
+	"stowage/libvirtx"
+	"stowage/model"
 )
 
 // e2eDrive is what the create-drive wizard is given.
@@ -136,7 +140,8 @@ var e2eSecretInSummary = regexp.MustCompile(`secret ([0-9a-f]{8}-[0-9a-f]{4}-[0-
 func TestConsoleCreatesLUKSDriveAndAttaches(t *testing.T) {
 	env := lab.Need(t)
 	name := "t-e2e-luks-" + e2eStamp()
-	e2eLeaveVMClean(t, env, name)
+	e2eForgetDrive(t, env.URI, env.DirPool, name)
+	e2eLeaveVMClean(t, env, name) // runs first: the disk goes before its volume
 	c := e2eOpen(t, []string{env.URI}, config{})
 	c.waitFor("the lab's pools", e2eGuard, func(s string) bool {
 		return strings.Contains(s, env.DirPool) && strings.Contains(s, "9.0.0") && !strings.Contains(s, "loading")
@@ -144,7 +149,6 @@ func TestConsoleCreatesLUKSDriveAndAttaches(t *testing.T) {
 	c.selectPool(env.DirPool)
 	end := c.createDriveFlow(e2eDrive{pool: env.DirPool, name: name, size: "32M",
 		encryption: "LUKS in QEMU", format: "luks", vm: env.VM})
-	t.Cleanup(func() { _, _ = e2eVirsh(t, env.URI, "vol-delete", "--pool", env.DirPool, name) })
 	if !strings.Contains(end, "done") || strings.Contains(end, "failed:") {
 		t.Fatalf("create drive did not succeed:\n%s", end)
 	}
@@ -153,7 +157,6 @@ func TestConsoleCreatesLUKSDriveAndAttaches(t *testing.T) {
 		t.Fatalf("no secret UUID in the summary:\n%s", end)
 	}
 	uuid := m[1]
-	t.Cleanup(func() { _, _ = e2eVirsh(t, env.URI, "secret-undefine", uuid) })
 
 	var vol libvirtxml.StorageVolume
 	if err := xml.Unmarshal([]byte(e2eMustVirsh(t, env.URI, "vol-dumpxml", "--pool", env.DirPool, name)), &vol); err != nil {
@@ -211,6 +214,41 @@ func TestConsoleCreatesLUKSDriveAndAttaches(t *testing.T) {
 		return false
 	})
 	c.assertNoSecrets(e2eSecretValue(t, "the drive's LUKS passphrase", uuid), e2eCephxKey(t, env.CephKeyring))
+}
+
+// e2eForgetDrive removes, when the test ends however it ends, the drive
+// this test asks the console to make: its secret (found by the usage
+// stowage gives it) and its volume, whichever exist.
+func e2eForgetDrive(t *testing.T, uri, pool, name string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		c, err := libvirtx.Dial(ctx, uri, libvirtx.Options{})
+		if err != nil {
+			t.Errorf("cleanup of %s/%s: %v", pool, name, err)
+			return
+		}
+		defer c.Close()
+		p, err := c.Pool(ctx, pool)
+		if err != nil {
+			t.Errorf("cleanup of %s/%s: %v", pool, name, err)
+			return
+		}
+		usage := path.Join(p.TargetPath, name)
+		if p.Type == model.PoolRBD {
+			usage = p.SourceName + "/" + name
+		}
+		if uuid, ok, err := c.SecretByVolumeUsage(ctx, usage); err == nil && ok {
+			if err := c.UndefineSecret(ctx, uuid); err != nil {
+				t.Errorf("cleanup: secret %s: %v", uuid, err)
+			}
+		}
+		_ = c.RefreshPool(ctx, pool)
+		if _, err := c.Volume(ctx, pool, name); err == nil {
+			if err := c.DeleteVolume(ctx, pool, name); err != nil {
+				t.Errorf("cleanup: volume %s/%s: %v", pool, name, err)
+			}
+		}
+	})
 }
 
 // e2eLeaveVMClean leaves the lab VM running without this test's disks:
@@ -281,6 +319,7 @@ func TestConsoleCreatesLUKS2OnRBDAndDeletes(t *testing.T) {
 	env := lab.Need(t)
 	name := "t-e2e-luks2-" + e2eStamp()
 	image := env.CephPool + "/" + name
+	e2eForgetDrive(t, env.URI, env.RBDPool, name)
 	// No Ceph configuration at all: stowage finds the cluster where librados
 	// and the rbd CLI look (lab/up installs the lab's client conf and
 	// keyring in /etc/ceph), as a newcomer's `make demo` must.
@@ -290,17 +329,11 @@ func TestConsoleCreatesLUKS2OnRBDAndDeletes(t *testing.T) {
 	})
 	c.selectPool(env.RBDPool)
 	end := c.createDriveFlow(e2eDrive{pool: env.RBDPool, name: name, size: "64M", encryption: "LUKS2 by librbd", format: "luks2"})
-	t.Cleanup(func() {
-		if _, err := e2eVirsh(t, env.URI, "vol-info", "--pool", env.RBDPool, name); err == nil {
-			_, _ = e2eVirsh(t, env.URI, "vol-delete", "--pool", env.RBDPool, name)
-		}
-	})
 	m := e2eSecretInSummary.FindStringSubmatch(end)
 	if !strings.Contains(end, "done") || strings.Contains(end, "failed:") || m == nil {
 		t.Fatalf("create drive did not succeed (or named no secret):\n%s", end)
 	}
 	uuid := m[1]
-	t.Cleanup(func() { _, _ = e2eVirsh(t, env.URI, "secret-undefine", uuid) })
 	var vol libvirtxml.StorageVolume
 	if err := xml.Unmarshal([]byte(e2eMustVirsh(t, env.URI, "vol-dumpxml", "--pool", env.RBDPool, name)), &vol); err != nil {
 		t.Fatal(err)
