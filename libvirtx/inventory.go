@@ -54,7 +54,8 @@ type VolumeInfo struct {
 	// present-without-value, present-private or missing.
 	SecretState model.SecretState `json:"secret_state,omitempty"`
 	// DiskEncryption is the encryption a VM's disk applies to this volume
-	// when the pool cannot see it (librbd LUKS lives inside the image).
+	// when the pool cannot see it (librbd LUKS lives inside the image), or,
+	// for an rbd volume no VM uses, what its volume secret implies.
 	DiskEncryption *model.Encryption `json:"disk_encryption,omitempty"`
 	AttachedTo     []Attachment      `json:"attached_to"`
 	// Loaded is false while only the name is known (rows come first,
@@ -329,8 +330,31 @@ func (h *HostInfo) Link() {
 		}
 	}
 	secrets := map[string]*SecretInfo{}
+	byUsage := map[string]*SecretInfo{}
 	for i := range h.Secrets {
 		secrets[h.Secrets[i].UUID] = &h.Secrets[i]
+		if h.Secrets[i].UsageType == "volume" {
+			byUsage[h.Secrets[i].UsageID] = &h.Secrets[i]
+		}
+	}
+	// librbd LUKS lives inside the image: the pool cannot see it. An rbd
+	// volume with a volume secret of its name (cephpool/image, as stowage
+	// defines them) is encrypted by librbd even while no VM uses it. The
+	// header's version (LUKS1 or 2) needs Ceph access to read, so the
+	// label says luks.
+	for pi := range h.Pools {
+		if h.Pools[pi].Type != model.PoolRBD {
+			continue
+		}
+		for vi := range h.Pools[pi].Volumes {
+			v := &h.Pools[pi].Volumes[vi]
+			if v.Encryption != nil || v.DiskEncryption != nil || v.Path == "" {
+				continue
+			}
+			if s, ok := byUsage[v.Path]; ok {
+				v.DiskEncryption = &model.Encryption{Format: "luks", Engine: "librbd", SecretUUID: s.UUID}
+			}
+		}
 	}
 	for pi := range h.Pools {
 		for vi := range h.Pools[pi].Volumes {

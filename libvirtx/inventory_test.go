@@ -40,3 +40,28 @@ func TestApplyListLimit(t *testing.T) {
 		t.Error("IsListLimit does not see through wrapping")
 	}
 }
+
+// An rbd image formatted by librbd and attached to no VM: the pool's XML
+// says nothing of its encryption, its volume secret (usage cephpool/image)
+// does. A plain image and a dir volume are not marked.
+func TestLinkMarksUnattachedLibrbdImages(t *testing.T) {
+	h := HostInfo{SecretsKnown: true,
+		Pools: []PoolInfo{
+			{Pool: model.Pool{Name: "rbd", Type: model.PoolRBD}, Volumes: []VolumeInfo{
+				{Volume: model.Volume{Name: "enc", Path: "cp/enc"}}, {Volume: model.Volume{Name: "plain", Path: "cp/plain"}}}},
+			{Pool: model.Pool{Name: "dir", Type: model.PoolDir}, Volumes: []VolumeInfo{{Volume: model.Volume{Name: "f", Path: "cp/enc"}}}},
+		},
+		Secrets: []SecretInfo{{Secret: model.Secret{UUID: "u1", UsageType: "volume", UsageID: "cp/enc", Private: true}, Value: ValuePrivate}},
+	}
+	h.Link()
+	enc, plain, file := h.Pools[0].Volumes[0], h.Pools[0].Volumes[1], h.Pools[1].Volumes[0]
+	if enc.DiskEncryption.Label() != "luks (librbd)" || enc.DiskEncryption.SecretUUID != "u1" || enc.SecretState != SecretPrivate {
+		t.Errorf("encrypted image: %+v, secret state %q; want luks (librbd) with u1, private", enc.DiskEncryption, enc.SecretState)
+	}
+	if plain.DiskEncryption != nil || file.DiskEncryption != nil {
+		t.Errorf("marked without cause: plain %+v, dir %+v", plain.DiskEncryption, file.DiskEncryption)
+	}
+	if h.Secrets[0].Orphan != "" {
+		t.Errorf("the image's secret is flagged an orphan: %q", h.Secrets[0].Orphan)
+	}
+}
