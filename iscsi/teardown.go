@@ -63,7 +63,20 @@ func Teardown(ctx context.Context, h Host, r plan.Runner, logicalPool, iscsiPool
 	return nil
 }
 
-func (s *Setup) removeLogical(ctx context.Context, name string) ([]plan.Action, error) {
+// removal is what tearing down one pool starts from: its UUID (the
+// identity every step checks), its source, the host's pools, and the stop
+// step when the pool runs.
+type removal struct {
+	uuid  string
+	src   libvirtx.PoolSource
+	pools []model.Pool
+	check func(string) error
+	acts  []plan.Action
+}
+
+// startRemoval reads pool name for its teardown; nil when it does not
+// exist. A pool of another type than want is refused.
+func (s *Setup) startRemoval(ctx context.Context, name string, want model.PoolType, stop model.StepID, stopTitle string) (*removal, error) {
 	uuid, ok, err := s.h.PoolUUID(ctx, name)
 	if err != nil || !ok {
 		return nil, err
@@ -76,17 +89,25 @@ func (s *Setup) removeLogical(ctx context.Context, name string) ([]plan.Action, 
 	if err != nil {
 		return nil, err
 	}
-	if src.Type != model.PoolLogical {
-		return nil, s.refuse("tear down", "pool "+name, fmt.Errorf("pool %s is a %s pool, not a logical pool", name, src.Type))
+	if src.Type != want {
+		return nil, s.refuse("tear down", "pool "+name, fmt.Errorf("pool %s is of type %s, not %s: it is not one LVM on iSCSI made", name, src.Type, want))
 	}
-	check := notOurs("pool "+name, uuid)
-	var acts []plan.Action
+	r := &removal{uuid: uuid, src: src, pools: pools, check: notOurs("pool "+name, uuid)}
 	if i := slices.IndexFunc(pools, func(p model.Pool) bool { return p.Name == name }); i >= 0 && pools[i].Active {
-		acts = append(acts, s.action(StepStopLogical, "stop logical pool "+name, "virsh pool-destroy "+name, "",
-			"stop logical pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
-				return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActStop, check)
+		r.acts = append(r.acts, s.action(stop, stopTitle, "virsh pool-destroy "+name, "",
+			"stop "+string(want)+" pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
+				return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActStop, r.check)
 			}))
 	}
+	return r, nil
+}
+
+func (s *Setup) removeLogical(ctx context.Context, name string) ([]plan.Action, error) {
+	r, err := s.startRemoval(ctx, name, model.PoolLogical, StepStopLogical, "stop logical pool "+name)
+	if r == nil || err != nil {
+		return nil, err
+	}
+	uuid, src, check, acts := r.uuid, r.src, r.check, r.acts
 	acts = append(acts, s.action(StepDeleteVG, "delete VG "+src.Name+" (vgremove, pvremove)", "virsh pool-delete "+name, "",
 		"delete VG "+src.Name, "pool "+name, func(ctx context.Context) (plan.Made, error) {
 			// pool-delete pvremoves the pool's <device>s: name them as LVM does now.
@@ -117,29 +138,11 @@ func (s *Setup) removeLogical(ctx context.Context, name string) ([]plan.Action, 
 }
 
 func (s *Setup) removeISCSI(ctx context.Context, name string) ([]plan.Action, error) {
-	uuid, ok, err := s.h.PoolUUID(ctx, name)
-	if err != nil || !ok {
+	r, err := s.startRemoval(ctx, name, model.PoolISCSI, StepStopISCSI, "stop iscsi pool "+name+" (log out)")
+	if r == nil || err != nil {
 		return nil, err
 	}
-	pools, err := s.h.Pools(ctx)
-	if err != nil {
-		return nil, err
-	}
-	src, err := s.h.PoolSourceOf(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if src.Type != model.PoolISCSI {
-		return nil, s.refuse("tear down", "pool "+name, fmt.Errorf("pool %s is a %s pool, not an iscsi pool", name, src.Type))
-	}
-	check := notOurs("pool "+name, uuid)
-	var acts []plan.Action
-	if i := slices.IndexFunc(pools, func(p model.Pool) bool { return p.Name == name }); i >= 0 && pools[i].Active {
-		acts = append(acts, s.action(StepStopISCSI, "stop iscsi pool "+name+" (log out)", "virsh pool-destroy "+name, "",
-			"stop iscsi pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
-				return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActStop, check)
-			}))
-	}
+	src, pools, check, acts := r.src, r.pools, r.check, r.acts
 	acts = append(acts, s.action(StepUndefineISCSI, "undefine iscsi pool "+name, "virsh pool-undefine "+name, "",
 		"undefine iscsi pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
 			return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActUndefine, check)
