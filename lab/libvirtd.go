@@ -107,6 +107,17 @@ func (d *Libvirtd) Thaw() {
 	}
 }
 
+// Kill ends the daemon at once (SIGKILL by its PID), as a crash or a
+// restart by the init system would, and reaps it; Start runs it again.
+func (d *Libvirtd) Kill() {
+	if d.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(d.PID(), syscall.SIGKILL)
+	_ = d.cmd.Wait()
+	d.cmd = nil
+}
+
 // Stop ends the daemon (thawed first) and reaps it; safe to call twice.
 func (d *Libvirtd) Stop() {
 	if d.cmd == nil {

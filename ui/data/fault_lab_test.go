@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -19,20 +17,12 @@ import (
 	"stowage/libvirtx"
 )
 
-// daemon is a libvirtd of the test's own: a session daemon running as
-// nobody with every directory under a temp dir, so stopping, killing or
-// restarting it never touches the lab's libvirtd. It is only ever
-// signalled by the PID this test started, and killed in Cleanup.
-//
-// The test makes its listening socket and hands it to libvirtd (systemd's
-// socket activation, which libvirtd honours): the socket accepts before
-// the daemon runs, so a dial simply waits for the daemon's first answer,
-// and nothing polls for the daemon to come up.
+// daemon is the test's own libvirtd (lab.Libvirtd: a session daemon as
+// nobody, socket-activated, signalled only by its PID), answering through
+// the test driver.
 type daemon struct {
-	t    *testing.T
-	dir  string
-	sock string
-	cmd  *exec.Cmd
+	*lab.Libvirtd
+	t *testing.T
 }
 
 // hangGuard bounds each wait for an event these tests expect: it only turns
@@ -41,85 +31,30 @@ const hangGuard = 2 * time.Minute
 
 func newDaemon(t *testing.T) *daemon {
 	t.Helper()
-	lab.Need(t)
-	if os.Getuid() != 0 {
-		lab.Unavailable(t, "needs root to run a private libvirtd as nobody")
-	}
-	dir, err := os.MkdirTemp("", "t-browse-libvirtd-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	for _, d := range []string{"", "run", "run/libvirt", "cfg", "home"} {
-		p := filepath.Join(dir, d)
-		_ = os.MkdirAll(p, 0o777)
-		_ = os.Chmod(p, 0o777)
-	}
-	d := &daemon{t: t, dir: dir, sock: filepath.Join(dir, "run", "libvirt", "libvirt-sock")}
-	t.Cleanup(d.stop)
-	d.start()
+	d := &daemon{Libvirtd: lab.StartLibvirtd(t), t: t}
+	d.answered()
 	return d
 }
 
-// start runs the daemon on a fresh listening socket and waits for its
-// first answer.
+// start runs the daemon again on a fresh listening socket and waits for
+// its first answer.
 func (d *daemon) start() {
-	t := d.t
-	t.Helper()
-	_ = os.Remove(d.sock) // a killed daemon's socket file
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: d.sock, Net: "unix"})
+	d.Start()
+	d.answered()
+}
+
+func (d *daemon) answered() {
+	d.t.Helper()
+	c, err := libvirtx.Dial(context.Background(), "test:///default?socket="+d.Sock, libvirtx.Options{Timeout: hangGuard})
 	if err != nil {
-		t.Fatalf("listen on %s: %v", d.sock, err)
-	}
-	// The file stays when this process lets go of the socket: libvirtd
-	// owns it from now on, and a killed daemon leaves it refusing dials.
-	ln.SetUnlinkOnClose(false)
-	f, err := ln.File()
-	ln.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	// LISTEN_PID must be libvirtd's PID: the shell's, which exec keeps.
-	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec setpriv --reuid=65534 --regid=65534 --clear-groups libvirtd`)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Join(d.dir, "home"),
-		"XDG_RUNTIME_DIR=" + filepath.Join(d.dir, "run"), "XDG_CONFIG_HOME=" + filepath.Join(d.dir, "cfg"),
-		"XDG_CACHE_HOME=" + filepath.Join(d.dir, "home"), "LISTEN_FDS=1", "LISTEN_FDNAMES=libvirtd.socket"}
-	cmd.ExtraFiles = []*os.File{f} // fd 3
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start libvirtd: %v", err)
-	}
-	d.cmd = cmd
-	c, err := libvirtx.Dial(context.Background(), "test:///default?socket="+d.sock, libvirtx.Options{Timeout: hangGuard})
-	if err != nil {
-		t.Fatalf("private libvirtd never answered: %v", err)
+		d.t.Fatalf("private libvirtd never answered: %v", err)
 	}
 	c.Close()
 }
 
-func (d *daemon) pid() int { return d.cmd.Process.Pid }
+func (d *daemon) pid() int { return d.PID() }
 
-// kill ends the daemon at once (SIGKILL by its PID), as a crash or a
-// restart by the init system would, and reaps it.
-func (d *daemon) kill() {
-	if d.cmd == nil {
-		return
-	}
-	_ = syscall.Kill(d.pid(), syscall.SIGKILL)
-	_ = d.cmd.Wait()
-	d.cmd = nil
-}
-
-func (d *daemon) stop() {
-	if d.cmd == nil {
-		return
-	}
-	_ = syscall.Kill(d.pid(), syscall.SIGCONT)
-	_ = syscall.Kill(d.pid(), syscall.SIGTERM)
-	_ = d.cmd.Wait()
-	d.cmd = nil
-}
+func (d *daemon) kill() { d.Kill() }
 
 // refresh runs one refresh of host 0 to its end, as the runtime would. It
 // returns when the refresh does (DoneMsg); a refresh that never ends fails
@@ -180,7 +115,7 @@ const callTimeout = 3 * time.Second
 // disconnected, its pools kept; after SIGCONT the host recovers.
 func TestLibvirtdStopsAnswering(t *testing.T) {
 	d := newDaemon(t)
-	b := NewLibvirt([]string{"test:///default?socket=" + d.sock}, libvirtx.Options{Timeout: callTimeout},
+	b := NewLibvirt([]string{"test:///default?socket=" + d.Sock}, libvirtx.Options{Timeout: callTimeout},
 		libvirtx.Backoff{Min: time.Nanosecond, Max: time.Nanosecond})
 	defer b.Close()
 	s := NewStore(b, callTimeout)
@@ -253,7 +188,7 @@ func TestLibvirtdRestartsMidRefresh(t *testing.T) {
 	const n = 3000
 	const noDeadline = 10 * hangGuard
 	d := newDaemon(t)
-	uri := "test://" + bigHost(t, d.dir, n) + "?socket=" + d.sock
+	uri := "test://" + bigHost(t, d.Dir, n) + "?socket=" + d.Sock
 
 	var s *Store
 	// The kill must land while volume XML is still being read: when the
