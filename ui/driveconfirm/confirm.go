@@ -48,7 +48,7 @@ type Confirm struct {
 
 func newConfirm(d drivewizard.Deps, at common.DriveTarget, k kind, want string) *Confirm {
 	c := &Confirm{deps: d, at: at, kind: k, want: want, input: textinput.New()}
-	c.input.Placeholder = want
+	c.input.Placeholder = model.SafeText(want) // shown; want stays the name to compare
 	c.input.Focus()
 	c.keys.Confirm = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm"))
 	c.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
@@ -133,7 +133,8 @@ func (c *Confirm) start() tea.Cmd {
 	return c.progress.Init()
 }
 
-// View draws the question or the progress.
+// View draws the question or the progress. Names from libvirt are shown
+// escaped (model.SafeText).
 func (c *Confirm) View() string {
 	if c.progress != nil {
 		return c.progress.View()
@@ -142,19 +143,19 @@ func (c *Confirm) View() string {
 	var b strings.Builder
 	switch c.kind {
 	case deleting:
-		b.WriteString(s.Bad.Render("⚠ Delete drive "+c.at.Pool+"/"+c.at.Volume) + "\n\n")
+		b.WriteString(s.Bad.Render("⚠ Delete drive "+model.SafeText(c.at.Pool+"/"+c.at.Volume)) + "\n\n")
 		b.WriteString(s.Text.Render("This deletes the volume (or RBD image) and undefines its secret: the data is gone for good.\n"+
 			"A drive attached to a VM is refused: detach it first.") + "\n\n")
 		b.WriteString(s.Text.Render("Type the drive's name to confirm:") + "\n")
 	case detaching:
-		b.WriteString(s.Warn.Render("Detach "+c.at.Disk+" from "+c.at.VM) + "\n\n")
+		b.WriteString(s.Warn.Render("Detach "+model.SafeText(c.at.Disk)+" from "+model.SafeText(c.at.VM)) + "\n\n")
 		b.WriteString(s.Text.Render("from: ") + s.Title.Render(c.modes[c.mode].String()) + s.Muted.Render("  (tab to change)") + "\n")
 		b.WriteString(s.Muted.Render("A live unplug needs the guest OS to release the disk; stowage says when it has not yet.") + "\n\n")
 		b.WriteString(s.Text.Render("Type the device name to confirm:") + "\n")
 	}
 	b.WriteString(c.input.View() + "\n")
 	if c.err != nil {
-		b.WriteString(s.Bad.Render(c.err.Error()) + "\n")
+		b.WriteString(s.Bad.Render(model.SafeLines(c.err.Error())) + "\n")
 	}
 	b.WriteString("\n" + s.Muted.Render("enter: confirm · esc: cancel"))
 	return b.String()

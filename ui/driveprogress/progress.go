@@ -238,11 +238,13 @@ func (m *Model) Finished() bool { return m.finished }
 // Result is the workflow's result and error once Finished.
 func (m *Model) Result() (drive.Result, error) { return m.res, m.err }
 
-// View draws one line per step.
+// View draws one line per step. Step titles, notes and errors carry
+// names from libvirt and Ceph: they are escaped here (model.SafeText), so
+// a name cannot move the cursor or recolour the screen.
 func (m *Model) View() string {
 	s := m.styles
 	var b strings.Builder
-	b.WriteString(s.Title.Render(m.action) + "\n\n")
+	b.WriteString(s.Title.Render(model.SafeText(m.action)) + "\n\n")
 	for _, l := range m.lines {
 		var mark string
 		switch l.state {
@@ -261,7 +263,7 @@ func (m *Model) View() string {
 		if l.state == running {
 			el = time.Since(l.started)
 		}
-		row := fmt.Sprintf("%s %-52s", mark, l.step.Title)
+		row := fmt.Sprintf("%s %-52s", mark, model.SafeText(l.step.Title))
 		if l.state != pending {
 			row += s.Muted.Render(fmt.Sprintf(" %6.1fs", el.Seconds()))
 		}
@@ -271,18 +273,18 @@ func (m *Model) View() string {
 		}
 		b.WriteString(row + "\n")
 		for _, r := range l.retries {
-			b.WriteString(m.indented(s.Warn, "↻ "+r))
+			b.WriteString(m.indented(s.Warn, "↻ "+model.SafeLines(r)))
 		}
 		if l.note != "" {
 			style := s.Muted
 			if l.state == failed || l.state == undoFailed {
 				style = s.Bad
 			}
-			b.WriteString(m.indented(style, l.note))
+			b.WriteString(m.indented(style, model.SafeLines(l.note)))
 		}
 	}
 	for _, n := range m.notes {
-		for i, l := range strings.Split(m.wrap(n, 0), "\n") {
+		for i, l := range strings.Split(m.wrap(model.SafeLines(n), 0), "\n") {
 			if i == 0 {
 				b.WriteString("\n")
 			}
@@ -292,7 +294,7 @@ func (m *Model) View() string {
 	if m.finished {
 		b.WriteString("\n\n")
 		if m.err != nil {
-			for i, l := range strings.Split(m.wrap(m.err.Error(), len("failed: ")), "\n") {
+			for i, l := range strings.Split(m.wrap(model.SafeLines(m.err.Error()), len("failed: ")), "\n") {
 				if i == 0 {
 					b.WriteString(s.Bad.Render("failed: ") + s.Text.Render(l) + "\n")
 					continue
@@ -300,7 +302,7 @@ func (m *Model) View() string {
 				b.WriteString(s.Text.Render(l) + "\n")
 			}
 		} else {
-			b.WriteString(s.Good.Render("done") + "  " + s.Text.Render(summary(m.res)) + "\n")
+			b.WriteString(s.Good.Render("done") + "  " + s.Text.Render(model.SafeLines(summary(m.res))) + "\n")
 		}
 		b.WriteString(s.Muted.Render("enter/esc: close"))
 	} else if !m.cancelling {
@@ -382,7 +384,7 @@ func (m *Model) ShortHelp() []key.Binding {
 func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
 
 // Title names the screen in breadcrumbs.
-func (m *Model) Title() string { return m.action }
+func (m *Model) Title() string { return model.SafeText(m.action) }
 
 // bar draws a text progress bar of width cells.
 func bar(done, total uint64, width int) string {
@@ -403,7 +405,8 @@ var _ common.Capturing = (*Model)(nil)
 // workflow, what it may have left: each finished step's object not yet
 // undone with the command that removes it, the step that was still
 // running, and undos that failed. Plain text: it is printed after the
-// program left the alternate screen.
+// program left the alternate screen; names in it are escaped (%q, or
+// model.SafeText), as on screen.
 func (m *Model) LeftReport() string {
 	var b strings.Builder
 	phase := "while its rollback was still running"
@@ -415,13 +418,13 @@ func (m *Model) LeftReport() string {
 	for _, l := range m.lines {
 		switch {
 		case l.made != nil:
-			fmt.Fprintf(&b, "  %s: remove it with: %s\n", l.made.What, l.made.Command)
+			fmt.Fprintf(&b, "  %s: remove it with: %s\n", model.SafeText(l.made.What), model.SafeText(l.made.Command))
 			n++
 		case l.state == running:
 			fmt.Fprintf(&b, "  %q was still running: it may have made something (check the pool, the VM and `virsh secret-list`)\n", l.step.Title)
 			n++
 		case l.state == undoFailed:
-			fmt.Fprintf(&b, "  %s\n", l.note)
+			fmt.Fprintf(&b, "  %s\n", model.SafeText(l.note))
 			n++
 		}
 	}

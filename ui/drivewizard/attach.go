@@ -71,10 +71,10 @@ func (a *Attacher) Init() tea.Cmd {
 func (a *Attacher) buildForm(withChoice bool) {
 	var opts []huh.Option[string]
 	for _, v := range a.vms {
-		opts = append(opts, huh.NewOption(v, v))
+		opts = append(opts, huh.NewOption(model.SafeText(v), v))
 	}
 	fields := []huh.Field{
-		huh.NewSelect[string]().Title("Attach " + a.at.Pool + "/" + a.at.Volume + " to").Options(opts...).Value(&a.vm),
+		huh.NewSelect[string]().Title("Attach " + model.SafeText(a.at.Pool+"/"+a.at.Volume) + " to").Options(opts...).Value(&a.vm),
 		huh.NewSelect[string]().Title("How").Options(
 			huh.NewOption("live and persistent", "live+persistent"),
 			huh.NewOption("live only", "live"),
@@ -170,7 +170,7 @@ func (a *Attacher) View() string {
 	}
 	out := ""
 	if a.err != nil {
-		out = s.Bad.Render(a.err.Error()) + "\n\n"
+		out = s.Bad.Render(model.SafeLines(a.err.Error())) + "\n\n"
 	}
 	if a.form == nil {
 		return out + s.Muted.Render("reading VMs…  esc: back")

@@ -137,15 +137,15 @@ func (w *Wizard) View() string {
 	switch w.phase {
 	case loading:
 		if w.err != nil {
-			return s.Bad.Render("cannot open the wizard: ") + s.Text.Render(w.err.Error()) + "\n\n" + s.Muted.Render("esc: back")
+			return s.Bad.Render("cannot open the wizard: ") + s.Text.Render(model.SafeLines(w.err.Error())) + "\n\n" + s.Muted.Render("esc: back")
 		}
-		return s.Muted.Render("reading pools and VMs of " + w.at.HostURI + "…")
+		return s.Muted.Render("reading pools and VMs of " + model.SafeText(w.at.HostURI) + "…")
 	case preparing:
 		return s.Muted.Render("checking the drive against the host…")
 	case form, choosing:
 		out := w.form.View()
 		if w.err != nil {
-			out = s.Bad.Render(w.err.Error()) + "\n\n" + out
+			out = s.Bad.Render(model.SafeLines(w.err.Error())) + "\n\n" + out
 		}
 		return out
 	case review:
@@ -156,22 +156,25 @@ func (w *Wizard) View() string {
 	return ""
 }
 
+// reviewView shows what will be made; pool, drive and VM names, and the
+// XML and commands that carry them, are escaped (model.SafeText).
 func (w *Wizard) reviewView() string {
 	s := w.deps.Styles
 	p := w.prepared
+	safe := model.SafeText
 	var b strings.Builder
-	b.WriteString(s.Title.Render("Review: create "+p.Spec.Pool+"/"+p.Spec.Name) + "\n\n")
+	b.WriteString(s.Title.Render("Review: create "+safe(p.Spec.Pool)+"/"+safe(p.Spec.Name)) + "\n\n")
 	fmt.Fprintf(&b, "%s  %s, %s, encryption %s", s.Text.Render("drive"), model.IBytes(p.Spec.Size), p.Spec.Format, p.Spec.Encryption)
 	if p.Spec.AttachVM != "" {
-		fmt.Fprintf(&b, ", attach to %s as %s (%s)", p.Spec.AttachVM, p.Target, p.Spec.Attach)
+		fmt.Fprintf(&b, ", attach to %s as %s (%s)", safe(p.Spec.AttachVM), safe(p.Target), p.Spec.Attach)
 	}
 	b.WriteString("\n")
 	for _, wn := range p.Warnings {
-		b.WriteString(s.Warn.Render("warning: "+wn) + "\n")
+		b.WriteString(s.Warn.Render("warning: "+model.SafeLines(wn)) + "\n")
 	}
 	b.WriteString("\n" + s.Header.Render(" steps ") + "\n")
 	for i, st := range p.Plan {
-		fmt.Fprintf(&b, "  %d. %s\n", i+1, st.Title)
+		fmt.Fprintf(&b, "  %d. %s\n", i+1, safe(st.Title))
 	}
 	for _, sec := range []struct{ title, body string }{
 		{"secret XML", w.preview.SecretXML}, {"volume XML", w.preview.VolumeXML}, {"disk XML", w.preview.DiskXML},
@@ -180,7 +183,7 @@ func (w *Wizard) reviewView() string {
 		if sec.body == "" {
 			continue
 		}
-		b.WriteString("\n" + s.Header.Render(" "+sec.title+" ") + "\n" + s.Muted.Render(sec.body) + "\n")
+		b.WriteString("\n" + s.Header.Render(" "+sec.title+" ") + "\n" + s.Muted.Render(model.SafeLines(sec.body)) + "\n")
 	}
 	b.WriteString("\n" + s.Muted.Render("the passphrase is 32 random bytes, set through libvirt's API and never shown"))
 	return b.String()

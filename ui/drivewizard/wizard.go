@@ -196,14 +196,17 @@ func (l locked[T]) Set(v T) {
 func (w *Wizard) field(p *string) locked[string] { return locked[string]{mu: &w.mu, p: p} }
 
 func (w *Wizard) buildForm() {
+	// Labels show names escaped (model.SafeText); option values stay the
+	// names libvirt gave, for the workflow.
 	var poolOpts []huh.Option[string]
 	for _, p := range w.pools {
-		label := fmt.Sprintf("%s  (%s, %s free)", p.Name, p.Type, model.IBytes(p.Available))
+		name := model.SafeText(p.Name)
+		label := fmt.Sprintf("%s  (%s, %s free)", name, p.Type, model.IBytes(p.Available))
 		if ok, why := model.CreateAbility(p.Type, true); !ok {
-			label = fmt.Sprintf("%s  (%s) — unavailable: %s", p.Name, p.Type, why)
+			label = fmt.Sprintf("%s  (%s) — unavailable: %s", name, p.Type, why)
 			label = w.deps.Styles.Muted.Render(label)
 		} else if !p.Active {
-			label = w.deps.Styles.Muted.Render(fmt.Sprintf("%s  (%s) — inactive", p.Name, p.Type))
+			label = w.deps.Styles.Muted.Render(fmt.Sprintf("%s  (%s) — inactive", name, p.Type))
 		}
 		poolOpts = append(poolOpts, huh.NewOption(label, p.Name))
 	}
@@ -219,7 +222,7 @@ func (w *Wizard) buildForm() {
 	w.mu.Unlock()
 	vmOpts := []huh.Option[string]{huh.NewOption("none (do not attach)", "")}
 	for _, v := range w.vms {
-		vmOpts = append(vmOpts, huh.NewOption(v, v))
+		vmOpts = append(vmOpts, huh.NewOption(model.SafeText(v), v))
 	}
 	w.form = huh.NewForm(
 		huh.NewGroup(
@@ -233,7 +236,7 @@ func (w *Wizard) buildForm() {
 				}, &w.pool),
 			huh.NewInput().Title("Size").Placeholder("10G").Accessor(w.field(&w.size)).Validate(w.validateSize).
 				DescriptionFunc(w.sizeNote, []any{&w.size, &w.pool}),
-		).Title("Create a drive on "+w.at.HostURI),
+		).Title("Create a drive on "+model.SafeText(w.at.HostURI)),
 		huh.NewGroup(
 			// On new options huh keeps the value when offered, else takes
 			// the option under the cursor (raw, or the first encryption).
@@ -292,7 +295,7 @@ func (w *Wizard) validatePool(n string) error {
 		return errors.New(why)
 	}
 	if !p.Active {
-		return fmt.Errorf("pool %s is inactive: start it first", p.Name)
+		return fmt.Errorf("pool %s is inactive: start it first", model.SafeText(p.Name))
 	}
 	return nil
 }
@@ -331,7 +334,7 @@ func (w *Wizard) sizeNote() string {
 	if warn, _ := model.CheckCapacity(n, p); warn != "" {
 		return "warning: " + warn
 	}
-	return fmt.Sprintf("%s; %s free in %s", model.IBytes(n), model.IBytes(p.Available), p.Name)
+	return fmt.Sprintf("%s; %s free in %s", model.IBytes(n), model.IBytes(p.Available), model.SafeText(p.Name))
 }
 
 func (w *Wizard) spec() model.DriveSpec {

@@ -1,6 +1,7 @@
 // Package palette is the `:` command line: it completes command names
 // (Tab) and host names after `host`, and returns the chosen command to the
-// root, which dispatches it. It imports ui/keys and themes only.
+// root, which dispatches it. It imports model (for SafeText) and themes
+// only.
 package palette
 
 import (
@@ -9,6 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"stowage/model"
 	"stowage/themes"
 )
 
@@ -102,7 +104,9 @@ func commonPrefix(ss []string) string {
 	return p
 }
 
-// View is one line: the input and the completions.
+// View is one line: the input and the completions, escaped (a host name
+// or typed text with control characters must not drive the terminal).
 func (m Model) View() string {
-	return m.st.Title.Render(":"+m.input+"█") + "  " + m.st.Muted.Render(strings.Join(m.Completions(), "  "))
+	return m.st.Title.Render(":"+model.SafeText(m.input)+"█") + "  " +
+		m.st.Muted.Render(model.SafeText(strings.Join(m.Completions(), "  ")))
 }
