@@ -182,14 +182,14 @@ func iscsiSetupLVM(args []string, stdout, stderr io.Writer) int {
 	}
 	defer conn.Close()
 	req.Portal = p
-	var others []iscsi.DiskUser
+	var others []iscsi.OtherHost
 	for _, uri := range checkHosts {
 		o, err := libvirtx.Dial(ctx, uri, libvirtx.Options{Timeout: c.timeout})
 		if err != nil {
 			return fail(fmt.Errorf("--check-host %s: %w", uri, err))
 		}
 		defer o.Close()
-		others = append(others, o)
+		others = append(others, iscsi.OtherHost{URI: uri, Host: o})
 	}
 	progress := func(st iscsi.Step) {
 		if c.json || st.Status == iscsi.StepRunning {

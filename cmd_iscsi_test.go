@@ -195,10 +195,10 @@ func itoa(n int64) string {
 }
 
 func TestLVMOnISCSIActionVanishesUnderReadonly(t *testing.T) {
-	if lvmOnISCSIAction(true, themes.Styles{}, time.Second) != nil {
+	if lvmOnISCSIAction(true, themes.Styles{}, time.Second, nil, nil) != nil {
 		t.Fatal("the LVM-on-iSCSI wizard is offered under --readonly")
 	}
-	open := lvmOnISCSIAction(false, themes.Styles{}, time.Second)
+	open := lvmOnISCSIAction(false, themes.Styles{}, time.Second, nil, nil)
 	if open == nil || open(common.DriveTarget{HostURI: "qemu:///system"}) == nil {
 		t.Fatal("no wizard without --readonly")
 	}

@@ -23,19 +23,49 @@ import (
 // (the wizard changes the host). Each wizard dials a connection of its own:
 // its logins and builds run for minutes, and a call that times out closes
 // its connection (libvirtx.Conn.do), which must not take the browser's down.
-func lvmOnISCSIAction(readonly bool, styles themes.Styles, timeout time.Duration) func(common.DriveTarget) common.Component {
+// hosts are every host the console is connected to and connect reaches
+// them on the console's sessions: the wizard refuses a LUN that a VM on
+// any of them uses (only reads, so the sessions' per-call bound fits).
+func lvmOnISCSIAction(readonly bool, styles themes.Styles, timeout time.Duration, connect connector, hosts []string) func(common.DriveTarget) common.Component {
 	if readonly {
 		return nil
 	}
 	return func(at common.DriveTarget) common.Component {
-		return newISCSIWizard(at.HostURI, at.Pool, styles, timeout)
+		return newISCSIWizard(at.HostURI, at.Pool, styles, timeout, otherHosts(connect, hosts, at.HostURI))
 	}
 }
 
-func newISCSIWizard(uri, presetPool string, styles themes.Styles, timeout time.Duration) *iscsiwizard.Model {
+func newISCSIWizard(uri, presetPool string, styles themes.Styles, timeout time.Duration, others func(context.Context) []iscsi.OtherHost) *iscsiwizard.Model {
 	return iscsiwizard.New(iscsiwizard.Deps{HostURI: uri, PresetPool: presetPool, Styles: styles,
 		Keys: iscsiwizard.DefaultKeyMap(), Timeout: iscsiwizard.DefaultPhaseTimeout, Connect: wizardConnect(uri, timeout),
-		Audit: plan.NewAudit(plan.DefaultAuditPath())})
+		Audit: plan.NewAudit(plan.DefaultAuditPath()), Others: others})
+}
+
+// otherHosts lists the hosts other than self, each with its connection or
+// the reason it has none (the wizard then refuses the LUN: a VM there
+// cannot be ruled out). Nil when there are none.
+func otherHosts(connect connector, hosts []string, self string) func(context.Context) []iscsi.OtherHost {
+	var rest []string
+	for _, uri := range hosts {
+		if uri != self {
+			rest = append(rest, uri)
+		}
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	return func(ctx context.Context) []iscsi.OtherHost {
+		out := make([]iscsi.OtherHost, 0, len(rest))
+		for _, uri := range rest {
+			c, err := connect(ctx, uri)
+			if err != nil {
+				out = append(out, iscsi.OtherHost{URI: uri, Err: err})
+				continue
+			}
+			out = append(out, iscsi.OtherHost{URI: uri, Host: c})
+		}
+		return out
+	}
 }
 
 // iscsiCallTimeout is the least per-call bound on the wizard's own

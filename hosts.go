@@ -27,7 +27,7 @@ func newConsole(o options, cfg config, st themes.Styles, log *slog.Logger) (*app
 	// The wizards' entry points run on the console's own sessions. Under
 	// --readonly every action stays nil, so no mutating key is offered.
 	actions := driveActions(backend.Conn, o.uris, cfg, o.readonly, st, log, o.timeout)
-	actions.LVMOnISCSI = lvmOnISCSIAction(o.readonly, st, o.timeout)
+	actions.LVMOnISCSI = lvmOnISCSIAction(o.readonly, st, o.timeout, backend.Conn, o.uris)
 	m := app.New(app.Deps{
 		Store:    store,
 		Keys:     km,

@@ -102,20 +102,24 @@ func (s *Setup) findingsOf(ctx context.Context, picked []model.LUN) (Findings, e
 // connected host has as a disk: by path (by-path or /dev/sdX), by pool
 // volume, or as a network iscsi disk of the same target and LUN.
 func (s *Setup) refuseDisksInUse(ctx context.Context, picked []model.LUN, object string) error {
-	hosts := append([]DiskUser{s.h}, s.Others...)
-	for hi, h := range hosts {
-		doms, err := h.Domains(ctx)
+	hosts := append([]OtherHost{{URI: s.Runner.Host, Host: s.h}}, s.Others...)
+	for hi, oh := range hosts {
+		where := "this host"
+		if hi > 0 {
+			where = "connected host " + oh.URI
+		}
+		if oh.Host == nil {
+			return s.refuse("build VG", object, fmt.Errorf("cannot check that no VM on %s uses LUN %s (%v): wait until it is back, or close it in the console, then try again",
+				where, LUNsSummary(lunNumbers(picked)), oh.Err))
+		}
+		doms, err := oh.Host.Domains(ctx)
 		if err != nil {
-			return fmt.Errorf("list VMs to check that no VM uses the chosen LUNs: %w", err)
+			return fmt.Errorf("list VMs on %s to check that none uses the chosen LUNs: %w", where, err)
 		}
 		for _, d := range doms {
 			for _, k := range d.Disks {
 				for _, l := range picked {
-					if s.diskIsLUN(ctx, h, hi == 0, k, l) {
-						where := "this host"
-						if hi > 0 {
-							where = "another connected host"
-						}
+					if s.diskIsLUN(ctx, oh.Host, hi == 0, k, l) {
 						return s.refuse("build VG", object, fmt.Errorf("LUN %d is disk %s of VM %q on %s: building a VG would destroy it; detach it first",
 							l.Number, k.Target, d.Name, where))
 					}

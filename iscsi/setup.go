@@ -48,6 +48,15 @@ type DiskUser interface {
 	VolumeByPath(ctx context.Context, path string) (pool, name string, err error)
 }
 
+// OtherHost is another connected host, named by its URI so that a refusal
+// says where the VM is. Host is nil when it could not be reached; Err says
+// why, and the LUN is refused: a VM there cannot be ruled out.
+type OtherHost struct {
+	URI  string
+	Host DiskUser
+	Err  error
+}
+
 // Discover runs sendtargets discovery on the host against a portal.
 func Discover(ctx context.Context, h Host, p Portal) ([]model.ISCSITarget, error) {
 	ts, err := h.FindISCSITargets(ctx, p.Host, p.Port, "")
@@ -152,8 +161,9 @@ type Setup struct {
 	// Runner runs the steps (Host, Audit, Log, FailAfter from the caller;
 	// Setup sets Events).
 	Runner plan.Runner
-	// Others are further connected hosts whose VMs must not use a chosen LUN.
-	Others []DiskUser
+	// Others are further connected hosts whose VMs must not use a chosen
+	// LUN (one that cannot be reached refuses the LUN).
+	Others []OtherHost
 
 	mu    sync.Mutex
 	steps []Step

@@ -57,7 +57,7 @@ type Model struct {
 	labels []string
 	inputs []textinput.Model
 	// key is the cephx key field (rbd), after the text inputs.
-	key   *secretField
+	key   *common.SecretField
 	focus int
 	busy  bool
 	err   error
@@ -86,7 +86,7 @@ func New(store *data.Store, host int, typ string, km keys.Map, st themes.Styles)
 		add("Ceph pool", "rbd")
 		add("cephx user", "libvirt")
 		m.labels = append(m.labels, "cephx key")
-		m.key = &secretField{}
+		m.key = &common.SecretField{Placeholder: "(typed masked; base64, as in `ceph auth get-key client.libvirt`)"}
 	default:
 		add("name", "default")
 		add("path", "/var/lib/libvirt/images")
@@ -138,10 +138,10 @@ func (m *Model) spec() (libvirtx.PoolSpec, []byte, error) {
 	if len(s.Monitors) == 0 || s.CephPool == "" || s.CephUser == "" {
 		return s, nil, fmt.Errorf("monitors, Ceph pool and cephx user are all needed")
 	}
-	if m.key.empty() {
+	if m.key.Empty() {
 		return s, nil, fmt.Errorf("type the cephx key of client.%s (`ceph auth get-key client.%s`)", s.CephUser, s.CephUser)
 	}
-	typed := m.key.take()
+	typed := m.key.Take()
 	defer clear(typed)
 	// libvirt's ceph secret holds the raw key: the base64 text decoded.
 	k := make([]byte, base64.StdEncoding.DecodedLen(len(typed)))
@@ -174,7 +174,7 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		return m, nil
 	case tea.PasteMsg:
 		if !m.busy && m.onKey() {
-			m.key.add(msg.Content)
+			m.key.Add(msg.Content)
 			return m, nil
 		}
 	case tea.KeyPressMsg:
@@ -184,7 +184,7 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		switch msg.String() {
 		case "esc":
 			if m.key != nil {
-				m.key.wipe()
+				m.key.Wipe()
 			}
 			return m, common.Pop(nil)
 		case "tab", "down":
@@ -198,7 +198,7 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 			return m, m.submit()
 		}
 		if m.onKey() {
-			m.key.key(msg)
+			m.key.Update(msg)
 			return m, nil
 		}
 	}
@@ -215,13 +215,13 @@ func (m *Model) onKey() bool { return m.key != nil && m.focus == len(m.inputs) }
 
 func (m *Model) move(d int) tea.Cmd {
 	if m.onKey() {
-		m.key.focused = false
+		m.key.Blur()
 	} else {
 		m.inputs[m.focus].Blur()
 	}
 	m.focus = (m.focus + d + m.fields()) % m.fields()
 	if m.onKey() {
-		m.key.focused = true
+		m.key.Focus()
 		return nil
 	}
 	return m.inputs[m.focus].Focus()

@@ -117,14 +117,14 @@ func TestFirstPoolCephxKeyNeverShown(t *testing.T) {
 			m := New(data.NewStore(fb, time.Second), 0, "rbd", keys.Default(), themes.Styles{})
 			var frames []string
 			fillRBD(m, "ceph", keyText, tc.paste, &frames)
-			if string(m.key.buf) != keyText {
-				g.Fatalf("the key field holds %d bytes, want the %d typed", len(m.key.buf), len(keyText))
+			if m.key.Len() != len(keyText) {
+				g.Fatalf("the key field holds %d bytes, want the %d typed", m.key.Len(), len(keyText))
 			}
 			cmd := press(m, tea.KeyEnter)
 			if cmd == nil {
 				g.Fatalf("enter on the key field did not submit: %v", m.err)
 			}
-			if !m.key.empty() {
+			if !m.key.Empty() {
 				g.Error("the key field still holds the key after submit")
 			}
 			frames = append(frames, m.View())
@@ -179,7 +179,7 @@ func TestFirstPoolCephxKeyNeverShown(t *testing.T) {
 	if cmd := press(m, tea.KeyEnter); cmd != nil || m.err == nil || !strings.Contains(m.err.Error(), "not base64") {
 		g.Fatalf("a key that is not base64: cmd %v, err %v; want a refusal", cmd != nil, m.err)
 	}
-	if !m.key.empty() {
+	if !m.key.Empty() {
 		g.Error("the refused key is still in the field: the form says it was cleared")
 	}
 	frames = append(frames, m.View())

@@ -85,6 +85,11 @@ func (m *Model) recordStep(st iscsi.Step) {
 // the LUNs, which must be read again before anything is overwritten.
 func (m *Model) phaseDone(msg phaseDoneMsg) tea.Cmd {
 	m.busy = ""
+	if msg.phase == stageLUNs {
+		// The login used the CHAP secret (libvirt holds it now, or it
+		// failed): the wizard's bytes are cleared either way.
+		m.wipeSecret()
+	}
 	if msg.err != nil {
 		m.err = msg.err.Error()
 		if msg.phase == stageDone {
@@ -123,7 +128,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Next):
 		return m.enter()
 	case key.Matches(msg, k.Field):
-		if n := len(m.inputs()); n > 0 {
+		if n := m.fields(); n > 0 {
 			m.field = (m.field + 1) % n
 			m.focusField()
 		}
@@ -162,8 +167,20 @@ func (m *Model) listLen() int {
 }
 
 func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
+	if m.busy != "" {
+		return nil
+	}
+	if m.onSecret() {
+		switch msg := msg.(type) {
+		case tea.KeyPressMsg:
+			m.chapSecret.Update(msg)
+		case tea.PasteMsg:
+			m.chapSecret.Add(msg.Content)
+		}
+		return nil
+	}
 	ins := m.inputs()
-	if m.busy != "" || m.field >= len(ins) {
+	if m.field >= len(ins) {
 		return nil
 	}
 	var cmd tea.Cmd
@@ -173,9 +190,11 @@ func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
 
 // back goes one stage back; from the first stage (or when done) it closes.
 // Going back past the target stage keeps the iscsi pool: leaving it is
-// harmless, and the wizard's rollback on failure still covers it.
+// harmless, and the wizard's rollback on failure still covers it. Going
+// back or closing clears the CHAP secret: a new login asks for it again.
 func (m *Model) back() tea.Cmd {
 	m.err = ""
+	m.wipeSecret()
 	switch m.stage {
 	case stagePortal:
 		return common.Pop(nil)
@@ -197,7 +216,7 @@ func (m *Model) back() tea.Cmd {
 // moves on to the next field the stage still needs (so what is typed next
 // lands there, not appended to this one); with none left it submits.
 func (m *Model) enter() tea.Cmd {
-	if n := len(m.inputs()); n > 0 {
+	if n := m.fields(); n > 0 {
 		if err := m.checkField(m.field); err != nil {
 			m.err = err.Error()
 			return nil
@@ -234,9 +253,9 @@ func (m *Model) needsInput(i int) bool {
 	case stagePortal:
 		switch i {
 		case 1:
-			return m.chapUser.Value() == "" && m.chapSecret.Value() != ""
-		case 2:
-			return m.chapSecret.Value() == "" && m.chapUser.Value() != ""
+			return m.chapUser.Value() == "" && !m.chapSecret.Empty()
+		case secretField:
+			return m.chapSecret.Empty() && m.chapUser.Value() != ""
 		}
 	case stageNames:
 		return i == 1 && m.pool.Value() == ""
@@ -253,7 +272,7 @@ func (m *Model) next() tea.Cmd {
 			m.err = err.Error()
 			return nil
 		}
-		if (m.chapUser.Value() == "") != (m.chapSecret.Value() == "") {
+		if (m.chapUser.Value() == "") != m.chapSecret.Empty() {
 			m.err = "give both CHAP user and secret, or neither"
 			return nil
 		}
@@ -266,7 +285,17 @@ func (m *Model) next() tea.Cmd {
 		req := iscsi.Request{Portal: m.portalVal, Target: m.targets[m.cursor].IQN,
 			ISCSIPool: iscsi.ISCSIPoolNameFor(m.targets[m.cursor].IQN)}
 		if u := m.chapUser.Value(); u != "" {
-			req.CHAP = &iscsi.CHAP{User: u, Secret: iscsi.Secret(m.chapSecret.Value())}
+			if m.chapSecret.Empty() {
+				// An earlier login used (and cleared) it, or going back did.
+				m.stage, m.field = stagePortal, secretField
+				m.focusField()
+				m.err = "type the CHAP secret again (it is cleared once a login used it), then enter"
+				return nil
+			}
+			// The setup reads these bytes during the login phase only;
+			// phaseDone clears them.
+			m.chapHanded = iscsi.Secret(m.chapSecret.Take())
+			req.CHAP = &iscsi.CHAP{User: u, Secret: m.chapHanded}
 		}
 		m.steps = nil
 		m.setup = iscsi.NewSetup(nil, req, nil) // host bound in run
@@ -356,6 +385,10 @@ func (m *Model) run(to stage, busy string, phase func(context.Context, *iscsi.Se
 	m.reqID++
 	m.busy = busy
 	id, connect, timeout, s := m.reqID, m.d.Connect, m.d.Timeout, m.setup
+	var others func(context.Context) []iscsi.OtherHost
+	if to != stageLUNs {
+		others = m.d.Others // the probe and the build check every connected host
+	}
 	ch := make(chan tea.Msg, 64)
 	m.events = ch
 	go func() {
@@ -366,6 +399,9 @@ func (m *Model) run(to stage, busy string, phase func(context.Context, *iscsi.Se
 		if err != nil {
 			ch <- phaseDoneMsg{id: id, phase: to, err: err}
 			return
+		}
+		if others != nil {
+			s.Others = others(ctx)
 		}
 		s.Bind(h, func(st iscsi.Step) { ch <- stepMsg{id: id, step: st} })
 		o, err := phase(ctx, s)

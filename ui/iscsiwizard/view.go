@@ -7,16 +7,21 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"stowage/iscsi"
+	"stowage/model"
 )
 
 var stageLabels = []string{"1 portal", "2 target", "3 LUNs", "4 check and names", "5 done"}
 
 // View renders the current stage, the steps done so far and any error.
+// Target names, LUN paths, what the probe found, step titles and errors
+// come from the SAN, libvirt and LVM: they are escaped (model.SafeText)
+// here, where they meet the terminal, and nowhere else.
 func (m *Model) View() string {
 	st := m.d.Styles
+	safe := model.SafeText
 	var b strings.Builder
 	host, _, _ := strings.Cut(m.d.HostURI, "?") // key and known_hosts paths are noise here
-	b.WriteString(st.Title.Render("LVM on iSCSI on "+host) + "\n")
+	b.WriteString(st.Title.Render("LVM on iSCSI on "+safe(host)) + "\n")
 	for i, n := range stageLabels {
 		if stage(i) == m.stage {
 			b.WriteString(st.Selected.Render(" "+n+" ") + " ")
@@ -31,10 +36,11 @@ func (m *Model) View() string {
 		for _, in := range m.inputs() {
 			b.WriteString(in.View() + "\n")
 		}
+		b.WriteString(m.chapSecret.View() + "\n")
 	case stageTargets:
-		b.WriteString(st.Text.Render("Targets at "+m.portalVal.String()+": enter defines and starts an iscsi pool (the host logs in).") + "\n\n")
+		b.WriteString(st.Text.Render("Targets at "+safe(m.portalVal.String())+": enter defines and starts an iscsi pool (the host logs in).") + "\n\n")
 		for i, t := range m.targets {
-			line := fmt.Sprintf("%-50s %s", t.IQN, t.Portal)
+			line := fmt.Sprintf("%-50s %s", safe(t.IQN), safe(t.Portal))
 			b.WriteString(m.row(i == m.cursor, line) + "\n")
 		}
 	case stageLUNs:
@@ -54,7 +60,7 @@ func (m *Model) View() string {
 			case l.Content != "":
 				holds = l.Content
 			}
-			line := fmt.Sprintf("%s %-4d %-10s %-28s %s", mark, l.Number, humanize.IBytes(l.Capacity), holds, l.Path)
+			line := fmt.Sprintf("%s %-4d %-10s %-28s %s", mark, l.Number, humanize.IBytes(l.Capacity), safe(holds), safe(l.Path))
 			if l.InUse() {
 				line = st.Warn.Render(line)
 			}
@@ -64,7 +70,7 @@ func (m *Model) View() string {
 		b.WriteString(st.Text.Render(fmt.Sprintf("A VG on LUN %s and a logical pool over it (names unique on the host).", iscsi.LUNsSummary(m.pickedLUNs()))) + "\n\n")
 		if m.findings != nil {
 			for _, l := range m.findings.Lines() {
-				b.WriteString(st.Text.Render("  "+l) + "\n")
+				b.WriteString(st.Text.Render("  "+safe(l)) + "\n")
 			}
 		}
 		if want := m.needsConfirm(); want != "" {
@@ -76,17 +82,17 @@ func (m *Model) View() string {
 		}
 	case stageDone:
 		if m.err == "" {
-			b.WriteString(st.Good.Render(fmt.Sprintf("Pool %s is active and autostarts: it can create drives (VG %s).", m.pool.Value(), m.vg.Value())) + "\n")
+			b.WriteString(st.Good.Render(fmt.Sprintf("Pool %s is active and autostarts: it can create drives (VG %s).", safe(m.pool.Value()), safe(m.vg.Value()))) + "\n")
 			if m.d.CreateDrive != nil {
 				b.WriteString(st.Text.Render("Press c to create its first encrypted drive; esc closes.") + "\n")
 			}
 		}
 	}
 	if m.busy != "" {
-		b.WriteString("\n" + st.Warn.Render("… "+m.busy) + "\n")
+		b.WriteString("\n" + st.Warn.Render("… "+safe(m.busy)) + "\n")
 	}
 	if m.err != "" {
-		b.WriteString("\n" + st.Bad.Render("✗ "+m.err) + "\n")
+		b.WriteString("\n" + st.Bad.Render("✗ "+model.SafeLines(m.err)) + "\n")
 	}
 	if len(m.steps) == 0 {
 		return b.String()
@@ -119,9 +125,9 @@ func (m *Model) stepLine(s iscsi.Step) string {
 	st := m.d.Styles
 	mark := map[iscsi.StepStatus]string{iscsi.StepRunning: "…", iscsi.StepDone: "✓", iscsi.StepExisted: "=",
 		iscsi.StepFailed: "✗", iscsi.StepRolledBack: "↶", iscsi.StepKept: "≠", iscsi.StepWarning: "!"}[s.Status]
-	line := fmt.Sprintf("  %s %s", mark, s.Title)
+	line := fmt.Sprintf("  %s %s", mark, model.SafeText(s.Title))
 	if s.Error != "" && s.Status != iscsi.StepFailed {
-		line += " (" + s.Error + ")"
+		line += " (" + model.SafeLines(s.Error) + ")"
 	}
 	switch s.Status {
 	case iscsi.StepFailed, iscsi.StepWarning, iscsi.StepKept:
@@ -130,10 +136,10 @@ func (m *Model) stepLine(s iscsi.Step) string {
 		line = st.Good.Render(line)
 	}
 	if m.showXML && s.Virsh != "" {
-		line += "\n" + st.Muted.Render("      $ "+s.Virsh)
+		line += "\n" + st.Muted.Render("      $ "+model.SafeText(s.Virsh))
 		for _, x := range strings.Split(strings.TrimSpace(s.XML), "\n") {
 			if x != "" {
-				line += "\n" + st.Muted.Render("      "+x)
+				line += "\n" + st.Muted.Render("      "+model.SafeText(x))
 			}
 		}
 	}

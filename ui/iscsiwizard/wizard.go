@@ -43,6 +43,12 @@ type Deps struct {
 	// Portal and Target preset the first steps; PresetPool names an iscsi
 	// pool whose portal and target Init reads (opened from that pool).
 	Portal, Target, PresetPool string
+	// Others lists the other hosts the console is connected to, each with
+	// its connection or why it has none: the probe and the build refuse a
+	// LUN that a VM on any of them uses (iscsi.Setup.Others), and a host
+	// that cannot be checked. It runs inside the phase's Cmd. Nil: this
+	// host only.
+	Others func(ctx context.Context) []iscsi.OtherHost
 }
 
 // DefaultPhaseTimeout bounds one phase of the wizard.
@@ -69,9 +75,16 @@ type Model struct {
 	reqID         int
 	showXML       bool
 
-	portal, chapUser, chapSecret textinput.Model
-	vg, pool, confirm            textinput.Model
-	field                        int
+	portal, chapUser  textinput.Model
+	vg, pool, confirm textinput.Model
+	// chapSecret is the masked CHAP secret, held in a []byte (never a
+	// string) so it can be cleared; it is the portal stage's last field.
+	chapSecret common.SecretField
+	// chapHanded are the secret's bytes, taken from the field for the
+	// login phase (iscsi.CHAP.Secret): cleared when that phase reports
+	// back, and when the wizard goes back or closes.
+	chapHanded iscsi.Secret
+	field      int
 
 	portalVal iscsi.Portal
 	targets   []model.ISCSITarget
@@ -106,12 +119,11 @@ func New(d Deps) *Model {
 	m := &Model{d: d, picked: map[int]bool{},
 		portal:     in("Portal:      ", "host, host:port or [v6addr]:port (port 3260 by default)"),
 		chapUser:   in("CHAP user:   ", "empty when the target needs no CHAP"),
-		chapSecret: in("CHAP secret: ", ""),
+		chapSecret: common.SecretField{Prompt: "CHAP secret: ", Mask: "*", AllowSpace: true},
 		vg:         in("VG name:     ", "e.g. vg_san"),
 		pool:       in("Pool name:   ", "e.g. san"),
 		confirm:    in("Confirm:     ", ""),
 	}
-	m.chapSecret.EchoMode = textinput.EchoPassword
 	m.portal.SetValue(d.Portal)
 	m.focusField()
 	m.updateKeys()
@@ -119,7 +131,7 @@ func New(d Deps) *Model {
 }
 
 // Title names the wizard in the breadcrumbs.
-func (m *Model) Title() string { return "LVM on iSCSI: " + m.d.HostURI }
+func (m *Model) Title() string { return "LVM on iSCSI: " + model.SafeText(m.d.HostURI) }
 
 // Init focuses the first field and, when opened from an iscsi pool, reads
 // that pool's portal and target.
@@ -161,10 +173,12 @@ func (m *Model) Focus() { m.focused = true }
 // Blur drops focus.
 func (m *Model) Blur() { m.focused = false }
 
+// inputs are the stage's text inputs; on the portal stage the CHAP secret
+// (not a textinput) follows them as field secretField.
 func (m *Model) inputs() []*textinput.Model {
 	switch m.stage {
 	case stagePortal:
-		return []*textinput.Model{&m.portal, &m.chapUser, &m.chapSecret}
+		return []*textinput.Model{&m.portal, &m.chapUser}
 	case stageNames:
 		if m.needsConfirm() != "" {
 			return []*textinput.Model{&m.vg, &m.pool, &m.confirm}
@@ -174,6 +188,21 @@ func (m *Model) inputs() []*textinput.Model {
 	return nil
 }
 
+// secretField is the CHAP secret's field number on the portal stage.
+const secretField = 2
+
+// fields counts the stage's fields: its inputs and, on the portal stage,
+// the CHAP secret.
+func (m *Model) fields() int {
+	if m.stage == stagePortal {
+		return secretField + 1
+	}
+	return len(m.inputs())
+}
+
+// onSecret reports whether the CHAP secret has the focus.
+func (m *Model) onSecret() bool { return m.stage == stagePortal && m.field == secretField }
+
 func (m *Model) focusField() {
 	for i, in := range m.inputs() {
 		if i == m.field {
@@ -182,6 +211,19 @@ func (m *Model) focusField() {
 			in.Blur()
 		}
 	}
+	if m.onSecret() {
+		m.chapSecret.Focus()
+	} else {
+		m.chapSecret.Blur()
+	}
+}
+
+// wipeSecret clears the CHAP secret, typed or handed to a phase: the
+// wizard goes back or closes, or the login used it.
+func (m *Model) wipeSecret() {
+	m.chapSecret.Wipe()
+	clear(m.chapHanded)
+	m.chapHanded = nil
 }
 
 // needsConfirm is the token the admin must type before LUN data is
@@ -211,7 +253,7 @@ func (m *Model) updateKeys() {
 	k.Up.SetEnabled(idle && list)
 	k.Down.SetEnabled(idle && list)
 	k.Toggle.SetEnabled(idle && m.stage == stageLUNs)
-	k.Field.SetEnabled(idle && len(m.inputs()) > 1)
+	k.Field.SetEnabled(idle && m.fields() > 1)
 	k.XML.SetEnabled(len(m.steps) > 0)
 	k.CreateDrive.SetEnabled(idle && m.stage == stageDone && m.d.CreateDrive != nil)
 }
@@ -278,6 +320,6 @@ func (m *Model) listen() tea.Cmd {
 // typing ':' or 'q' in a portal or a name does not open the palette or quit.
 // While a step runs it captures too: ctrl+c must not quit the console with
 // a half-built setup (the wizard itself ignores keys until the step ends).
-func (m *Model) Capturing() bool { return len(m.inputs()) > 0 || m.busy != "" }
+func (m *Model) Capturing() bool { return m.fields() > 0 || m.busy != "" }
 
 var _ common.Capturing = (*Model)(nil)
