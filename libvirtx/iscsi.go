@@ -5,9 +5,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -411,31 +413,73 @@ func (c *Conn) RemoveCHAPSecretIf(ctx context.Context, usage string, check func(
 // ReadVolumeHead reads the first n bytes of a volume (virsh vol-download
 // --length n): what signature probing needs of a LUN, read on the host
 // that sees it. A shorter volume returns what it has.
+//
+// go-libvirt's stream calls can deadlock (digitalocean/go-libvirt#241: its
+// router holds the callback lock while it hands a late packet to a caller
+// that has stopped reading, and the caller's cleanup waits for that lock),
+// which hangs the connection with it; it was seen here as a probe that
+// never returned. So the download runs on a connection of its own, the
+// bytes are taken as soon as n have arrived (not when go-libvirt returns),
+// the socket is then cut (no RPC), and the caller waits at most the call's
+// timeout. A stream that hangs leaves its two goroutines blocked inside
+// go-libvirt until exit, and nothing else.
 func (c *Conn) ReadVolumeHead(ctx context.Context, pool, vol string, n uint64) ([]byte, error) {
-	ph, err := c.lookupPool(ctx, pool)
+	what := fmt.Sprintf("read the first %d KiB of %s/%s", n/1024, pool, vol)
+	dc, err := dial(ctx, c.Target.Raw, c.opts, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	w := &capped{max: int(n)}
-	err = c.do(ctx, fmt.Sprintf("read the first %d KiB of %s/%s", n/1024, pool, vol), func(l *libvirt.Libvirt) error {
-		v, err := l.StorageVolLookupByName(ph, vol)
-		if err != nil {
-			return err
+	defer dc.cut()
+	w := &capped{max: int(n), full: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		ph, err := dc.lookupPool(ctx, pool)
+		if err == nil {
+			err = dc.do(ctx, what, func(l *libvirt.Libvirt) error {
+				v, err := l.StorageVolLookupByName(ph, vol)
+				if err != nil {
+					return err
+				}
+				return l.StorageVolDownload(v, w, 0, n, 0)
+			})
 		}
-		return l.StorageVolDownload(v, w, 0, n, 0)
-	})
-	return w.buf, err
+		done <- err
+	}()
+	wait, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	select {
+	case <-w.full:
+		return w.bytes(), nil
+	case err := <-done:
+		return w.bytes(), err
+	case <-wait.Done():
+		return nil, fmt.Errorf("%s on %s: %w (waited %s; connection closed)", what, c.Target.Raw, ErrTimeout, c.timeout)
+	}
 }
 
-// capped keeps at most max bytes of what is written to it.
+// capped keeps at most max bytes of what is written to it, and closes
+// full once it has them.
 type capped struct {
-	buf []byte
-	max int
+	mu   sync.Mutex
+	buf  []byte
+	max  int
+	full chan struct{}
 }
 
 func (w *capped) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if room := w.max - len(w.buf); room > 0 {
 		w.buf = append(w.buf, p[:min(room, len(p))]...)
+		if len(w.buf) == w.max {
+			close(w.full)
+		}
 	}
 	return len(p), nil
+}
+
+func (w *capped) bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.buf)
 }
