@@ -69,23 +69,35 @@ func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s VolumeSpe
 	}
 	what := fmt.Sprintf("create volume %s/%s", pool, s.Name)
 	attempt := func() (string, error) {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.Within)
+		defer cancel()
+		// The create and its progress polls share one socket, taken (and
+		// on an owned connection redialed) once, within the attempt's
+		// bound: a poll never redials under a create still waiting.
+		l, sock, err := c.live(actx)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
+		}
 		stop := make(chan struct{})
 		polled := make(chan struct{})
 		go func() {
 			defer close(polled)
-			c.pollAllocation(ph, s.Name, w.Interval, stop, w.Progress)
+			c.pollAllocation(l, sock, ph, s.Name, w.Interval, stop, w.Progress)
 		}()
 		defer func() {
 			close(stop)
 			<-polled
 		}()
-		return callWithin(context.WithoutCancel(ctx), c, w.Within, what, func(l *libvirt.Libvirt) (string, error) {
+		var out string
+		err = bounded(actx, c, sock, what, w.Within, func() error {
 			h, err := l.StorageVolCreateXML(ph, doc, 0)
 			if err != nil {
-				return "", err
+				return err
 			}
-			return l.StorageVolGetXMLDesc(h, 0)
+			out, err = l.StorageVolGetXMLDesc(h, 0)
+			return err
 		})
+		return out, err
 	}
 	out, err := luksRetry(ctx, pool+"/"+s.Name, LUKSBenchmarkAttempts, jitteredPause, w.Retried, attempt)
 	if err != nil {
@@ -98,7 +110,10 @@ func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s VolumeSpe
 	return v, err
 }
 
-func (c *Conn) pollAllocation(ph libvirt.StoragePool, name string, interval time.Duration, stop <-chan struct{}, progress Progress) {
+// pollAllocation polls on the create's own socket (l, sock) until stop,
+// each poll bounded by the connection's timeout; it ends when that socket
+// is gone.
+func (c *Conn) pollAllocation(l *libvirt.Libvirt, sock *trackedDialer, ph libvirt.StoragePool, name string, interval time.Duration, stop <-chan struct{}, progress Progress) {
 	if progress == nil || interval <= 0 {
 		return
 	}
@@ -110,39 +125,25 @@ func (c *Conn) pollAllocation(ph libvirt.StoragePool, name string, interval time
 			return
 		case <-t.C:
 		}
-		type info struct{ capacity, alloc uint64 }
-		// A volume not yet visible is simply not polled this round.
-		in, err := callWithin(context.Background(), c, c.timeout, "poll "+name, func(l *libvirt.Libvirt) (info, error) {
+		var capacity, alloc uint64
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		err := bounded(ctx, c, sock, "poll "+name, c.timeout, func() error {
 			v, err := l.StorageVolLookupByName(ph, name)
 			if err != nil {
-				return info{}, err
+				return err
 			}
-			_, capacity, alloc, err := l.StorageVolGetInfo(v)
-			return info{capacity, alloc}, err
+			_, capacity, alloc, err = l.StorageVolGetInfo(v)
+			return err
 		})
-		if err == nil {
-			progress(in.alloc, in.capacity)
+		cancel()
+		switch {
+		case err == nil:
+			progress(alloc, capacity)
+		case sock.lost() != nil:
+			return
 		}
+		// Otherwise a volume not yet visible is simply not polled this round.
 	}
-}
-
-// callWithin is call with its own bound instead of the connection's. On
-// expiry it cuts the socket, as do does: never Disconnect(), an RPC that a
-// libvirtd which stopped answering never answers either.
-func callWithin[T any](ctx context.Context, c *Conn, within time.Duration, what string, fn func(*libvirt.Libvirt) (T, error)) (T, error) {
-	var out T
-	ctx, cancel := context.WithTimeout(ctx, within)
-	defer cancel()
-	l, sock, err := c.live(ctx)
-	if err != nil {
-		return out, fmt.Errorf("%s: %w", what, err)
-	}
-	err = bounded(ctx, c, sock, what, within, func() error {
-		v, err := fn(l)
-		out = v
-		return err
-	})
-	return out, err
 }
 
 // Volume reads one volume by name.
