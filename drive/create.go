@@ -116,8 +116,8 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 					if err != nil {
 						return plan.Made{What: "RBD image " + p.VolumePath, Command: "rbd rm " + commandQuote(p.VolumePath),
 							Undo: func(context.Context) error {
-								return fmt.Errorf("the id of image %s could not be read after it was made (%v), so nothing proves it is this run's: %w",
-									p.VolumePath, err, plan.ErrNotOurs)
+								return fmt.Errorf("the id of image %s could not be read after it was made (%v), so nothing proves it is this run's: check it and remove it with `rbd rm %s` if it is not someone's: %w",
+									p.VolumePath, err, commandQuote(p.VolumePath), plan.ErrNotOurs)
 							}}, err
 					}
 					res.Path = p.VolumePath
