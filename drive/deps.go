@@ -20,7 +20,6 @@ type Libvirt interface {
 	VolumeNames(ctx context.Context, pool string) ([]string, error)
 	Volume(ctx context.Context, pool, name string) (model.Volume, error)
 	CreateVolumeWatched(ctx context.Context, pool string, s libvirtx.VolumeSpec, ci *model.Cipher, w libvirtx.CreateWatch) (model.Volume, error)
-	DeleteVolume(ctx context.Context, pool, name string) error
 	DeleteVolumeIf(ctx context.Context, pool, name string, check func(model.Volume) error) error
 	VolumeKeyByPath(ctx context.Context, path string) (key string, ok bool, err error)
 	RefreshPool(ctx context.Context, pool string) error

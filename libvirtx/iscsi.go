@@ -279,17 +279,6 @@ func (c *Conn) CHAPSecretExists(ctx context.Context, usage string) (bool, error)
 	return err == nil, err
 }
 
-// RemoveCHAPSecret undefines the iscsi secret with this usage.
-func (c *Conn) RemoveCHAPSecret(ctx context.Context, usage string) error {
-	return c.do(ctx, fmt.Sprintf("remove CHAP secret %q", usage), func(l *libvirt.Libvirt) error {
-		s, err := l.SecretLookupByUsage(int32(libvirt.SecretUsageTypeIscsi), usage)
-		if err != nil {
-			return err
-		}
-		return l.SecretUndefine(s)
-	})
-}
-
 // DefinePool defines a persistent pool from XML (virsh pool-define) and
 // returns the UUID libvirt gave it: the identity an undo checks.
 func (c *Conn) DefinePool(ctx context.Context, doc string) (string, error) {
