@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"stowage/lab"
-	"stowage/libvirtx"
+	"stowage/model"
 )
 
 // hostPoolCaps is virsh pool-capabilities, read by the test itself: which
@@ -66,7 +66,7 @@ func TestLabCanCreateMatchesBackends(t *testing.T) {
 	if !h.PoolCapsKnown {
 		t.Error("virsh pool-capabilities answers on this host, but stowage says pool capabilities are unknown")
 	}
-	pools := map[string]libvirtx.PoolInfo{}
+	pools := map[string]model.PoolInfo{}
 	for _, p := range h.Pools {
 		pools[p.Name] = p
 	}

@@ -38,7 +38,7 @@ other hosts are still printed), 2 on bad usage.
 // inventoryDoc is the JSON document: hosts[] → pools[] → volumes[], plus
 // domains[] and secrets[] per host.
 type inventoryDoc struct {
-	Hosts []libvirtx.HostInfo `json:"hosts"`
+	Hosts []model.HostInfo `json:"hosts"`
 }
 
 func cmdInventory(args []string, stdout, stderr io.Writer) int {
@@ -105,7 +105,7 @@ func cmdInventory(args []string, stdout, stderr io.Writer) int {
 		doc.Hosts = append(doc.Hosts, h)
 	}
 	if doc.Hosts == nil {
-		doc.Hosts = []libvirtx.HostInfo{}
+		doc.Hosts = []model.HostInfo{}
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
@@ -133,8 +133,8 @@ func isTerminal(w io.Writer) bool {
 }
 
 // readInventory reads every host at once; one connection each.
-func readInventory(uris []string, o libvirtx.Options) ([]libvirtx.HostInfo, []error) {
-	hosts := make([]libvirtx.HostInfo, len(uris))
+func readInventory(uris []string, o libvirtx.Options) ([]model.HostInfo, []error) {
+	hosts := make([]model.HostInfo, len(uris))
 	errs := make([]error, len(uris))
 	var wg sync.WaitGroup
 	for i, u := range uris {
@@ -168,7 +168,7 @@ func row(w io.Writer, cells ...string) {
 	io.WriteString(w, "\n")
 }
 
-func printHost(w io.Writer, h libvirtx.HostInfo) {
+func printHost(w io.Writer, h model.HostInfo) {
 	fmt.Fprintf(w, "HOST %s  libvirt %s, hypervisor %s\n\n", model.SafeText(h.URI), model.SafeText(h.LibvirtVersion), model.SafeText(h.HypervisorVersion))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	n := func(v uint64) string { return strconv.FormatUint(v, 10) }

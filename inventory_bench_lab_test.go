@@ -14,6 +14,7 @@ import (
 
 	"stowage/lab"
 	"stowage/libvirtx"
+	"stowage/model"
 	"stowage/plan"
 )
 
@@ -113,7 +114,7 @@ func BenchmarkFirstRows10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		parts := make(chan libvirtx.Part, 64)
+		parts := make(chan model.Part, 64)
 		done := make(chan struct{})
 		b.StartTimer()
 		start := time.Now()
@@ -121,12 +122,12 @@ func BenchmarkFirstRows10k(b *testing.B) {
 			c.Stream(ctx, libvirtx.StreamOptions{}, parts)
 			close(done)
 		}()
-		h := libvirtx.HostInfo{}
+		h := model.HostInfo{}
 		rows := 0
 		for rows == 0 {
 			p := <-parts
 			h.Apply(p)
-			if p.Kind == libvirtx.PartVolumeNames && p.Pool == pool {
+			if p.Kind == model.PartVolumeNames && p.Pool == pool {
 				if p.Err != nil {
 					b.Fatal(p.Err)
 				}

@@ -269,13 +269,13 @@ func TestLabInventoryMatchesVirsh(t *testing.T) {
 		}
 	}
 	if enc := findVolume(h, env.DirPool, encName); enc == nil || enc.Encryption == nil || enc.Encryption.Format != "luks" ||
-		enc.Encryption.SecretUUID != encSecret || enc.SecretState != libvirtx.SecretPrivate {
+		enc.Encryption.SecretUUID != encSecret || enc.SecretState != model.SecretPrivate {
 		t.Errorf("LUKS volume: %+v; want luks with private secret %s", enc, encSecret)
 	}
 	// The rbd pool cannot see librbd encryption inside an image: the
 	// inventory shows the disk's, and the state of the disk's secret.
 	if v := findVolume(h, env.RBDPool, rbdName); v == nil || v.Encryption != nil || v.DiskEncryption == nil ||
-		*v.DiskEncryption != (model.Encryption{Format: "luks2", Engine: "librbd", SecretUUID: rbdSecret}) || v.SecretState != libvirtx.SecretPrivate {
+		*v.DiskEncryption != (model.Encryption{Format: "luks2", Engine: "librbd", SecretUUID: rbdSecret}) || v.SecretState != model.SecretPrivate {
 		t.Errorf("rbd volume: %+v; want disk_encryption luks2/librbd with private secret %s", v, rbdSecret)
 	}
 	// Every encrypted volume's secret state, from virsh's secrets: private
@@ -292,20 +292,20 @@ func TestLabInventoryMatchesVirsh(t *testing.T) {
 		bs, inBS := before.secrets[bv.EncSecret]
 		as, inAS := after.secrets[bv.EncSecret]
 		switch {
-		case inBS && inAS && bs.Private && as.Private && state != libvirtx.SecretPrivate:
+		case inBS && inAS && bs.Private && as.Private && state != model.SecretPrivate:
 			t.Errorf("volume %s: secret state %q; virsh: secret %s is private", key, state, bv.EncSecret)
 		case !inBS && !inAS && state != model.SecretMissing:
 			t.Errorf("volume %s: secret state %q; virsh: secret %s does not exist", key, state, bv.EncSecret)
 		}
 	}
 
-	var orphan *libvirtx.SecretInfo
+	var orphan *model.SecretInfo
 	for i := range h.Secrets {
 		if h.Secrets[i].UUID == orphanUUID {
 			orphan = &h.Secrets[i]
 		}
 	}
-	if orphan == nil || orphan.Orphan == "" || orphan.Value != libvirtx.ValueUnset {
+	if orphan == nil || orphan.Orphan == "" || orphan.Value != model.ValueUnset {
 		t.Errorf("orphan secret: %+v; want orphan with value unset", orphan)
 	}
 	if bytes.Contains(stdout.Bytes(), []byte("passphrase")) {
@@ -335,7 +335,7 @@ func defineSecretXML(t *testing.T, uri string, s *libvirtxml.Secret) string {
 
 // stowageView puts the inventory in virshView's terms; a name listed
 // twice (which a map would hide) fails the test.
-func stowageView(t *testing.T, h libvirtx.HostInfo) virshView {
+func stowageView(t *testing.T, h model.HostInfo) virshView {
 	t.Helper()
 	seen := map[string]bool{}
 	once := func(kind, name string) {
@@ -454,7 +454,7 @@ func virshAttachments(v virshView, skip func(string) bool) map[string]string {
 	return out
 }
 
-func stowageAttachments(h libvirtx.HostInfo, skip func(string) bool) map[string]string {
+func stowageAttachments(h model.HostInfo, skip func(string) bool) map[string]string {
 	out := map[string]string{}
 	for _, p := range h.Pools {
 		if skip(p.Name) {
@@ -472,7 +472,7 @@ func stowageAttachments(h libvirtx.HostInfo, skip func(string) bool) map[string]
 	return out
 }
 
-func findVolume(h libvirtx.HostInfo, pool, name string) *libvirtx.VolumeInfo {
+func findVolume(h model.HostInfo, pool, name string) *model.VolumeInfo {
 	for _, p := range h.Pools {
 		if p.Name != pool {
 			continue
@@ -486,7 +486,7 @@ func findVolume(h libvirtx.HostInfo, pool, name string) *libvirtx.VolumeInfo {
 	return nil
 }
 
-func hasAttachment(as []libvirtx.Attachment, vm, dev string) bool {
+func hasAttachment(as []model.Attachment, vm, dev string) bool {
 	for _, a := range as {
 		if a.VM == vm && a.Target == dev {
 			return true

@@ -29,7 +29,7 @@ func TestLabPoolBeyondListLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	for i := range libvirtx.VolumeListMax + extra {
+	for i := range model.VolumeListMax + extra {
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("b%05d.raw", i)), nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +39,7 @@ func TestLabPoolBeyondListLimit(t *testing.T) {
 	t.Cleanup(func() { _, _ = virsh(t, env.URI, "pool-destroy", pool) })
 
 	if _, err := virsh(t, env.URI, "vol-list", pool); err == nil || !strings.Contains(err.Error(), "Too many") {
-		t.Fatalf("virsh vol-list on %d volumes: %v; the test expects libvirt's list limit", libvirtx.VolumeListMax+extra, err)
+		t.Fatalf("virsh vol-list on %d volumes: %v; the test expects libvirt's list limit", model.VolumeListMax+extra, err)
 	}
 
 	var stdout, stderr bytes.Buffer
@@ -54,7 +54,7 @@ func TestLabPoolBeyondListLimit(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Hosts) != 1 {
 		t.Fatalf("stdout: %v", err)
 	}
-	var got *libvirtx.PoolInfo
+	var got *model.PoolInfo
 	for i := range doc.Hosts[0].Pools {
 		if doc.Hosts[0].Pools[i].Name == pool {
 			got = &doc.Hosts[0].Pools[i]
@@ -63,8 +63,8 @@ func TestLabPoolBeyondListLimit(t *testing.T) {
 	if got == nil {
 		t.Fatalf("pool %s missing from the inventory", pool)
 	}
-	if len(got.Volumes) != libvirtx.VolumeListMax || got.VolumesNotListed != extra {
-		t.Fatalf("%d volumes, %d not listed; want %d and %d", len(got.Volumes), got.VolumesNotListed, libvirtx.VolumeListMax, extra)
+	if len(got.Volumes) != model.VolumeListMax || got.VolumesNotListed != extra {
+		t.Fatalf("%d volumes, %d not listed; want %d and %d", len(got.Volumes), got.VolumesNotListed, model.VolumeListMax, extra)
 	}
 	listed := map[string]bool{}
 	for _, v := range got.Volumes {
@@ -75,7 +75,7 @@ func TestLabPoolBeyondListLimit(t *testing.T) {
 		}
 	}
 	var unlisted string
-	for i := range libvirtx.VolumeListMax + extra {
+	for i := range model.VolumeListMax + extra {
 		if n := fmt.Sprintf("b%05d.raw", i); !listed[n] {
 			unlisted = n
 			break

@@ -108,7 +108,7 @@ func TestLabRefreshCancelledDuringCreate(t *testing.T) {
 		// The refresh the admin's navigation cancelled.
 		rctx, cancel := context.WithCancel(ctx)
 		cancel()
-		parts := make(chan libvirtx.Part)
+		parts := make(chan model.Part)
 		go func() {
 			for range parts {
 			}

@@ -88,7 +88,7 @@ func prepare(ctx context.Context, d Deps, spec model.DriveSpec) (Prepared, error
 		return p, fmt.Errorf("pool %q cannot hold new drives: %s", pool.Name, why)
 	}
 	names, err := d.Libvirt.VolumeNames(ctx, pool.Name)
-	if libvirtx.IsListLimit(err) {
+	if model.IsListLimit(err) {
 		// A pool too large for libvirt to list: ask for this one name.
 		_, lookErr := d.Libvirt.Volume(ctx, pool.Name, s.Name)
 		switch {

@@ -170,7 +170,7 @@ func secretKeptBecause(ctx context.Context, d Deps, uuid string, r driveRef) (st
 			switch {
 			case libvirtx.IsNotFound(err):
 				continue // stopped or undefined meanwhile
-			case libvirtx.IsListLimit(err):
+			case model.IsListLimit(err):
 				// libvirt cannot name every volume there: one of them may
 				// use the secret, so it stays.
 				return fmt.Sprintf("pool %s on %s holds more volumes than libvirt can list, so a volume there encrypted with it cannot be ruled out", p.Name, h.name), nil

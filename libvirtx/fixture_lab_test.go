@@ -48,7 +48,7 @@ func TestFixtureHostInventory(t *testing.T) {
 		"images": {model.PoolDir, true}, "vg0": {model.PoolLogical, true}, "rbd": {model.PoolRBD, true},
 		"san": {model.PoolISCSI, false}, "gv0": {model.PoolGluster, false},
 	}
-	vols := map[string]libvirtx.VolumeInfo{}
+	vols := map[string]model.VolumeInfo{}
 	for _, p := range h.Pools {
 		w, ok := want[p.Name]
 		if !ok {
@@ -68,7 +68,7 @@ func TestFixtureHostInventory(t *testing.T) {
 	}
 	luks := vols["images/vault.luks"]
 	if luks.Encryption == nil || luks.Encryption.Format != "luks" || luks.Encryption.SecretUUID != "0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f" ||
-		luks.SecretState != libvirtx.SecretUnknown {
+		luks.SecretState != model.SecretUnknown {
 		t.Errorf("vault.luks: encryption %+v, secret state %q", luks.Encryption, luks.SecretState)
 	}
 	if a := vols["vg0/db-data"].AttachedTo; len(a) != 2 {

@@ -14,6 +14,7 @@ import (
 
 	"stowage/lab"
 	"stowage/libvirtx"
+	"stowage/model"
 )
 
 // An SSH server that accepts TCP and never sends its banner: the dial (and
@@ -48,7 +49,7 @@ func TestSSHHandshakeThatNeverCompletes(t *testing.T) {
 	if !errors.Is(err, libvirtx.ErrTimeout) {
 		t.Fatalf("err = %v; want ErrTimeout", err)
 	}
-	if st := s.Status(); st.State != libvirtx.StateDisconnected {
+	if st := s.Status(); st.State != model.StateDisconnected {
 		t.Errorf("state %s; want disconnected", st.State)
 	}
 }

@@ -3,101 +3,9 @@ package libvirtx
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sort"
-	"strings"
 
 	"stowage/model"
 )
-
-// HostInfo is everything stowage knows about one host: the console's data
-// and `stowage inventory`'s output. Sizes are bytes.
-type HostInfo struct {
-	URI               string `json:"uri"`
-	Name              string `json:"name"`
-	LibvirtVersion    string `json:"libvirt_version"`
-	HypervisorVersion string `json:"hypervisor_version"`
-	// PoolCapsKnown is false when the host could not report its storage
-	// backends (test driver): can_create_volumes then assumes them present.
-	PoolCapsKnown bool           `json:"pool_capabilities_known"`
-	Pools         []PoolInfo     `json:"pools"`
-	Domains       []model.Domain `json:"domains"`
-	Secrets       []SecretInfo   `json:"secrets"`
-	// SecretsKnown is false when the host has no secret API (libvirt's
-	// test driver): encrypted volumes' secret state is then "unknown".
-	SecretsKnown bool `json:"secrets_known"`
-	// Errors are the parts that could not be read (a pool's volumes, the
-	// domains…); the rest of the host is still shown.
-	Errors []string `json:"errors,omitempty"`
-
-	caps PoolCaps
-}
-
-// PoolInfo is a pool with what can be done in it and its volumes.
-type PoolInfo struct {
-	model.Pool
-	CanCreateVolumes bool                   `json:"can_create_volumes"`
-	CreateReason     string                 `json:"create_reason"`
-	Encryption       []model.EncryptionKind `json:"encryption_kinds"`
-	Volumes          []VolumeInfo           `json:"volumes"`
-	// VolumesLoaded is false until the volume names arrived.
-	VolumesLoaded bool `json:"-"`
-	// VolumesNotListed counts the volumes libvirt's RPC could not list
-	// (a pool of more than VolumeListMax volumes); see ListLimitError.
-	VolumesNotListed int `json:"volumes_not_listed,omitempty"`
-}
-
-// VolumeInfo is a volume with its secret's state and where it is attached.
-type VolumeInfo struct {
-	model.Volume
-	// SecretState is empty for unencrypted volumes; else present,
-	// present-without-value, present-private or missing.
-	SecretState model.SecretState `json:"secret_state,omitempty"`
-	// DiskEncryption is the encryption a VM's disk applies to this volume
-	// when the pool cannot see it (librbd LUKS lives inside the image), or,
-	// for an rbd volume no VM uses, what its volume secret implies.
-	DiskEncryption *model.Encryption `json:"disk_encryption,omitempty"`
-	AttachedTo     []Attachment      `json:"attached_to"`
-	// Loaded is false while only the name is known (rows come first,
-	// details from one XML call per volume follow).
-	Loaded bool `json:"-"`
-}
-
-// Attachment is one VM disk using a volume.
-type Attachment struct {
-	VM     string `json:"vm"`
-	Target string `json:"target"`
-}
-
-// PartKind names a piece of a host's inventory as it arrives.
-type PartKind int
-
-// Parts, in roughly the order they arrive.
-const (
-	PartVersions PartKind = iota
-	PartPools
-	PartVolumeNames
-	PartVolumes
-	PartDomains
-	PartSecrets
-)
-
-// Part is one piece of a host's inventory: the stream lets the console draw
-// rows before the slower details arrive.
-type Part struct {
-	Kind    PartKind
-	Lib, HV string
-	Caps    PoolCaps
-	Pools   []model.Pool
-	Pool    string
-	Names   []string
-	Volumes []model.Volume
-	Domains []model.Domain
-	Secrets []SecretInfo
-	// NoSecretAPI marks a PartSecrets from a host without a secret API.
-	NoSecretAPI bool
-	Err         error
-}
 
 // StreamOptions tune Stream.
 type StreamOptions struct {
@@ -113,8 +21,8 @@ type StreamOptions struct {
 // Stream reads a host's inventory and sends each part on out as soon as it
 // is read; every call is pipelined on the one connection.
 // Errors travel in parts; Stream returns when everything was sent.
-func (c *Conn) Stream(ctx context.Context, o StreamOptions, out chan<- Part) {
-	send := func(p Part) {
+func (c *Conn) Stream(ctx context.Context, o StreamOptions, out chan<- model.Part) {
+	send := func(p model.Part) {
 		select {
 		case out <- p:
 		case <-ctx.Done():
@@ -122,32 +30,32 @@ func (c *Conn) Stream(ctx context.Context, o StreamOptions, out chan<- Part) {
 	}
 	if o.DomainsOnly {
 		ds, err := c.Domains(ctx)
-		send(Part{Kind: PartDomains, Domains: ds, Err: err})
+		send(model.Part{Kind: model.PartDomains, Domains: ds, Err: err})
 		return
 	}
 	parallel(4, 4, func(i int) {
 		switch i {
 		case 0:
 			lib, hv, err := c.Versions(ctx)
-			send(Part{Kind: PartVersions, Lib: lib, HV: hv, Err: err})
+			send(model.Part{Kind: model.PartVersions, Lib: lib, HV: hv, Err: err})
 		case 1:
 			c.streamPools(ctx, o, send)
 		case 2:
 			ds, err := c.Domains(ctx)
-			send(Part{Kind: PartDomains, Domains: ds, Err: err})
+			send(model.Part{Kind: model.PartDomains, Domains: ds, Err: err})
 		case 3:
 			ss, err := c.Secrets(ctx)
 			if errors.Is(err, ErrNoSecretAPI) {
-				send(Part{Kind: PartSecrets, Secrets: []SecretInfo{}, NoSecretAPI: true})
+				send(model.Part{Kind: model.PartSecrets, Secrets: []model.SecretInfo{}, NoSecretAPI: true})
 				return
 			}
-			send(Part{Kind: PartSecrets, Secrets: ss, Err: err})
+			send(model.Part{Kind: model.PartSecrets, Secrets: ss, Err: err})
 		}
 	})
 }
 
-func (c *Conn) streamPools(ctx context.Context, o StreamOptions, send func(Part)) {
-	var caps PoolCaps
+func (c *Conn) streamPools(ctx context.Context, o StreamOptions, send func(model.Part)) {
+	var caps model.PoolCaps
 	var capsErr error
 	var pools []model.Pool
 	var poolsErr error
@@ -161,30 +69,30 @@ func (c *Conn) streamPools(ctx context.Context, o StreamOptions, send func(Part)
 	if poolsErr == nil && capsErr != nil {
 		poolsErr = capsErr
 	}
-	send(Part{Kind: PartPools, Caps: caps, Pools: pools, Err: poolsErr})
+	send(model.Part{Kind: model.PartPools, Caps: caps, Pools: pools, Err: poolsErr})
 	if poolsErr != nil {
 		return
 	}
 	parallel(len(pools), 8, func(i int) {
 		p := pools[i]
 		if !p.Active {
-			send(Part{Kind: PartVolumeNames, Pool: p.Name, Names: []string{}})
+			send(model.Part{Kind: model.PartVolumeNames, Pool: p.Name, Names: []string{}})
 			return
 		}
 		names, handles, err := c.volumeHandles(ctx, p.Name)
-		send(Part{Kind: PartVolumeNames, Pool: p.Name, Names: names, Err: err})
-		if (err != nil && !IsListLimit(err)) || (o.KeepVolumes != nil && o.KeepVolumes(p, names)) {
+		send(model.Part{Kind: model.PartVolumeNames, Pool: p.Name, Names: names, Err: err})
+		if (err != nil && !model.IsListLimit(err)) || (o.KeepVolumes != nil && o.KeepVolumes(p, names)) {
 			return
 		}
 		vols, err := c.volumesOf(ctx, p.Name, handles)
-		send(Part{Kind: PartVolumes, Pool: p.Name, Volumes: vols, Err: err})
+		send(model.Part{Kind: model.PartVolumes, Pool: p.Name, Volumes: vols, Err: err})
 	})
 }
 
 // Inventory reads a whole host: the same data as the console.
-func (c *Conn) Inventory(ctx context.Context) HostInfo {
-	h := HostInfo{URI: c.Target.Raw, Name: c.Target.Name()}
-	ch := make(chan Part, 64)
+func (c *Conn) Inventory(ctx context.Context) model.HostInfo {
+	h := model.HostInfo{URI: c.Target.Raw, Name: c.Target.Name()}
+	ch := make(chan model.Part, 64)
 	go func() {
 		c.Stream(ctx, StreamOptions{}, ch)
 		close(ch)
@@ -194,248 +102,4 @@ func (c *Conn) Inventory(ctx context.Context) HostInfo {
 	}
 	h.Link()
 	return h
-}
-
-// Apply merges one part into the host. It is pure, so the console applies
-// the same parts in its Update.
-func (h *HostInfo) Apply(p Part) {
-	if p.Err != nil {
-		h.Errors = append(h.Errors, p.Err.Error())
-	}
-	switch p.Kind {
-	case PartVersions:
-		if p.Err == nil {
-			h.LibvirtVersion, h.HypervisorVersion = p.Lib, p.HV
-		}
-	case PartPools:
-		if p.Err != nil {
-			return
-		}
-		h.caps, h.PoolCapsKnown = p.Caps, p.Caps.Known
-		old := map[string]PoolInfo{}
-		for _, pi := range h.Pools {
-			old[pi.Name] = pi
-		}
-		h.Pools = h.Pools[:0:0]
-		for _, mp := range p.Pools {
-			pi := PoolInfo{Pool: mp, Volumes: []VolumeInfo{}}
-			if prev, ok := old[mp.Name]; ok {
-				pi.Volumes, pi.VolumesLoaded, pi.VolumesNotListed = prev.Volumes, prev.VolumesLoaded, prev.VolumesNotListed
-			}
-			pi.CanCreateVolumes, pi.CreateReason = p.Caps.CreateAbility(mp.Type)
-			pi.Encryption = model.EncryptionKinds(mp.Type)
-			if pi.Encryption == nil {
-				pi.Encryption = []model.EncryptionKind{}
-			}
-			h.Pools = append(h.Pools, pi)
-		}
-		sort.Slice(h.Pools, func(i, j int) bool { return h.Pools[i].Name < h.Pools[j].Name })
-	case PartVolumeNames:
-		pi := h.pool(p.Pool)
-		var limit *ListLimitError
-		if pi == nil || (p.Err != nil && !errors.As(p.Err, &limit)) {
-			return
-		}
-		pi.VolumesNotListed = 0
-		if limit != nil {
-			pi.VolumesNotListed = limit.Total - limit.Listed
-		}
-		known := map[string]VolumeInfo{}
-		for _, v := range pi.Volumes {
-			known[v.Name] = v
-		}
-		vols := make([]VolumeInfo, 0, len(p.Names))
-		for _, n := range p.Names {
-			v, ok := known[n]
-			if !ok {
-				v = VolumeInfo{Volume: model.Volume{Name: n, Pool: p.Pool}, AttachedTo: []Attachment{}}
-			}
-			vols = append(vols, v)
-		}
-		sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
-		pi.Volumes, pi.VolumesLoaded = vols, true
-	case PartVolumes:
-		pi := h.pool(p.Pool)
-		if pi == nil || p.Err != nil {
-			return
-		}
-		vols := make([]VolumeInfo, 0, len(p.Volumes))
-		for _, v := range p.Volumes {
-			vols = append(vols, VolumeInfo{Volume: v, AttachedTo: []Attachment{}, Loaded: true})
-		}
-		sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
-		pi.Volumes, pi.VolumesLoaded = vols, true
-	case PartDomains:
-		if p.Err == nil {
-			h.Domains = p.Domains
-			sort.Slice(h.Domains, func(i, j int) bool { return h.Domains[i].Name < h.Domains[j].Name })
-		}
-	case PartSecrets:
-		if p.Err == nil {
-			h.Secrets, h.SecretsKnown = p.Secrets, !p.NoSecretAPI
-			sort.Slice(h.Secrets, func(i, j int) bool { return h.Secrets[i].UUID < h.Secrets[j].UUID })
-		}
-	}
-}
-
-func (h *HostInfo) pool(name string) *PoolInfo {
-	for i := range h.Pools {
-		if h.Pools[i].Name == name {
-			return &h.Pools[i]
-		}
-	}
-	return nil
-}
-
-type volRef struct{ pool, vol int }
-
-// Link derives what needs several parts at once: attached_to per volume,
-// each encrypted volume's secret state, and orphaned secrets. Pure.
-func (h *HostInfo) Link() {
-	byPath := map[string]volRef{}
-	byName := map[string]volRef{}
-	for pi := range h.Pools {
-		for vi := range h.Pools[pi].Volumes {
-			v := &h.Pools[pi].Volumes[vi]
-			v.AttachedTo = v.AttachedTo[:0]
-			v.DiskEncryption = nil
-			if v.Path != "" {
-				byPath[v.Path] = volRef{pi, vi}
-			}
-			byName[h.Pools[pi].Name+"/"+v.Name] = volRef{pi, vi}
-		}
-	}
-	for _, d := range h.Domains {
-		for _, k := range d.Disks {
-			r, ok := volRef{}, false
-			switch k.SourceType {
-			case "volume":
-				r, ok = byName[k.Source]
-			case "network":
-				// rbd:cephpool/image is the rbd volume whose path is cephpool/image.
-				_, name, _ := strings.Cut(k.Source, ":")
-				r, ok = byPath[name]
-			default:
-				r, ok = byPath[k.Source]
-			}
-			if !ok {
-				continue
-			}
-			v := &h.Pools[r.pool].Volumes[r.vol]
-			v.AttachedTo = append(v.AttachedTo, Attachment{VM: d.Name, Target: k.Target})
-			if v.Encryption == nil && k.Encryption != nil {
-				e := *k.Encryption
-				v.DiskEncryption = &e
-			}
-		}
-	}
-	secrets := map[string]*SecretInfo{}
-	byUsage := map[string]*SecretInfo{}
-	for i := range h.Secrets {
-		secrets[h.Secrets[i].UUID] = &h.Secrets[i]
-		if h.Secrets[i].UsageType == "volume" {
-			byUsage[h.Secrets[i].UsageID] = &h.Secrets[i]
-		}
-	}
-	// librbd LUKS lives inside the image: the pool cannot see it. An rbd
-	// volume with a volume secret of its name (cephpool/image, as stowage
-	// defines them) is encrypted by librbd even while no VM uses it. The
-	// header's version (LUKS1 or 2) needs Ceph access to read, so the
-	// label says luks.
-	for pi := range h.Pools {
-		if h.Pools[pi].Type != model.PoolRBD {
-			continue
-		}
-		for vi := range h.Pools[pi].Volumes {
-			v := &h.Pools[pi].Volumes[vi]
-			if v.Encryption != nil || v.DiskEncryption != nil || v.Path == "" {
-				continue
-			}
-			if s, ok := byUsage[v.Path]; ok {
-				v.DiskEncryption = &model.Encryption{Format: "luks", Engine: "librbd", SecretUUID: s.UUID}
-			}
-		}
-	}
-	for pi := range h.Pools {
-		for vi := range h.Pools[pi].Volumes {
-			v := &h.Pools[pi].Volumes[vi]
-			v.SecretState = model.SecretNotNeeded
-			e := v.Encryption
-			if e == nil {
-				e = v.DiskEncryption
-			}
-			if e == nil || e.SecretUUID == "" || h.Secrets == nil {
-				continue
-			}
-			if !h.SecretsKnown {
-				v.SecretState = SecretUnknown
-				continue
-			}
-			s, ok := secrets[e.SecretUUID]
-			switch {
-			case !ok:
-				v.SecretState = model.SecretMissing
-			case s.Value == ValueSet:
-				v.SecretState = model.SecretPresent
-			case s.Value == ValueUnset:
-				v.SecretState = model.SecretNoValue
-			default:
-				v.SecretState = SecretPrivate
-			}
-		}
-	}
-	h.markOrphans(byPath)
-}
-
-// markOrphans flags volume secrets whose volume is gone. Only judged when
-// every pool's volumes were read and no pool is inactive under the
-// secret's path (an inactive pool's volumes are unknown, not gone). Ceph
-// and iSCSI secrets are not judged: domains may reference them directly.
-func (h *HostInfo) markOrphans(byPath map[string]volRef) {
-	for i := range h.Secrets {
-		h.Secrets[i].Orphan = ""
-	}
-	for _, p := range h.Pools {
-		if p.Active && !p.VolumesLoaded {
-			return
-		}
-	}
-	for i := range h.Secrets {
-		s := &h.Secrets[i]
-		if s.UsageType != "volume" || s.UsageID == "" {
-			continue
-		}
-		if _, ok := byPath[s.UsageID]; ok {
-			continue
-		}
-		unknown := false
-		for _, p := range h.Pools {
-			if !p.Active && p.TargetPath != "" && strings.HasPrefix(s.UsageID, p.TargetPath) {
-				unknown = true
-			}
-		}
-		if !unknown {
-			s.Orphan = "volume " + s.UsageID + " is gone"
-		}
-	}
-}
-
-// MissingSecrets lists encrypted volumes whose secret is gone, as
-// "pool/volume (secret UUID)".
-func (h *HostInfo) MissingSecrets() []string {
-	var out []string
-	for _, p := range h.Pools {
-		for _, v := range p.Volumes {
-			if v.SecretState == model.SecretMissing {
-				uuid := ""
-				if v.Encryption != nil {
-					uuid = v.Encryption.SecretUUID
-				} else if v.DiskEncryption != nil {
-					uuid = v.DiskEncryption.SecretUUID
-				}
-				out = append(out, fmt.Sprintf("%s/%s (secret %s)", p.Name, v.Name, uuid))
-			}
-		}
-	}
-	return out
 }

@@ -11,47 +11,12 @@ import (
 	"stowage/model"
 )
 
-// SecretValueState says what stowage could learn about a secret's value
-// without keeping it.
-type SecretValueState string
-
-// How a secret's value was found. libvirt refuses SecretGetValue on every
-// private secret ("secret is private", VIR_ERR_INVALID_SECRET) before it
-// looks at the value, so for private secrets (all that stowage creates) the
-// value's presence cannot be told through the API: they are reported as
-// ValuePrivate, never guessed. A non-private secret without a value fails
-// with VIR_ERR_NO_SECRET ("does not have a value"): ValueUnset. The bytes
-// of a readable value are dropped at once and never stored or logged.
-const (
-	ValueSet     SecretValueState = "set"
-	ValueUnset   SecretValueState = "unset"
-	ValuePrivate SecretValueState = "private"
-)
-
-// SecretPrivate is the volume-side state for a present, private secret
-// whose value cannot be read back (see ValuePrivate).
-const SecretPrivate model.SecretState = "present-private"
-
-// SecretUnknown is the volume-side state on a host that has no secret API
-// at all (libvirt's test driver): nothing can be said about the secret.
-const SecretUnknown model.SecretState = "unknown"
-
 // ErrNoSecretAPI marks a host whose driver implements no secrets (libvirt's
 // test driver): not a failure of the host, so the inventory still succeeds.
 var ErrNoSecretAPI = errors.New("this host has no secret API")
 
-// SecretInfo is a secret with what stowage knows about its value and
-// whether anything still uses it.
-type SecretInfo struct {
-	model.Secret
-	Value SecretValueState `json:"value"`
-	// Orphan, when set, says why nothing uses the secret any more (its
-	// volume is gone).
-	Orphan string `json:"orphan,omitempty"`
-}
-
 // Secrets lists the host's secrets (never their values).
-func (c *Conn) Secrets(ctx context.Context) ([]SecretInfo, error) {
+func (c *Conn) Secrets(ctx context.Context) ([]model.SecretInfo, error) {
 	handles, err := call(ctx, c, "list secrets", func(l *libvirt.Libvirt) ([]libvirt.Secret, error) {
 		ss, _, err := l.ConnectListAllSecrets(1, 0)
 		return ss, err
@@ -63,25 +28,25 @@ func (c *Conn) Secrets(ctx context.Context) ([]SecretInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]SecretInfo, len(handles))
+	out := make([]model.SecretInfo, len(handles))
 	errs := make([]error, len(handles))
 	parallel(len(handles), 16, func(i int) {
 		out[i], errs[i] = c.secret(ctx, handles[i])
 	})
-	return keepFound(out, errs, func(s SecretInfo) bool { return s.UUID != "" })
+	return keepFound(out, errs, func(s model.SecretInfo) bool { return s.UUID != "" })
 }
 
-func (c *Conn) secret(ctx context.Context, h libvirt.Secret) (SecretInfo, error) {
+func (c *Conn) secret(ctx context.Context, h libvirt.Secret) (model.SecretInfo, error) {
 	what := fmt.Sprintf("read secret %s", h.UsageID)
 	doc, err := call(ctx, c, what, func(l *libvirt.Libvirt) (string, error) { return l.SecretGetXMLDesc(h, 0) })
 	if err != nil {
-		return SecretInfo{}, err
+		return model.SecretInfo{}, err
 	}
 	s, err := SecretFromXML(doc)
 	if err != nil {
-		return SecretInfo{}, fmt.Errorf("%s: %w", what, err)
+		return model.SecretInfo{}, fmt.Errorf("%s: %w", what, err)
 	}
-	si := SecretInfo{Secret: s, Value: ValuePrivate}
+	si := model.SecretInfo{Secret: s, Value: model.ValuePrivate}
 	if s.Private {
 		return si, nil
 	}
@@ -93,11 +58,11 @@ func (c *Conn) secret(ctx context.Context, h libvirt.Secret) (SecretInfo, error)
 	var le libvirt.Error
 	switch {
 	case err == nil:
-		si.Value = ValueSet
+		si.Value = model.ValueSet
 	case errors.As(err, &le) && libvirt.ErrorNumber(le.Code) == libvirt.ErrNoSecret:
-		si.Value = ValueUnset
+		si.Value = model.ValueUnset
 	case errors.As(err, &le) && libvirt.ErrorNumber(le.Code) == libvirt.ErrInvalidSecret:
-		si.Value = ValuePrivate
+		si.Value = model.ValuePrivate
 	default:
 		return si, err
 	}

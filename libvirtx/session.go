@@ -4,32 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"stowage/model"
 	"sync"
 	"time"
 )
-
-// HostState is how a host is doing, as the console shows it.
-type HostState string
-
-// Host states.
-const (
-	StateConnecting   HostState = "connecting"
-	StateConnected    HostState = "connected"
-	StateDegraded     HostState = "degraded"
-	StateDisconnected HostState = "disconnected"
-)
-
-// Status is a snapshot of a Session.
-type Status struct {
-	State HostState
-	// Reason is why the host is degraded or disconnected.
-	Reason string
-	// NextRetry is when the next dial may happen (disconnected only).
-	NextRetry time.Time
-	// Err is the last dial error, for callers that inspect its type
-	// (an unknown SSH host key, say).
-	Err error
-}
 
 // Backoff is the reconnect schedule: Min doubling up to Max.
 type Backoff struct{ Min, Max time.Duration }
@@ -59,7 +37,7 @@ type Session struct {
 
 	mu       sync.Mutex
 	conn     *Conn
-	status   Status
+	status   model.Status
 	failures int
 	dialing  chan struct{}
 }
@@ -69,13 +47,13 @@ func NewSession(uri string, o Options, b Backoff) *Session {
 	if b.Min <= 0 {
 		b = DefaultBackoff
 	}
-	return &Session{URI: uri, opts: o, backoff: b, now: time.Now, status: Status{State: StateConnecting}}
+	return &Session{URI: uri, opts: o, backoff: b, now: time.Now, status: model.Status{State: model.StateConnecting}}
 }
 
 // Status returns the current state. A connection that dropped since the
 // last call (libvirtd restarted or died mid-refresh) shows as degraded at
 // once, not only at the next dial.
-func (s *Session) Status() Status {
+func (s *Session) Status() model.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.conn != nil {
@@ -125,8 +103,8 @@ func (s *Session) Conn(ctx context.Context) (*Conn, error) {
 		}
 		done := make(chan struct{})
 		s.dialing = done
-		if s.status.State != StateDegraded {
-			s.status.State = StateConnecting
+		if s.status.State != model.StateDegraded {
+			s.status.State = model.StateConnecting
 		}
 		s.mu.Unlock()
 
@@ -137,13 +115,13 @@ func (s *Session) Conn(ctx context.Context) (*Conn, error) {
 		close(done)
 		if err != nil {
 			s.failures++
-			s.status = Status{State: StateDisconnected, Reason: err.Error(), Err: err,
+			s.status = model.Status{State: model.StateDisconnected, Reason: err.Error(), Err: err,
 				NextRetry: s.now().Add(s.backoff.after(s.failures))}
 			s.mu.Unlock()
 			return nil, err
 		}
 		s.conn, s.failures = c, 0
-		s.status = Status{State: StateConnected}
+		s.status = model.Status{State: model.StateConnected}
 		s.mu.Unlock()
 		return c, nil
 	}
@@ -152,8 +130,8 @@ func (s *Session) Conn(ctx context.Context) (*Conn, error) {
 // lostLocked records a dropped connection; the next Conn redials at once.
 func (s *Session) lostLocked(reason string) {
 	s.conn = nil
-	if s.status.State == StateConnected {
-		s.status = Status{State: StateDegraded, Reason: reason}
+	if s.status.State == model.StateConnected {
+		s.status = model.Status{State: model.StateDegraded, Reason: reason}
 	}
 }
 
@@ -165,11 +143,11 @@ func (s *Session) Report(err error) {
 	defer s.mu.Unlock()
 	switch {
 	case err == nil:
-		if s.status.State == StateDegraded && s.conn != nil {
-			s.status = Status{State: StateConnected}
+		if s.status.State == model.StateDegraded && s.conn != nil {
+			s.status = model.Status{State: model.StateConnected}
 		}
 	case errors.Is(err, ErrTimeout):
-		s.status = Status{State: StateDegraded, Reason: err.Error(), Err: err}
+		s.status = model.Status{State: model.StateDegraded, Reason: err.Error(), Err: err}
 		if s.conn != nil {
 			// Cut, never Close: Close sends ConnectClose, an RPC that a
 			// libvirtd which stopped answering never answers either.

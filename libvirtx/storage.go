@@ -2,7 +2,6 @@ package libvirtx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/digitalocean/go-libvirt"
@@ -141,11 +140,11 @@ func poolSize(s *libvirtxml.StoragePoolSize) (uint64, error) {
 // Volumes lists a pool's volumes: one list call, then one XML call per
 // volume (capacity and allocation are in the XML, so nothing is fetched
 // twice), 32 in flight on the one connection. On a pool holding more than
-// VolumeListMax volumes it returns the ones it could list and a
-// *ListLimitError.
+// model.VolumeListMax volumes it returns the ones it could list and a
+// *model.ListLimitError.
 func (c *Conn) Volumes(ctx context.Context, pool string) ([]model.Volume, error) {
 	_, handles, listErr := c.volumeHandles(ctx, pool)
-	if listErr != nil && !IsListLimit(listErr) {
+	if listErr != nil && !model.IsListLimit(listErr) {
 		return nil, listErr
 	}
 	vols, err := c.volumesOf(ctx, pool, handles)
@@ -157,35 +156,11 @@ func (c *Conn) Volumes(ctx context.Context, pool string) ([]model.Volume, error)
 
 // VolumeNames lists a pool's volume names with one call: the rows the
 // console draws before the details arrive. On a pool holding more than
-// VolumeListMax volumes it returns the first VolumeListMax names and a
-// *ListLimitError.
+// model.VolumeListMax volumes it returns the first model.VolumeListMax names and a
+// *model.ListLimitError.
 func (c *Conn) VolumeNames(ctx context.Context, pool string) ([]string, error) {
 	names, _, err := c.volumeHandles(ctx, pool)
 	return names, err
-}
-
-// VolumeListMax is libvirt's REMOTE_STORAGE_VOL_LIST_MAX: no RPC returns
-// more of one pool's volumes than this, and libvirt has no paging.
-const VolumeListMax = 16384
-
-// ListLimitError says a pool holds more volumes than libvirt's RPC lists:
-// Listed of them are known, the others cannot be named by any client.
-type ListLimitError struct {
-	Pool          string
-	Total, Listed int
-}
-
-func (e *ListLimitError) Error() string {
-	return fmt.Sprintf("pool %q holds %d volumes, but libvirt lists at most %d of a pool over its RPC "+
-		"(REMOTE_STORAGE_VOL_LIST_MAX, no paging): %d are shown, %d are not (virsh vol-list fails on this pool altogether; "+
-		"split the volumes over several pools)", e.Pool, e.Total, VolumeListMax, e.Listed, e.Total-e.Listed)
-}
-
-// IsListLimit reports whether err is a *ListLimitError: the list is
-// partial but what it holds is good.
-func IsListLimit(err error) bool {
-	var le *ListLimitError
-	return errors.As(err, &le)
 }
 
 func (c *Conn) volumeHandles(ctx context.Context, pool string) ([]string, []libvirt.StorageVol, error) {
@@ -209,17 +184,17 @@ func (c *Conn) volumeHandles(ctx context.Context, pool string) ([]string, []libv
 }
 
 // firstVolumes is volumeHandles' way out when listing all volumes failed:
-// if the pool holds more than VolumeListMax volumes (libvirtd refuses to
+// if the pool holds more than model.VolumeListMax volumes (libvirtd refuses to
 // send them: "Too many storage_vols"), the older call that takes a
-// maximum still names VolumeListMax of them. Their handles carry no key:
+// maximum still names model.VolumeListMax of them. Their handles carry no key:
 // libvirtd finds a volume by pool and name, and its XML has the key.
 func (c *Conn) firstVolumes(ctx context.Context, ph libvirt.StoragePool, what string, listErr error) ([]string, []libvirt.StorageVol, error) {
 	total, err := call(ctx, c, what, func(l *libvirt.Libvirt) (int32, error) { return l.StoragePoolNumOfVolumes(ph) })
-	if err != nil || total <= VolumeListMax {
+	if err != nil || total <= model.VolumeListMax {
 		return nil, nil, listErr
 	}
 	names, err := call(ctx, c, what, func(l *libvirt.Libvirt) ([]string, error) {
-		return l.StoragePoolListVolumes(ph, VolumeListMax)
+		return l.StoragePoolListVolumes(ph, model.VolumeListMax)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -228,7 +203,7 @@ func (c *Conn) firstVolumes(ctx context.Context, ph libvirt.StoragePool, what st
 	for i, n := range names {
 		handles[i] = libvirt.StorageVol{Pool: ph.Name, Name: n}
 	}
-	return names, handles, &ListLimitError{Pool: ph.Name, Total: int(total), Listed: len(names)}
+	return names, handles, &model.ListLimitError{Pool: ph.Name, Total: int(total), Listed: len(names)}
 }
 
 // volumeWidth is how many volume XML calls are in flight at once: libvirtd

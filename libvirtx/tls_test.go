@@ -20,6 +20,7 @@ import (
 
 	"stowage/lab"
 	"stowage/libvirtx"
+	"stowage/model"
 )
 
 // testPKI writes a CA, a client certificate and key in libvirt's ?pkipath=
@@ -105,7 +106,7 @@ func TestTLSBlackHoleHostShowsDisconnected(t *testing.T) {
 		t.Fatal("connected to a black hole")
 	}
 	st := s.Status()
-	if st.State != libvirtx.StateDisconnected || !strings.Contains(st.Reason, "TLS handshake") || !strings.Contains(st.Reason, bh.Addr) {
+	if st.State != model.StateDisconnected || !strings.Contains(st.Reason, "TLS handshake") || !strings.Contains(st.Reason, bh.Addr) {
 		t.Fatalf("status %s %q; want disconnected with the stage and the address", st.State, st.Reason)
 	}
 }

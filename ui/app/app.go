@@ -12,7 +12,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"stowage/libvirtx"
+	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -290,7 +290,7 @@ func (m *Model) unknownKeyHost() int {
 // failed its dial): the first-run screen is shown then.
 func (m *Model) FirstRun() bool {
 	for _, h := range m.d.Store.Hosts {
-		if h.Loaded || h.Err == nil || h.Status.State != libvirtx.StateDisconnected {
+		if h.Loaded || h.Err == nil || h.Status.State != model.StateDisconnected {
 			return false
 		}
 	}

@@ -28,13 +28,13 @@ import (
 // fake is a Backend that serves fixed parts (unit tests only).
 type fake struct {
 	uris    []string
-	parts   [][]libvirtx.Part
+	parts   [][]model.Part
 	err     []error
 	streams atomic.Int32
 }
 
 func (f *fake) URIs() []string { return f.uris }
-func (f *fake) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, out chan<- libvirtx.Part) error {
+func (f *fake) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, out chan<- model.Part) error {
 	f.streams.Add(1)
 	if f.err[i] != nil {
 		return f.err[i]
@@ -44,11 +44,11 @@ func (f *fake) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, out 
 	}
 	return nil
 }
-func (f *fake) Status(i int) libvirtx.Status {
+func (f *fake) Status(i int) model.Status {
 	if f.err[i] != nil {
-		return libvirtx.Status{State: libvirtx.StateDisconnected, Reason: f.err[i].Error(), Err: f.err[i]}
+		return model.Status{State: model.StateDisconnected, Reason: f.err[i].Error(), Err: f.err[i]}
 	}
-	return libvirtx.Status{State: libvirtx.StateConnected}
+	return model.Status{State: model.StateConnected}
 }
 func (f *fake) Events(context.Context, int) (<-chan libvirtx.DomainEvent, error) {
 	return nil, errors.New("no events in the fake")
@@ -59,20 +59,20 @@ func (f *fake) CreatePool(context.Context, int, libvirtx.PoolSpec, []byte, chan<
 }
 func (f *fake) TrustHostKey(int, *libvirtx.UnknownHostKeyError) error { return nil }
 
-func labHost() []libvirtx.Part {
-	return []libvirtx.Part{
-		{Kind: libvirtx.PartVersions, Lib: "9.0.0", HV: "7.2.0"},
-		{Kind: libvirtx.PartPools, Caps: libvirtx.PoolCaps{}, Pools: []model.Pool{
+func labHost() []model.Part {
+	return []model.Part{
+		{Kind: model.PartVersions, Lib: "9.0.0", HV: "7.2.0"},
+		{Kind: model.PartPools, Caps: model.PoolCaps{}, Pools: []model.Pool{
 			{Name: "default", Type: model.PoolDir, Active: true, Capacity: 100 << 30, Allocation: 10 << 30},
 			{Name: "san", Type: model.PoolISCSIDirect, Active: true, Capacity: 1 << 30, Allocation: 1 << 30},
 		}},
-		{Kind: libvirtx.PartVolumes, Pool: "default", Volumes: []model.Volume{
+		{Kind: model.PartVolumes, Pool: "default", Volumes: []model.Volume{
 			{Name: "a.qcow2", Pool: "default", Path: "/p/a.qcow2", Capacity: 1 << 30, Format: "qcow2"},
 			{Name: "b.raw", Pool: "default", Path: "/p/b.raw", Capacity: 2 << 30, Format: "raw"},
 		}},
-		{Kind: libvirtx.PartDomains, Domains: []model.Domain{{Name: "vm1", State: "running",
+		{Kind: model.PartDomains, Domains: []model.Domain{{Name: "vm1", State: "running",
 			Disks: []model.Disk{{Target: "vdb", Bus: "virtio", SourceType: "file", Source: "/p/b.raw"}}}}},
-		{Kind: libvirtx.PartSecrets, Secrets: []libvirtx.SecretInfo{}},
+		{Kind: model.PartSecrets, Secrets: []model.SecretInfo{}},
 	}
 }
 
@@ -193,7 +193,7 @@ func topList(t *testing.T, m *Model) *list.Model {
 }
 
 func TestDrillDownAndBack(t *testing.T) {
-	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	f := &fake{uris: []string{"test:///one"}, parts: [][]model.Part{labHost()}, err: []error{nil}}
 	m := newModel(t, f, common.Actions{})
 	km := keys.Default()
 	// One host: its pools open at once, hosts one Esc away.
@@ -224,7 +224,7 @@ func TestDrillDownAndBack(t *testing.T) {
 }
 
 func TestFilterCapturesKeys(t *testing.T) {
-	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	f := &fake{uris: []string{"test:///one"}, parts: [][]model.Part{labHost()}, err: []error{nil}}
 	m := newModel(t, f, common.Actions{})
 	km := keys.Default()
 	press(t, m, km.Filter)
@@ -241,7 +241,7 @@ func TestFilterCapturesKeys(t *testing.T) {
 }
 
 func TestPaletteCompletionAndHost(t *testing.T) {
-	f := &fake{uris: []string{"test:///one", "test:///two"}, parts: [][]libvirtx.Part{labHost(), labHost()}, err: []error{nil, nil}}
+	f := &fake{uris: []string{"test:///one", "test:///two"}, parts: [][]model.Part{labHost(), labHost()}, err: []error{nil, nil}}
 	m := newModel(t, f, common.Actions{})
 	km := keys.Default()
 	press(t, m, km.Palette)
@@ -285,7 +285,7 @@ func (s *stubScreen) FullHelp() [][]key.Binding                  { return nil }
 func (s *stubScreen) Update(tea.Msg) (common.Component, tea.Cmd) { return s, nil }
 
 func TestActionKeysPushWizardsAndNilActionsVanish(t *testing.T) {
-	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	f := &fake{uris: []string{"test:///one"}, parts: [][]model.Part{labHost()}, err: []error{nil}}
 	var got common.DriveTarget
 	acts := common.Actions{CreateDrive: func(at common.DriveTarget) common.Component {
 		got = at
@@ -322,14 +322,14 @@ func TestActionKeysPushWizardsAndNilActionsVanish(t *testing.T) {
 }
 
 func TestFirstRunAndNoPools(t *testing.T) {
-	f := &fake{uris: []string{"qemu:///system"}, parts: [][]libvirtx.Part{nil},
+	f := &fake{uris: []string{"qemu:///system"}, parts: [][]model.Part{nil},
 		err: []error{errors.New("no libvirt socket at /run/libvirt/libvirt-sock: is libvirtd running?")}}
 	m := newModel(t, f, common.Actions{})
 	if !m.FirstRun() || !strings.Contains(m.View().Content, "systemctl start libvirtd") {
 		t.Fatalf("first-run screen missing:\n%s", m.View().Content)
 	}
 	// A reachable host without pools offers a first pool.
-	f2 := &fake{uris: []string{"test:///empty"}, parts: [][]libvirtx.Part{{{Kind: libvirtx.PartPools}}}, err: []error{nil}}
+	f2 := &fake{uris: []string{"test:///empty"}, parts: [][]model.Part{{{Kind: model.PartPools}}}, err: []error{nil}}
 	m2 := newModel(t, f2, common.Actions{})
 	v := m2.View().Content
 	if m2.FirstRun() || !strings.Contains(v, "no storage pool yet") || !strings.Contains(v, "new dir pool") {
@@ -359,7 +359,7 @@ func (s *capturingScreen) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 // workflow rolls back on ctrl+c, and a name field takes 'q' as text; the
 // console must not quit under them.
 func TestCapturingScreenKeepsQuitKeys(t *testing.T) {
-	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	f := &fake{uris: []string{"test:///one"}, parts: [][]model.Part{labHost()}, err: []error{nil}}
 	m := newModel(t, f, common.Actions{})
 	s := &capturingScreen{stubScreen: stubScreen{title: "running"}}
 	m.Update(common.PushMsg{Screen: s})
@@ -384,7 +384,7 @@ func TestCapturingScreenKeepsQuitKeys(t *testing.T) {
 // The poll timer refreshes every idle host and re-arms itself once; a
 // stale tick (an older timer) does nothing.
 func TestPollTickRefreshesAndRearms(t *testing.T) {
-	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	f := &fake{uris: []string{"test:///one"}, parts: [][]model.Part{labHost()}, err: []error{nil}}
 	m := newModel(t, f, common.Actions{})
 	if n := f.streams.Load(); n != 1 {
 		t.Fatalf("%d refreshes at start, want 1", n)
@@ -409,7 +409,7 @@ func TestPollTickRefreshesAndRearms(t *testing.T) {
 // deleted, a pool built): the hosts are re-read at once, not at the next
 // poll. Closing without a result reads nothing.
 func TestPopWithResultRefreshes(t *testing.T) {
-	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	f := &fake{uris: []string{"test:///one"}, parts: [][]model.Part{labHost()}, err: []error{nil}}
 	m := newModel(t, f, common.Actions{})
 	m.Update(common.PushMsg{Screen: &stubScreen{title: "wizard"}})
 	_, cmd := m.Update(common.PopMsg{})

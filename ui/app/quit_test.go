@@ -5,7 +5,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"stowage/libvirtx"
+	"stowage/model"
 	"stowage/ui/common"
 )
 
@@ -13,7 +13,7 @@ import (
 // console even under a capturing screen, keeping the report for main to
 // print after the terminal is restored.
 func TestQuitMsgQuitsUnderAWorkflowAndKeepsTheReport(t *testing.T) {
-	f := &fake{uris: []string{"test:///one"}, parts: [][]libvirtx.Part{labHost()}, err: []error{nil}}
+	f := &fake{uris: []string{"test:///one"}, parts: [][]model.Part{labHost()}, err: []error{nil}}
 	m := newModel(t, f, common.Actions{})
 	m.Update(common.PushMsg{Screen: &capturingScreen{stubScreen: stubScreen{title: "running"}}})
 	if m.ExitReport() != "" {

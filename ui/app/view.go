@@ -7,7 +7,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -77,15 +76,15 @@ func (m *Model) hostLine() string {
 	var parts []string
 	for _, h := range m.d.Store.Hosts {
 		switch h.Status.State {
-		case libvirtx.StateConnected:
+		case model.StateConnected:
 			label := model.SafeText(h.URI + " " + h.Info.LibvirtVersion)
 			if h.Loading && !h.Loaded {
 				label += " loading…"
 			}
 			parts = append(parts, st.Good.Render("● "+label))
-		case libvirtx.StateDegraded:
+		case model.StateDegraded:
 			parts = append(parts, st.Warn.Render(model.SafeText("◐ "+h.URI+" degraded: "+h.Status.Reason)))
-		case libvirtx.StateDisconnected:
+		case model.StateDisconnected:
 			retry := ""
 			if !h.Status.NextRetry.IsZero() {
 				retry = " (retry " + h.Status.NextRetry.Format("15:04:05") + ")"

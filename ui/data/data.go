@@ -34,9 +34,9 @@ type Backend interface {
 	URIs() []string
 	// Stream reads one refresh of a host into out; it returns when done
 	// (the connection error, if it could not even connect).
-	Stream(ctx context.Context, host int, o libvirtx.StreamOptions, out chan<- libvirtx.Part) error
+	Stream(ctx context.Context, host int, o libvirtx.StreamOptions, out chan<- model.Part) error
 	// Status is the host's connection state.
-	Status(host int) libvirtx.Status
+	Status(host int) model.Status
 	// Events streams domain lifecycle events until ctx ends or the
 	// connection drops.
 	Events(ctx context.Context, host int) (<-chan libvirtx.DomainEvent, error)
@@ -83,8 +83,8 @@ func (s *Store) Trust(i int) tea.Cmd {
 // Host is one host as the console knows it.
 type Host struct {
 	URI    string
-	Status libvirtx.Status
-	Info   libvirtx.HostInfo
+	Status model.Status
+	Info   model.HostInfo
 	// Loaded is true once a refresh finished (even with errors).
 	Loaded  bool
 	Loading bool
@@ -110,8 +110,8 @@ type Store struct {
 func NewStore(b Backend, timeout time.Duration) *Store {
 	s := &Store{backend: b, timeout: timeout}
 	for _, u := range b.URIs() {
-		s.Hosts = append(s.Hosts, Host{URI: u, Status: libvirtx.Status{State: libvirtx.StateConnecting},
-			Info: libvirtx.HostInfo{URI: u}})
+		s.Hosts = append(s.Hosts, Host{URI: u, Status: model.Status{State: model.StateConnecting},
+			Info: model.HostInfo{URI: u}})
 	}
 	return s
 }
@@ -125,21 +125,21 @@ func (s *Store) Timeout() time.Duration { return s.timeout }
 // PartMsg carries one part of a host's refresh.
 type PartMsg struct {
 	Host, Gen int
-	Part      libvirtx.Part
-	next      <-chan libvirtx.Part
+	Part      model.Part
+	next      <-chan model.Part
 	done      <-chan streamEnd
 }
 
 type streamEnd struct {
 	err    error
-	status libvirtx.Status
+	status model.Status
 }
 
 // DoneMsg ends a host's refresh.
 type DoneMsg struct {
 	Host, Gen int
 	Err       error
-	Status    libvirtx.Status
+	Status    model.Status
 }
 
 // ChangedMsg tells screens that a host's data changed.
@@ -180,7 +180,7 @@ func (s *Store) Refresh(i int, domainsOnly bool) tea.Cmd {
 		h.cancel = cancel
 	}
 	b := s.backend
-	parts := make(chan libvirtx.Part, 64)
+	parts := make(chan model.Part, 64)
 	done := make(chan streamEnd, 1)
 	go func() {
 		err := b.Stream(ctx, i, opts, parts)
@@ -200,7 +200,7 @@ type poolSummary struct {
 	names                           map[string]struct{}
 }
 
-func summarisePools(pools []libvirtx.PoolInfo) map[string]poolSummary {
+func summarisePools(pools []model.PoolInfo) map[string]poolSummary {
 	out := make(map[string]poolSummary, len(pools))
 	for _, p := range pools {
 		sum := poolSummary{capacity: p.Capacity, allocation: p.Allocation, available: p.Available,
@@ -235,7 +235,7 @@ func unchangedPool(prev map[string]poolSummary) func(p model.Pool, names []strin
 	}
 }
 
-func next(i, gen int, parts <-chan libvirtx.Part, done <-chan streamEnd) tea.Cmd {
+func next(i, gen int, parts <-chan model.Part, done <-chan streamEnd) tea.Cmd {
 	return func() tea.Msg {
 		p, ok := <-parts
 		if !ok {
@@ -259,8 +259,8 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		if msg.Gen != h.gen {
 			return false, cont // stale: drain it, drop the data
 		}
-		if h.Status.State != libvirtx.StateConnected && msg.Part.Err == nil {
-			h.Status = libvirtx.Status{State: libvirtx.StateConnected}
+		if h.Status.State != model.StateConnected && msg.Part.Err == nil {
+			h.Status = model.Status{State: model.StateConnected}
 		}
 		h.Info.Apply(msg.Part)
 		h.Info.Link()
@@ -279,7 +279,7 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 			}
 		}
 		var cmd tea.Cmd
-		if msg.Err == nil && !h.events && h.Status.State == libvirtx.StateConnected {
+		if msg.Err == nil && !h.events && h.Status.State == model.StateConnected {
 			h.events = true
 			h.eventsID++
 			cmd = s.subscribe(msg.Host, h.eventsID)

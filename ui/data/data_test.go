@@ -4,14 +4,13 @@ import (
 	"sync"
 	"testing"
 
-	"stowage/libvirtx"
 	"stowage/model"
 )
 
-func loadedPool(name string, vols ...string) libvirtx.PoolInfo {
-	p := libvirtx.PoolInfo{Pool: model.Pool{Name: name, Capacity: 100, Allocation: 10, Available: 90}, VolumesLoaded: true}
+func loadedPool(name string, vols ...string) model.PoolInfo {
+	p := model.PoolInfo{Pool: model.Pool{Name: name, Capacity: 100, Allocation: 10, Available: 90}, VolumesLoaded: true}
 	for _, v := range vols {
-		p.Volumes = append(p.Volumes, libvirtx.VolumeInfo{Volume: model.Volume{Name: v, Pool: name}, Loaded: true})
+		p.Volumes = append(p.Volumes, model.VolumeInfo{Volume: model.Volume{Name: v, Pool: name}, Loaded: true})
 	}
 	return p
 }
@@ -19,7 +18,7 @@ func loadedPool(name string, vols ...string) libvirtx.PoolInfo {
 func TestUnchangedPool(t *testing.T) {
 	pending := loadedPool("pending", "a")
 	pending.Volumes[0].Loaded = false
-	keep := unchangedPool(summarisePools([]libvirtx.PoolInfo{loadedPool("p", "a", "b"), pending}))
+	keep := unchangedPool(summarisePools([]model.PoolInfo{loadedPool("p", "a", "b"), pending}))
 	same := model.Pool{Name: "p", Capacity: 100, Allocation: 10, Available: 90}
 	grown := same
 	grown.Allocation = 11
@@ -47,7 +46,7 @@ func TestUnchangedPool(t *testing.T) {
 // pools (Link resets every volume's attachments, Apply replaces volumes):
 // under -race this fails if the closure reads the store.
 func TestKeepVolumesNeverReadsTheLiveStore(t *testing.T) {
-	info := libvirtx.HostInfo{Pools: []libvirtx.PoolInfo{loadedPool("p", "a", "b")}}
+	info := model.HostInfo{Pools: []model.PoolInfo{loadedPool("p", "a", "b")}}
 	keep := unchangedPool(summarisePools(info.Pools))
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -59,7 +58,7 @@ func TestKeepVolumesNeverReadsTheLiveStore(t *testing.T) {
 	}()
 	for i := range 200 {
 		info.Link()
-		info.Pools[0].Volumes[i%2] = libvirtx.VolumeInfo{Volume: model.Volume{Name: "x"}, Loaded: i%3 == 0}
+		info.Pools[0].Volumes[i%2] = model.VolumeInfo{Volume: model.Volume{Name: "x"}, Loaded: i%3 == 0}
 	}
 	wg.Wait()
 }

@@ -15,6 +15,7 @@ import (
 
 	"stowage/lab"
 	"stowage/libvirtx"
+	"stowage/model"
 )
 
 // daemon is the test's own libvirtd (lab.Libvirtd: a session daemon as
@@ -121,7 +122,7 @@ func TestLibvirtdStopsAnswering(t *testing.T) {
 	s := NewStore(b, callTimeout)
 
 	connected := func(dm DoneMsg) bool {
-		return dm.Err == nil && s.Hosts[0].Status.State == libvirtx.StateConnected && len(s.Hosts[0].Info.Pools) > 0
+		return dm.Err == nil && s.Hosts[0].Status.State == model.StateConnected && len(s.Hosts[0].Info.Pools) > 0
 	}
 	refreshUntil(t, s, 5, "first refresh", connected)
 	pools := len(s.Hosts[0].Info.Pools)
@@ -131,14 +132,14 @@ func TestLibvirtdStopsAnswering(t *testing.T) {
 	}
 	dm := refresh(t, s)
 	st := s.Hosts[0].Status.State
-	if !errors.Is(dm.Err, libvirtx.ErrTimeout) || (st != libvirtx.StateDegraded && st != libvirtx.StateDisconnected) {
+	if !errors.Is(dm.Err, libvirtx.ErrTimeout) || (st != model.StateDegraded && st != model.StateDisconnected) {
 		t.Fatalf("stopped libvirtd: err %v, state %s; want a call deadline (ErrTimeout), degraded or disconnected", dm.Err, st)
 	}
 	if len(s.Hosts[0].Info.Pools) != pools {
 		t.Error("the last known pools were dropped while the host was unreachable")
 	}
 	// While stopped, the next refresh fails too: its dial meets the deadline.
-	if dm := refresh(t, s); dm.Err == nil || s.Hosts[0].Status.State != libvirtx.StateDisconnected {
+	if dm := refresh(t, s); dm.Err == nil || s.Hosts[0].Status.State != model.StateDisconnected {
 		t.Errorf("second refresh while stopped: %v, %s", dm.Err, s.Hosts[0].Status.State)
 	}
 
@@ -203,7 +204,7 @@ func TestLibvirtdRestartsMidRefresh(t *testing.T) {
 			if killed && pm.Part.Err != nil {
 				errsAfterKill = append(errsAfterKill, pm.Part.Err)
 			}
-			if !killed && pm.Part.Kind == libvirtx.PartVolumeNames && pm.Part.Pool == "big" {
+			if !killed && pm.Part.Kind == model.PartVolumeNames && pm.Part.Pool == "big" {
 				if len(pm.Part.Names) != n {
 					t.Fatalf("%d volume names, want %d", len(pm.Part.Names), n)
 				}
@@ -234,7 +235,7 @@ func TestLibvirtdRestartsMidRefresh(t *testing.T) {
 				t.Errorf("a call ended by its deadline, not by the dropped connection: %v", err)
 			}
 		}
-		if st := h.Status.State; st != libvirtx.StateDegraded && st != libvirtx.StateDisconnected {
+		if st := h.Status.State; st != model.StateDegraded && st != model.StateDisconnected {
 			t.Errorf("after libvirtd died: state %s (%s); want degraded or disconnected", st, h.Status.Reason)
 		}
 		if len(h.Info.Pools) != 1 || h.Info.Pools[0].Name != "big" {
@@ -245,6 +246,6 @@ func TestLibvirtdRestartsMidRefresh(t *testing.T) {
 
 	d.start()
 	refreshUntil(t, s, 20, "recovery after libvirtd restarted", func(dm DoneMsg) bool {
-		return dm.Err == nil && s.Hosts[0].Status.State == libvirtx.StateConnected && loadedVolumes(s.Hosts[0]) == n
+		return dm.Err == nil && s.Hosts[0].Status.State == model.StateConnected && loadedVolumes(s.Hosts[0]) == n
 	})
 }

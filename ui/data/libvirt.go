@@ -46,17 +46,17 @@ func (l *Libvirt) URIs() []string {
 }
 
 // Status is a host's connection state.
-func (l *Libvirt) Status(i int) libvirtx.Status { return l.sessions[i].Status() }
+func (l *Libvirt) Status(i int) model.Status { return l.sessions[i].Status() }
 
 // Stream reads a refresh of host i, telling the session about timeouts so
 // it marks the host degraded and redials.
-func (l *Libvirt) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, out chan<- libvirtx.Part) error {
+func (l *Libvirt) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, out chan<- model.Part) error {
 	s := l.sessions[i]
 	c, err := s.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	inner := make(chan libvirtx.Part)
+	inner := make(chan model.Part)
 	go func() {
 		c.Stream(ctx, o, inner)
 		close(inner)

@@ -23,7 +23,6 @@ import (
 	"charm.land/huh/v2"
 
 	"stowage/drive"
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
@@ -143,7 +142,7 @@ func (w *Wizard) Init() tea.Cmd {
 				// A pool too large for libvirt to list gives its first
 				// names: the live check is partial there, Prepare asks
 				// libvirt for the exact name before anything is made.
-				if msg.names[p.Name], msg.err = b.VolumeNames(ctx, p.Name); msg.err != nil && !libvirtx.IsListLimit(msg.err) {
+				if msg.names[p.Name], msg.err = b.VolumeNames(ctx, p.Name); msg.err != nil && !model.IsListLimit(msg.err) {
 					return msg
 				}
 				msg.err = nil

@@ -10,7 +10,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"stowage/drive"
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
@@ -99,7 +98,7 @@ func TestWizardValidatesAsTyped(t *testing.T) {
 // A pool too large for libvirt to list still opens the form with the names
 // it has; any other listing failure stops the wizard with its reason.
 func TestWizardOpensOnAPoolBeyondTheListLimit(t *testing.T) {
-	limit := &libvirtx.ListLimitError{Pool: "dir", Total: 20000, Listed: libvirtx.VolumeListMax}
+	limit := &model.ListLimitError{Pool: "dir", Total: 20000, Listed: model.VolumeListMax}
 	w := open(t, &fakeBackend{namesErr: limit}, common.DriveTarget{HostURI: "h", Pool: "dir"})
 	if err := w.validateName("taken"); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("the partial names are not used: %v", err)

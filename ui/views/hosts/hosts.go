@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"stowage/libvirtx"
+	"stowage/model"
 	"stowage/ui/common"
 	"stowage/ui/data"
 	"stowage/ui/table"
@@ -37,15 +37,15 @@ func (Kind) Columns(kind.Ctx) []table.Column {
 func State(h data.Host, now time.Time) (string, string, table.Tone) {
 	st := h.Status
 	switch {
-	case st.State == libvirtx.StateDisconnected:
+	case st.State == model.StateDisconnected:
 		d := st.Reason
 		if !st.NextRetry.IsZero() {
 			d = fmt.Sprintf("retry in %s: %s", st.NextRetry.Sub(now).Round(time.Second), st.Reason)
 		}
 		return "disconnected", d, table.Bad
-	case st.State == libvirtx.StateDegraded:
+	case st.State == model.StateDegraded:
 		return "degraded", st.Reason, table.Warn
-	case h.Loaded && st.State == libvirtx.StateConnected:
+	case h.Loaded && st.State == model.StateConnected:
 		d := ""
 		if n := len(h.Info.Errors); n > 0 {
 			return "connected", h.Info.Errors[n-1], table.Warn
@@ -96,7 +96,7 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 		return nil
 	}
 	h, _ := kind.SplitKey(k)
-	if c.Store.Hosts[h].Status.State != libvirtx.StateConnected {
+	if c.Store.Hosts[h].Status.State != model.StateConnected {
 		return nil
 	}
 	open := c.Actions.LVMOnISCSI

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strings"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -45,7 +44,7 @@ func (Kind) Columns(c kind.Ctx) []table.Column {
 
 // CreateLabel is the "can create drives" cell: yes, or no with the reason
 // and, for iSCSI pools where the wizard is available, its key.
-func CreateLabel(p libvirtx.PoolInfo, km keys.Map, acts common.Actions) string {
+func CreateLabel(p model.PoolInfo, km keys.Map, acts common.Actions) string {
 	if p.CanCreateVolumes {
 		if !p.Active {
 			return "yes, once started"
@@ -103,14 +102,14 @@ func (Kind) Rows(c kind.Ctx) []table.Row {
 	return out
 }
 
-func usagePermille(p libvirtx.PoolInfo) uint64 {
+func usagePermille(p model.PoolInfo) uint64 {
 	if p.Capacity == 0 {
 		return 0
 	}
 	return uint64(float64(p.Allocation) / float64(p.Capacity) * 1000)
 }
 
-func find(c kind.Ctx, k string) (int, *libvirtx.PoolInfo) {
+func find(c kind.Ctx, k string) (int, *model.PoolInfo) {
 	if k == "" {
 		return 0, nil
 	}

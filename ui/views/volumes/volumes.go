@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strings"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -30,13 +29,13 @@ func (Kind) Title(c kind.Ctx) string {
 	}
 	if p := scopePool(c); p != nil && p.VolumesNotListed > 0 {
 		return fmt.Sprintf("%s (%d volumes not listed: libvirt lists at most %d of a pool)",
-			p.Name, p.VolumesNotListed, libvirtx.VolumeListMax)
+			p.Name, p.VolumesNotListed, model.VolumeListMax)
 	}
 	return c.Scope.Pool
 }
 
 // scopePool is the pool the view is scoped to, or nil.
-func scopePool(c kind.Ctx) *libvirtx.PoolInfo {
+func scopePool(c kind.Ctx) *model.PoolInfo {
 	if c.Scope.Host < 0 || c.Scope.Host >= len(c.Store.Hosts) {
 		return nil
 	}
@@ -61,7 +60,7 @@ func (Kind) Columns(c kind.Ctx) []table.Column {
 }
 
 // Encryption is "luks (qemu)", "luks2 (librbd, VM disk)" or "-".
-func Encryption(v libvirtx.VolumeInfo) string {
+func Encryption(v model.VolumeInfo) string {
 	switch {
 	case v.Encryption != nil:
 		return v.Encryption.Label()
@@ -72,7 +71,7 @@ func Encryption(v libvirtx.VolumeInfo) string {
 }
 
 // Attached is "vm1:vdb, vm2:vdc" or "-".
-func Attached(as []libvirtx.Attachment) string {
+func Attached(as []model.Attachment) string {
 	var parts []string
 	for _, a := range as {
 		parts = append(parts, a.VM+":"+a.Target)
@@ -87,11 +86,11 @@ func SecretLabel(s model.SecretState) (string, table.Tone) {
 		return "present", table.Normal
 	case model.SecretNoValue:
 		return "no value!", table.Warn
-	case libvirtx.SecretPrivate:
+	case model.SecretPrivate:
 		return "present (private)", table.Normal
 	case model.SecretMissing:
 		return "MISSING", table.Bad
-	case libvirtx.SecretUnknown:
+	case model.SecretUnknown:
 		return "unknown", table.Normal
 	}
 	return "-", table.Normal
@@ -124,7 +123,7 @@ func (Kind) Rows(c kind.Ctx) []table.Row {
 	return out
 }
 
-func find(c kind.Ctx, k string) (int, *libvirtx.PoolInfo, *libvirtx.VolumeInfo) {
+func find(c kind.Ctx, k string) (int, *model.PoolInfo, *model.VolumeInfo) {
 	if k == "" {
 		return 0, nil, nil
 	}

@@ -1,18 +1,16 @@
-package libvirtx
+package model
 
 import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"stowage/model"
 )
 
 // A pool larger than libvirt can list keeps the names it got, counts the
 // rest, and says why; a later complete list clears the count.
 func TestApplyListLimit(t *testing.T) {
 	h := HostInfo{}
-	h.Apply(Part{Kind: PartPools, Pools: []model.Pool{{Name: "big", Type: model.PoolDir, Active: true}}})
+	h.Apply(Part{Kind: PartPools, Pools: []Pool{{Name: "big", Type: PoolDir, Active: true}}})
 	limit := &ListLimitError{Pool: "big", Total: 20000, Listed: 3}
 	h.Apply(Part{Kind: PartVolumeNames, Pool: "big", Names: []string{"c", "a", "b"}, Err: fmt.Errorf("list volumes: %w", limit)})
 	p := h.Pools[0]
@@ -23,7 +21,7 @@ func TestApplyListLimit(t *testing.T) {
 		t.Errorf("errors %q: want the limit explained", h.Errors)
 	}
 	// A refresh of the pool list keeps the count with the volumes.
-	h.Apply(Part{Kind: PartPools, Pools: []model.Pool{{Name: "big", Type: model.PoolDir, Active: true}}})
+	h.Apply(Part{Kind: PartPools, Pools: []Pool{{Name: "big", Type: PoolDir, Active: true}}})
 	if h.Pools[0].VolumesNotListed != 19997 || len(h.Pools[0].Volumes) != 3 {
 		t.Errorf("pool refresh dropped the partial list: %+v", h.Pools[0])
 	}
@@ -47,11 +45,11 @@ func TestApplyListLimit(t *testing.T) {
 func TestLinkMarksUnattachedLibrbdImages(t *testing.T) {
 	h := HostInfo{SecretsKnown: true,
 		Pools: []PoolInfo{
-			{Pool: model.Pool{Name: "rbd", Type: model.PoolRBD}, Volumes: []VolumeInfo{
-				{Volume: model.Volume{Name: "enc", Path: "cp/enc"}}, {Volume: model.Volume{Name: "plain", Path: "cp/plain"}}}},
-			{Pool: model.Pool{Name: "dir", Type: model.PoolDir}, Volumes: []VolumeInfo{{Volume: model.Volume{Name: "f", Path: "cp/enc"}}}},
+			{Pool: Pool{Name: "rbd", Type: PoolRBD}, Volumes: []VolumeInfo{
+				{Volume: Volume{Name: "enc", Path: "cp/enc"}}, {Volume: Volume{Name: "plain", Path: "cp/plain"}}}},
+			{Pool: Pool{Name: "dir", Type: PoolDir}, Volumes: []VolumeInfo{{Volume: Volume{Name: "f", Path: "cp/enc"}}}},
 		},
-		Secrets: []SecretInfo{{Secret: model.Secret{UUID: "u1", UsageType: "volume", UsageID: "cp/enc", Private: true}, Value: ValuePrivate}},
+		Secrets: []SecretInfo{{Secret: Secret{UUID: "u1", UsageType: "volume", UsageID: "cp/enc", Private: true}, Value: ValuePrivate}},
 	}
 	h.Link()
 	enc, plain, file := h.Pools[0].Volumes[0], h.Pools[0].Volumes[1], h.Pools[1].Volumes[0]
