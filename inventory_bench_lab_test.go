@@ -45,7 +45,7 @@ func benchPool(b *testing.B, n int) (uri, pool string) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.CreatePool(ctx, plan.Runner{}, libvirtx.PoolSpec{Name: pool, Type: "dir", Path: dir}, nil); err != nil {
+	if _, err := c.CreatePool(ctx, plan.Runner{}, model.PoolSpec{Name: pool, Type: "dir", Path: dir}, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {

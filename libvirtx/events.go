@@ -2,30 +2,24 @@ package libvirtx
 
 import (
 	"context"
+	"stowage/model"
 
 	"github.com/digitalocean/go-libvirt"
 )
-
-// DomainEvent is one lifecycle event (started, stopped, defined…) of a
-// domain; the console refreshes its VMs on any of them.
-type DomainEvent struct {
-	Domain string
-	Event  int32
-}
 
 // DomainEvents streams domain lifecycle events until ctx is cancelled or
 // the connection drops; the channel is closed then. Only registration is a
 // call (bounded by the connection's timeout); events arrive on their own.
 // Storage pool events are not offered: go-libvirt's router drops them, so
 // pools are polled instead.
-func (c *Conn) DomainEvents(ctx context.Context) (<-chan DomainEvent, error) {
+func (c *Conn) DomainEvents(ctx context.Context) (<-chan model.DomainEvent, error) {
 	sub, err := call(ctx, c, "subscribe to domain events", func(l *libvirt.Libvirt) (<-chan libvirt.DomainEventLifecycleMsg, error) {
 		return l.LifecycleEvents(ctx)
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan DomainEvent)
+	out := make(chan model.DomainEvent)
 	go func() {
 		defer close(out)
 		// go-libvirt's goroutine blocks on its send until it sees ctx end;
@@ -43,7 +37,7 @@ func (c *Conn) DomainEvents(ctx context.Context) (<-chan DomainEvent, error) {
 					return
 				}
 				select {
-				case out <- DomainEvent{Domain: ev.Dom.Name, Event: ev.Event}:
+				case out <- model.DomainEvent{Domain: ev.Dom.Name, Event: ev.Event}:
 				case <-ctx.Done():
 					return
 				}

@@ -13,26 +13,8 @@ import (
 	"stowage/plan"
 )
 
-// PoolSpec is a first pool the console offers to create: a dir pool on a
-// path, or an rbd pool on a Ceph cluster. It never holds the cephx key.
-type PoolSpec struct {
-	Name string
-	Type string // dir or rbd
-	// Path is the dir pool's directory (created by pool-build).
-	Path string
-	// Monitors ("host[:port]"), CephPool and CephUser describe an rbd pool;
-	// the cephx key is passed separately (raw bytes) and stored as a
-	// private libvirt secret.
-	Monitors []string
-	CephPool string
-	CephUser string
-}
-
-// SecretUsage is the usage name of the rbd pool's cephx secret.
-func (s PoolSpec) SecretUsage() string { return "stowage " + s.Name }
-
-// PoolSpecXML renders a PoolSpec; secretUUID names the cephx secret (rbd).
-func PoolSpecXML(s PoolSpec, secretUUID string) (string, error) {
+// PoolSpecXML renders a model.PoolSpec; secretUUID names the cephx secret (rbd).
+func PoolSpecXML(s model.PoolSpec, secretUUID string) (string, error) {
 	x := libvirtxml.StoragePool{Type: s.Type, Name: s.Name}
 	switch s.Type {
 	case "dir":
@@ -82,7 +64,7 @@ var ErrExists = errors.New("exists already")
 // runs PoolActions. cephxKey (rbd: the raw key, base64-decoded) is cleared
 // before CreatePool returns. On a failure r undoes what this run made,
 // each object only while it still has the identity its step recorded.
-func (c *Conn) CreatePool(ctx context.Context, r plan.Runner, s PoolSpec, cephxKey []byte) ([]plan.Leftover, error) {
+func (c *Conn) CreatePool(ctx context.Context, r plan.Runner, s model.PoolSpec, cephxKey []byte) ([]plan.Leftover, error) {
 	defer clear(cephxKey)
 	object := "pool " + s.Name
 	if err := c.checkPoolAbsent(ctx, s); err != nil {
@@ -100,7 +82,7 @@ func (c *Conn) CreatePool(ctx context.Context, r plan.Runner, s PoolSpec, cephxK
 
 // checkPoolAbsent wraps ErrExists when the name, or the rbd secret's
 // usage, is taken.
-func (c *Conn) checkPoolAbsent(ctx context.Context, s PoolSpec) error {
+func (c *Conn) checkPoolAbsent(ctx context.Context, s model.PoolSpec) error {
 	h, err := c.lookupPool(ctx, s.Name)
 	switch {
 	case err == nil:
@@ -129,7 +111,7 @@ func (c *Conn) checkPoolAbsent(ctx context.Context, s PoolSpec) error {
 // UUID from the define) and its undo acts on that identity only: a pool
 // another admin defined under the same name after ours was removed is
 // never touched. cephxKey is read by the secret step; the caller clears it.
-func (c *Conn) PoolActions(s PoolSpec, cephxKey []byte) ([]plan.Action, error) {
+func (c *Conn) PoolActions(s model.PoolSpec, cephxKey []byte) ([]plan.Action, error) {
 	if _, err := PoolSpecXML(s, "00000000-0000-0000-0000-000000000000"); err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func labCephxKey(t *testing.T, env lab.Env) []byte {
 
 // hostState is what a first pool could leave on the host: the pool of
 // that name (its UUID), the secret with its usage, the dir pool's path.
-func hostState(t *testing.T, env lab.Env, s libvirtx.PoolSpec) string {
+func hostState(t *testing.T, env lab.Env, s model.PoolSpec) string {
 	t.Helper()
 	var b strings.Builder
 	if out, err := virshOut(t, env.URI, "pool-uuid", s.Name); err == nil {
@@ -96,9 +96,9 @@ func readAudit(t *testing.T, path string) []plan.Record {
 	return recs
 }
 
-func firstPoolSpec(t *testing.T, env lab.Env, typ string) libvirtx.PoolSpec {
+func firstPoolSpec(t *testing.T, env lab.Env, typ string) model.PoolSpec {
 	name := fmt.Sprintf("t-firstpool-%s-%d", typ, time.Now().UnixNano())
-	s := libvirtx.PoolSpec{Name: name, Type: typ}
+	s := model.PoolSpec{Name: name, Type: typ}
 	switch typ {
 	case "dir":
 		// Not there yet: pool-build makes it, so the rollback removes it.

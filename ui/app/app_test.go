@@ -50,11 +50,11 @@ func (f *fake) Status(i int) model.Status {
 	}
 	return model.Status{State: model.StateConnected}
 }
-func (f *fake) Events(context.Context, int) (<-chan libvirtx.DomainEvent, error) {
+func (f *fake) Events(context.Context, int) (<-chan model.DomainEvent, error) {
 	return nil, errors.New("no events in the fake")
 }
 func (f *fake) Describe(context.Context, int, data.Object) (string, error) { return "<pool/>", nil }
-func (f *fake) CreatePool(context.Context, int, libvirtx.PoolSpec, []byte, chan<- plan.Event) error {
+func (f *fake) CreatePool(context.Context, int, model.PoolSpec, []byte, chan<- plan.Event) error {
 	return nil
 }
 func (f *fake) TrustHostKey(int, *libvirtx.UnknownHostKeyError) error { return nil }

@@ -39,13 +39,13 @@ type Backend interface {
 	Status(host int) model.Status
 	// Events streams domain lifecycle events until ctx ends or the
 	// connection drops.
-	Events(ctx context.Context, host int) (<-chan libvirtx.DomainEvent, error)
+	Events(ctx context.Context, host int) (<-chan model.DomainEvent, error)
 	// Describe returns an object's XML.
 	Describe(ctx context.Context, host int, o Object) (string, error)
 	// CreatePool makes a first pool, sending the plan's progress to events
 	// (the caller closes it after the call); key is the raw cephx key for
 	// rbd, cleared before CreatePool returns.
-	CreatePool(ctx context.Context, host int, s libvirtx.PoolSpec, key []byte, events chan<- plan.Event) error
+	CreatePool(ctx context.Context, host int, s model.PoolSpec, key []byte, events chan<- plan.Event) error
 	// TrustHostKey records shown, the unknown SSH host key the screen
 	// showed for host, only while the host's last dial still met exactly
 	// that key (else it refuses), and lets the next refresh dial at once.
@@ -148,8 +148,8 @@ type ChangedMsg struct{ Host int }
 // EventMsg is a domain lifecycle event.
 type EventMsg struct {
 	Host, Gen int
-	Event     libvirtx.DomainEvent
-	next      <-chan libvirtx.DomainEvent
+	Event     model.DomainEvent
+	next      <-chan model.DomainEvent
 }
 
 // EventsEndedMsg says a host's event stream closed (connection lost).
@@ -312,7 +312,7 @@ func (s *Store) subscribe(i, gen int) tea.Cmd {
 	}
 }
 
-func nextEvent(i, gen int, ch <-chan libvirtx.DomainEvent) tea.Cmd {
+func nextEvent(i, gen int, ch <-chan model.DomainEvent) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {

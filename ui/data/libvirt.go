@@ -79,7 +79,7 @@ func (l *Libvirt) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, o
 }
 
 // Events subscribes to domain lifecycle events on the current connection.
-func (l *Libvirt) Events(ctx context.Context, i int) (<-chan libvirtx.DomainEvent, error) {
+func (l *Libvirt) Events(ctx context.Context, i int) (<-chan model.DomainEvent, error) {
 	c, err := l.sessions[i].Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func (l *Libvirt) Describe(ctx context.Context, i int, o Object) (string, error)
 // CreatePool makes a first pool through the plan runner (audited, undone
 // by identity on failure), sending its progress to events (closed by the
 // caller). key (rbd: the raw cephx key) is cleared before it returns.
-func (l *Libvirt) CreatePool(ctx context.Context, i int, s libvirtx.PoolSpec, key []byte, events chan<- plan.Event) error {
+func (l *Libvirt) CreatePool(ctx context.Context, i int, s model.PoolSpec, key []byte, events chan<- plan.Event) error {
 	defer clear(key)
 	// The workflow owns its connection (redialed if its socket dies, so
 	// the rollback still runs): the session's is cut whenever a refresh

@@ -21,7 +21,6 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 	"stowage/themes"
@@ -116,12 +115,12 @@ func (m *Model) values() []string {
 
 // spec checks the fields and returns the pool spec and the decoded key
 // (rbd). The typed key is cleared here, decoded or not.
-func (m *Model) spec() (libvirtx.PoolSpec, []byte, error) {
+func (m *Model) spec() (model.PoolSpec, []byte, error) {
 	v := m.values()
 	if v[0] == "" {
-		return libvirtx.PoolSpec{}, nil, fmt.Errorf("give the pool a name")
+		return model.PoolSpec{}, nil, fmt.Errorf("give the pool a name")
 	}
-	s := libvirtx.PoolSpec{Name: v[0], Type: m.typ}
+	s := model.PoolSpec{Name: v[0], Type: m.typ}
 	if m.typ == "dir" {
 		if !strings.HasPrefix(v[1], "/") {
 			return s, nil, fmt.Errorf("the path must be absolute, e.g. /var/lib/libvirt/images")

@@ -15,7 +15,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"stowage/lab"
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 	"stowage/themes"
@@ -32,7 +31,7 @@ import (
 type fakeBackend struct {
 	data.Backend
 	mu     sync.Mutex
-	spec   libvirtx.PoolSpec
+	spec   model.PoolSpec
 	passed []byte // the slice the form passed (to see that it is cleared)
 	copied []byte // what it held during the call
 	err    error
@@ -40,7 +39,7 @@ type fakeBackend struct {
 
 func (f *fakeBackend) URIs() []string { return []string{"test:///default"} }
 
-func (f *fakeBackend) CreatePool(_ context.Context, _ int, s libvirtx.PoolSpec, key []byte, events chan<- plan.Event) error {
+func (f *fakeBackend) CreatePool(_ context.Context, _ int, s model.PoolSpec, key []byte, events chan<- plan.Event) error {
 	f.mu.Lock()
 	f.spec, f.passed, f.copied = s, key, slices.Clone(key)
 	f.mu.Unlock()
