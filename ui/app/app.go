@@ -1,11 +1,14 @@
 // Package app is the root model: a stack of screens with breadcrumbs, the
 // hosts' state line, the `:` palette, the `?` help and the poll timer. It
 // only dispatches: data goes to the store, keys to the palette, the top
-// screen or the global bindings, PushMsg/PopMsg to the stack. It imports
-// the ui packages and themes; libvirt is reached only through ui/data.
+// screen or the global bindings, PushMsg/PopMsg to the stack, and every
+// async result (common.Routed) to the screen that asked for it, wherever it
+// is on the stack (see common.Route). It imports the ui packages and
+// themes; libvirt is reached only through ui/data.
 package app
 
 import (
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -16,7 +19,9 @@ import (
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/data"
+	"stowage/ui/driveprogress"
 	"stowage/ui/firstpool"
+	"stowage/ui/iscsiwizard"
 	"stowage/ui/keys"
 	"stowage/ui/palette"
 	"stowage/ui/views/kind"
@@ -54,7 +59,9 @@ type Model struct {
 	help     help.Model
 	w, h     int
 	message  string
-	tick     int
+	// ticks numbers the poll timers: only the latest one re-arms, so a
+	// timer from before a reschedule cannot double the polling.
+	ticks common.Requests
 	// exitReport is printed by main after the program quit (a second
 	// Ctrl+C during a workflow: what it may have left).
 	exitReport string
@@ -64,7 +71,7 @@ type Model struct {
 // empty after an ordinary quit.
 func (m *Model) ExitReport() string { return m.exitReport }
 
-type tickMsg struct{ id int }
+type tickMsg struct{ common.Route }
 
 // New builds the root with the hosts screen at the bottom of the stack.
 func New(d Deps) *Model {
@@ -74,6 +81,7 @@ func New(d Deps) *Model {
 	if d.Tick == nil {
 		d.Tick = tea.Tick
 	}
+	d.Actions = handOffDrives(d.Actions)
 	m := &Model{d: d, help: help.New()}
 	m.ld = list.Deps{Store: d.Store, Keys: d.Keys, Styles: d.Styles, Actions: d.Actions, Kinds: d.Kinds}
 	if !d.ReadOnly {
@@ -97,10 +105,27 @@ func (m *Model) Stack() []common.Component { return m.stack }
 // Top is the screen on top.
 func (m *Model) Top() common.Component { return m.stack[len(m.stack)-1] }
 
+// handOffDrives lets the LVM-on-iSCSI wizard offer its "create the first
+// drive" key: the console holds both actions, the wizard alone (`stowage
+// iscsi wizard`) has no drive wizard to hand over to.
+func handOffDrives(a common.Actions) common.Actions {
+	open, create := a.LVMOnISCSI, a.CreateDrive
+	if open == nil || create == nil {
+		return a
+	}
+	a.LVMOnISCSI = func(at common.DriveTarget) common.Component {
+		c := open(at)
+		if w, ok := c.(*iscsiwizard.Model); ok {
+			w.HandOffDrives(create)
+		}
+		return c
+	}
+	return a
+}
+
 func (m *Model) schedule() tea.Cmd {
-	m.tick++
-	id := m.tick
-	return m.d.Tick(m.d.Refresh, func(time.Time) tea.Msg { return tickMsg{id: id} })
+	r := m.ticks.New()
+	return m.d.Tick(m.d.Refresh, func(time.Time) tea.Msg { return tickMsg{r} })
 }
 
 // Init reads every host and starts the poll timer.
@@ -162,7 +187,64 @@ func (m *Model) pop(result tea.Msg) tea.Cmd {
 	}
 	var cmd tea.Cmd
 	m.stack[len(m.stack)-1], cmd = top.Update(result)
-	return tea.Batch(append(cmds, cmd)...)
+	cmds = append(cmds, cmd)
+	// The browser then selects what was made, once the refresh shows it.
+	if sel, ok := m.selection(result); ok {
+		m.stack[len(m.stack)-1], cmd = m.Top().Update(sel)
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
+}
+
+// selection is what a closed screen's result made, for the screen below
+// to select: the drive (or the VM it went to), the first pool, the
+// LVM-on-iSCSI pool. A failed or deleting workflow made nothing to select.
+func (m *Model) selection(result tea.Msg) (common.SelectMsg, bool) {
+	switch r := result.(type) {
+	case driveprogress.DoneMsg:
+		if r.Err != nil || r.Action == "" || isDelete(r.Action) {
+			return common.SelectMsg{}, false
+		}
+		at := common.DriveTarget{HostURI: r.Result.Host, Pool: r.Result.Pool, Volume: r.Result.Name, VM: r.Result.VM, Disk: r.Result.Target}
+		return common.SelectMsg{At: at}, at.Pool != "" || at.VM != ""
+	case firstpool.CreatedMsg:
+		if r.Host < 0 || r.Host >= len(m.d.Store.Hosts) {
+			return common.SelectMsg{}, false
+		}
+		return common.SelectMsg{At: common.DriveTarget{HostURI: m.d.Store.Hosts[r.Host].URI, Pool: r.Pool}}, true
+	case iscsiwizard.PoolReadyMsg:
+		return common.SelectMsg{At: common.DriveTarget{HostURI: r.HostURI, Pool: r.Pool}}, true
+	}
+	return common.SelectMsg{}, false
+}
+
+// isDelete tells a delete workflow's title (driveconfirm's "delete …").
+func isDelete(action string) bool { return strings.HasPrefix(action, "delete ") }
+
+// route hands an async result to the screen that asked for it, searched
+// from the top of the stack down: a screen covered by another (a progress
+// view under a describe, a list under a wizard) still gets its results and
+// its streams keep running. A result whose request is no longer the
+// owner's latest, or whose owner has closed, is dropped here.
+func (m *Model) route(msg common.Routed) tea.Cmd {
+	r := msg.RouteOf()
+	for i := len(m.stack) - 1; i >= 0; i-- {
+		o, ok := m.stack[i].(common.Owner)
+		if !ok {
+			continue
+		}
+		mine, current := o.Owns(r)
+		if !mine {
+			continue
+		}
+		if !current {
+			return nil
+		}
+		var cmd tea.Cmd
+		m.stack[i], cmd = m.stack[i].Update(msg)
+		return cmd
+	}
+	return nil
 }
 
 // open replaces everything above the hosts screen with kind name.
@@ -201,7 +283,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, tea.Batch(cmd, m.broadcast(data.ChangedMsg{Host: hostOf(msg)}))
 	case tickMsg:
-		if msg.id != m.tick {
+		if !m.ticks.Current(msg.Route) {
 			return m, nil
 		}
 		cmds := []tea.Cmd{m.schedule()}
@@ -218,6 +300,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.message = "host key trusted; connecting…"
 		return m, m.d.Store.Refresh(msg.Host, false)
+	case dangerRefusedMsg:
+		m.message = msg.String()
+		return m, nil
 	case common.QuitMsg:
 		// A second Ctrl+C during a workflow: quit now; main prints the
 		// report once the terminal is back.
@@ -237,6 +322,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.key(msg)
 	case tea.MouseMsg:
 		return m, m.mouse(msg)
+	case common.Routed:
+		// After the store's and the timer's own: those are routed too,
+		// but to the store and the root.
+		return m, m.route(msg)
 	}
 	var cmd tea.Cmd
 	m.stack[len(m.stack)-1], cmd = m.Top().Update(msg)
@@ -311,9 +400,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	m.message = ""
 	top := m.Top()
 	if c, ok := top.(common.Capturing); ok && c.Capturing() {
-		var cmd tea.Cmd
-		m.stack[len(m.stack)-1], cmd = top.Update(msg)
-		return cmd
+		return m.keyToTop(msg)
 	}
 	// Global bindings are disjoint from the screens' own keys.
 	switch {
@@ -331,7 +418,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		for _, h := range m.d.Store.Hosts {
 			hosts = append(hosts, h.URI)
 		}
-		p := palette.New(names, hosts, m.d.Styles)
+		p := palette.New(names, hosts, m.d.Keys, m.d.Styles)
 		m.palette = &p
 		return nil
 	case key.Matches(msg, km.Refresh):
@@ -355,9 +442,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, km.Back) && len(m.stack) == 1:
 		return nil
 	}
-	var cmd tea.Cmd
-	m.stack[len(m.stack)-1], cmd = top.Update(msg)
-	return cmd
+	return m.keyToTop(msg)
 }
 
 // mouse forwards mouse messages to the top screen in its own coordinates.

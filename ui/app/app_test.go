@@ -13,7 +13,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 	"stowage/themes"
@@ -34,7 +33,7 @@ type fake struct {
 }
 
 func (f *fake) URIs() []string { return f.uris }
-func (f *fake) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, out chan<- model.Part) error {
+func (f *fake) Stream(ctx context.Context, i int, o model.StreamOptions, out chan<- model.Part) error {
 	f.streams.Add(1)
 	if f.err[i] != nil {
 		return f.err[i]
@@ -57,7 +56,7 @@ func (f *fake) Describe(context.Context, int, data.Object) (string, error) { ret
 func (f *fake) CreatePool(context.Context, int, model.PoolSpec, []byte, chan<- plan.Event) error {
 	return nil
 }
-func (f *fake) TrustHostKey(int, *libvirtx.UnknownHostKeyError) error { return nil }
+func (f *fake) TrustHostKey(int, *model.UnknownHostKeyError) error { return nil }
 
 func labHost() []model.Part {
 	return []model.Part{
@@ -389,7 +388,7 @@ func TestPollTickRefreshesAndRearms(t *testing.T) {
 	if n := f.streams.Load(); n != 1 {
 		t.Fatalf("%d refreshes at start, want 1", n)
 	}
-	_, cmd := m.Update(tickMsg{id: m.tick})
+	_, cmd := m.Update(tickMsg{m.ticks.Latest()})
 	armed := drain(t, m, cmd)
 	if n := f.streams.Load(); n != 2 || len(armed) != 1 {
 		t.Fatalf("after a tick: %d refreshes (want 2), %d timers armed (want 1)", n, len(armed))
@@ -399,7 +398,7 @@ func TestPollTickRefreshesAndRearms(t *testing.T) {
 	if n := f.streams.Load(); n != 3 {
 		t.Fatalf("the re-armed timer's tick: %d refreshes, want 3", n)
 	}
-	_, cmd = m.Update(tickMsg{id: m.tick - 1})
+	_, cmd = m.Update(tickMsg{common.Route{Owner: m.ticks.Latest().Owner, Req: m.ticks.Latest().Req - 1}})
 	if cmd != nil || f.streams.Load() != 3 {
 		t.Error("a stale tick refreshed")
 	}

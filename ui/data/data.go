@@ -1,9 +1,12 @@
 // Package data is the console's view of its hosts: the Backend interface
 // through which every libvirt call is made (as tea.Cmds, never inside
 // Update or View), the Store that Update applies results to, and the
-// messages that carry them, tagged with a host and a generation so stale
-// results are dropped. It imports libvirtx for its plain data types and
-// bubbletea; never lipgloss, themes or another ui package.
+// messages that carry them, tagged with a host and a common.Route (one
+// Requests per host for refreshes, one for event subscriptions) so stale
+// results are dropped: the console's one routing idiom (ui/common). It
+// speaks model types (package connect implements Backend over libvirtx)
+// and imports bubbletea and ui/common (for Route alone); never libvirtx,
+// lipgloss, themes or another ui package.
 package data
 
 import (
@@ -14,19 +17,13 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
+	"stowage/ui/common"
 )
 
-// Object names something `d` can describe.
-type Object struct {
-	// Kind is host, pool, volume, domain or secret.
-	Kind string
-	Pool string
-	// Name is the pool, volume or domain name, or the secret's UUID.
-	Name string
-}
+// Object names something `d` can describe (model.Object).
+type Object = model.Object
 
 // Backend is what the console needs of its hosts (libvirt in production,
 // a fake in unit tests).
@@ -34,7 +31,7 @@ type Backend interface {
 	URIs() []string
 	// Stream reads one refresh of a host into out; it returns when done
 	// (the connection error, if it could not even connect).
-	Stream(ctx context.Context, host int, o libvirtx.StreamOptions, out chan<- model.Part) error
+	Stream(ctx context.Context, host int, o model.StreamOptions, out chan<- model.Part) error
 	// Status is the host's connection state.
 	Status(host int) model.Status
 	// Events streams domain lifecycle events until ctx ends or the
@@ -49,12 +46,12 @@ type Backend interface {
 	// TrustHostKey records shown, the unknown SSH host key the screen
 	// showed for host, only while the host's last dial still met exactly
 	// that key (else it refuses), and lets the next refresh dial at once.
-	TrustHostKey(host int, shown *libvirtx.UnknownHostKeyError) error
+	TrustHostKey(host int, shown *model.UnknownHostKeyError) error
 }
 
 // UnknownHostKey is the SSH host key a host's last dial did not know.
-func UnknownHostKey(h Host) *libvirtx.UnknownHostKeyError {
-	var e *libvirtx.UnknownHostKeyError
+func UnknownHostKey(h Host) *model.UnknownHostKeyError {
+	var e *model.UnknownHostKeyError
 	if h.Err != nil && errors.As(h.Err, &e) {
 		return e
 	}
@@ -91,12 +88,14 @@ type Host struct {
 	// Err is the last refresh's connection error.
 	Err error
 
-	gen    int
-	cancel context.CancelFunc
-	// events is true while a domain event subscription is live; eventsID
-	// tells its messages from an older subscription's.
-	events   bool
-	eventsID int
+	// refreshes numbers full refreshes: a newer one makes the older's
+	// parts stale (a domains-only refresh joins the current one).
+	refreshes common.Requests
+	cancel    context.CancelFunc
+	// events is true while a domain event subscription is live;
+	// subscriptions tells its messages from an older subscription's.
+	events        bool
+	subscriptions common.Requests
 }
 
 // Store holds every host. The root model owns it; screens read it.
@@ -122,12 +121,15 @@ func (s *Store) Backend() Backend { return s.backend }
 // Timeout bounds one-shot calls (describe, create pool).
 func (s *Store) Timeout() time.Duration { return s.timeout }
 
-// PartMsg carries one part of a host's refresh.
+// PartMsg carries one part of a host's refresh. Its Route names the
+// host's refresh it belongs to; the root hands it to the store, never to a
+// screen.
 type PartMsg struct {
-	Host, Gen int
-	Part      model.Part
-	next      <-chan model.Part
-	done      <-chan streamEnd
+	common.Route
+	Host int
+	Part model.Part
+	next <-chan model.Part
+	done <-chan streamEnd
 }
 
 type streamEnd struct {
@@ -137,9 +139,10 @@ type streamEnd struct {
 
 // DoneMsg ends a host's refresh.
 type DoneMsg struct {
-	Host, Gen int
-	Err       error
-	Status    model.Status
+	common.Route
+	Host   int
+	Err    error
+	Status model.Status
 }
 
 // ChangedMsg tells screens that a host's data changed.
@@ -147,13 +150,17 @@ type ChangedMsg struct{ Host int }
 
 // EventMsg is a domain lifecycle event.
 type EventMsg struct {
-	Host, Gen int
-	Event     model.DomainEvent
-	next      <-chan model.DomainEvent
+	common.Route
+	Host  int
+	Event model.DomainEvent
+	next  <-chan model.DomainEvent
 }
 
 // EventsEndedMsg says a host's event stream closed (connection lost).
-type EventsEndedMsg struct{ Host, Gen int }
+type EventsEndedMsg struct {
+	common.Route
+	Host int
+}
 
 // Refresh starts a refresh of host i. Pools whose sizes and volume names
 // did not change keep their volume details (cheap polling); domainsOnly
@@ -166,15 +173,15 @@ func (s *Store) Refresh(i int, domainsOnly bool) tea.Cmd {
 	if h.cancel != nil && !domainsOnly {
 		h.cancel()
 	}
+	route := h.refreshes.Latest()
 	if !domainsOnly {
-		h.gen++
+		route = h.refreshes.New()
 		h.Loading = true
 	}
-	gen := h.gen
 	// Summarised here, on the Update goroutine: the stream's goroutine
 	// calls KeepVolumes while Update keeps writing the live pools (Link
 	// rewrites every volume's attachments), so it must not read them.
-	opts := libvirtx.StreamOptions{DomainsOnly: domainsOnly, KeepVolumes: unchangedPool(summarisePools(h.Info.Pools))}
+	opts := model.StreamOptions{DomainsOnly: domainsOnly, KeepVolumes: unchangedPool(summarisePools(h.Info.Pools))}
 	ctx, cancel := context.WithCancel(context.Background())
 	if !domainsOnly {
 		h.cancel = cancel
@@ -190,7 +197,7 @@ func (s *Store) Refresh(i int, domainsOnly bool) tea.Cmd {
 			cancel()
 		}
 	}()
-	return next(i, gen, parts, done)
+	return next(i, route, parts, done)
 }
 
 // poolSummary is what unchangedPool compares: a pool's sizes and the
@@ -235,14 +242,14 @@ func unchangedPool(prev map[string]poolSummary) func(p model.Pool, names []strin
 	}
 }
 
-func next(i, gen int, parts <-chan model.Part, done <-chan streamEnd) tea.Cmd {
+func next(i int, route common.Route, parts <-chan model.Part, done <-chan streamEnd) tea.Cmd {
 	return func() tea.Msg {
 		p, ok := <-parts
 		if !ok {
 			e := <-done
-			return DoneMsg{Host: i, Gen: gen, Err: e.err, Status: e.status}
+			return DoneMsg{Route: route, Host: i, Err: e.err, Status: e.status}
 		}
-		return PartMsg{Host: i, Gen: gen, Part: p, next: parts, done: done}
+		return PartMsg{Route: route, Host: i, Part: p, next: parts, done: done}
 	}
 }
 
@@ -254,9 +261,9 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		if msg.Host >= len(s.Hosts) {
 			return false, nil
 		}
-		cont := next(msg.Host, msg.Gen, msg.next, msg.done)
+		cont := next(msg.Host, msg.Route, msg.next, msg.done)
 		h := &s.Hosts[msg.Host]
-		if msg.Gen != h.gen {
+		if !h.refreshes.Current(msg.Route) {
 			return false, cont // stale: drain it, drop the data
 		}
 		if h.Status.State != model.StateConnected && msg.Part.Err == nil {
@@ -266,7 +273,7 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		h.Info.Link()
 		return true, cont
 	case DoneMsg:
-		if msg.Host >= len(s.Hosts) || msg.Gen != s.Hosts[msg.Host].gen {
+		if msg.Host >= len(s.Hosts) || !s.Hosts[msg.Host].refreshes.Current(msg.Route) {
 			return false, nil
 		}
 		h := &s.Hosts[msg.Host]
@@ -281,8 +288,7 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		var cmd tea.Cmd
 		if msg.Err == nil && !h.events && h.Status.State == model.StateConnected {
 			h.events = true
-			h.eventsID++
-			cmd = s.subscribe(msg.Host, h.eventsID)
+			cmd = s.subscribe(msg.Host, h.subscriptions.New())
 		}
 		return true, cmd
 	case EventMsg:
@@ -290,35 +296,35 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 			return false, nil
 		}
 		// Domain lifecycle: the VMs are re-read at once; keep listening.
-		return false, tea.Batch(s.Refresh(msg.Host, true), nextEvent(msg.Host, msg.Gen, msg.next))
+		return false, tea.Batch(s.Refresh(msg.Host, true), nextEvent(msg.Host, msg.Route, msg.next))
 	case EventsEndedMsg:
-		if msg.Host < len(s.Hosts) && s.Hosts[msg.Host].eventsID == msg.Gen {
+		if msg.Host < len(s.Hosts) && s.Hosts[msg.Host].subscriptions.Current(msg.Route) {
 			s.Hosts[msg.Host].events = false
 		}
 	}
 	return false, nil
 }
 
-func (s *Store) subscribe(i, gen int) tea.Cmd {
+func (s *Store) subscribe(i int, route common.Route) tea.Cmd {
 	b := s.backend
 	return func() tea.Msg {
 		// The subscription lives as long as the connection; its
 		// registration call is bounded by the connection's timeout.
 		ch, err := b.Events(context.Background(), i)
 		if err != nil {
-			return EventsEndedMsg{Host: i, Gen: gen}
+			return EventsEndedMsg{Route: route, Host: i}
 		}
-		return nextEvent(i, gen, ch)()
+		return nextEvent(i, route, ch)()
 	}
 }
 
-func nextEvent(i, gen int, ch <-chan model.DomainEvent) tea.Cmd {
+func nextEvent(i int, route common.Route, ch <-chan model.DomainEvent) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {
-			return EventsEndedMsg{Host: i, Gen: gen}
+			return EventsEndedMsg{Route: route, Host: i}
 		}
-		return EventMsg{Host: i, Gen: gen, Event: ev, next: ch}
+		return EventMsg{Route: route, Host: i, Event: ev, next: ch}
 	}
 }
 

@@ -1,0 +1,55 @@
+package data
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"stowage/model"
+	"stowage/plan"
+)
+
+// oneHost serves one host whose refresh is one pools part (unit tests).
+type oneHost struct{ pools []model.Pool }
+
+func (oneHost) URIs() []string { return []string{"test:///one"} }
+func (h oneHost) Stream(_ context.Context, _ int, _ model.StreamOptions, out chan<- model.Part) error {
+	out <- model.Part{Kind: model.PartPools, Pools: h.pools}
+	return nil
+}
+func (oneHost) Status(int) model.Status { return model.Status{State: model.StateConnected} }
+func (oneHost) Events(context.Context, int) (<-chan model.DomainEvent, error) {
+	return nil, errors.New("no events")
+}
+func (oneHost) Describe(context.Context, int, Object) (string, error) { return "", nil }
+func (oneHost) CreatePool(context.Context, int, model.PoolSpec, []byte, chan<- plan.Event) error {
+	return nil
+}
+func (oneHost) TrustHostKey(int, *model.UnknownHostKeyError) error { return nil }
+
+// A refresh's results carry its Route: once a newer refresh started, the
+// older one's parts are drained but dropped and its end is ignored; a
+// domains-only refresh joins the current refresh.
+func TestOlderRefreshIsStale(t *testing.T) {
+	s := NewStore(oneHost{pools: []model.Pool{{Name: "p"}}}, 0)
+	older := s.Refresh(0, false)
+	newer := s.Refresh(0, false)
+	part := older().(PartMsg)
+	changed, cont := s.Update(part)
+	if changed || cont == nil {
+		t.Fatalf("a stale part: changed %v, continued %v (want dropped but drained)", changed, cont != nil)
+	}
+	if changed, _ := s.Update(cont().(DoneMsg)); changed || !s.Hosts[0].Loading {
+		t.Fatal("a stale refresh's end finished the newer refresh")
+	}
+	latest := newer().(PartMsg)
+	if latest.Route == part.Route {
+		t.Fatal("two refreshes share a route")
+	}
+	if p := s.Refresh(0, true)().(PartMsg); p.Route != latest.Route {
+		t.Fatalf("a domains-only refresh has route %+v, want the current refresh's %+v", p.Route, latest.Route)
+	}
+	if changed, _ := s.Update(latest); !changed || len(s.Hosts[0].Info.Pools) != 1 {
+		t.Fatal("the latest refresh's part was dropped")
+	}
+}
