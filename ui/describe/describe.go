@@ -29,14 +29,17 @@ type Model struct {
 	xml   string
 	err   error
 	ready bool
+	// req names this screen for its reply (common.Route): the root hands
+	// the reply to this screen only, wherever it is on the stack.
+	req common.Requests
 }
 
-// loadedMsg is tagged with the screen that asked, so a reply for a closed
+// loadedMsg is routed to the screen that asked, so a reply for a closed
 // describe screen never lands in a newer one.
 type loadedMsg struct {
-	owner *Model
-	xml   string
-	err   error
+	common.Route
+	xml string
+	err error
 }
 
 // New builds the screen for obj on host.
@@ -51,14 +54,18 @@ func (m *Model) Title() string { return "describe " + m.obj.Kind + " " + model.S
 
 // Init fetches the XML.
 func (m *Model) Init() tea.Cmd {
-	return m.store.Describe(m.host, m.obj, func(x string, err error) tea.Msg { return loadedMsg{owner: m, xml: x, err: err} })
+	r := m.req.New()
+	return m.store.Describe(m.host, m.obj, func(x string, err error) tea.Msg { return loadedMsg{Route: r, xml: x, err: err} })
 }
+
+// Owns routes this screen's reply to it (common.Owner).
+func (m *Model) Owns(r common.Route) (mine, current bool) { return m.req.Owns(r) }
 
 // Update handles the fetched XML, scrolling and Esc.
 func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case loadedMsg:
-		if msg.owner == m {
+		if m.req.Current(msg.Route) {
 			m.xml, m.err, m.ready = msg.xml, msg.err, true
 			m.vp.SetContent(m.content())
 		}
