@@ -3,7 +3,10 @@
 // device must be typed, with live/persistent chosen), each followed by the
 // progress view. main leaves them unwired under --readonly.
 //
-// It imports model, drive (types only), themes, ui/common,
+// They are what the keymap's Dangerous actions open (keys.Confirmer):
+// the root refuses to open anything else for them.
+//
+// It imports model, drive (types only), ui/common, ui/keys,
 // ui/driveprogress and ui/drivewizard (for Deps); never libvirtx or ceph.
 package driveconfirm
 
@@ -21,6 +24,7 @@ import (
 	"stowage/ui/common"
 	"stowage/ui/driveprogress"
 	"stowage/ui/drivewizard"
+	"stowage/ui/keys"
 )
 
 type kind int
@@ -41,7 +45,7 @@ type Confirm struct {
 	mode     int
 	err      error
 	progress *driveprogress.Model
-	keys     struct{ Confirm, Back, Mode key.Binding }
+	keys     keys.ConfirmKeys
 	width    int
 	height   int
 }
@@ -50,9 +54,7 @@ func newConfirm(d drivewizard.Deps, at common.DriveTarget, k kind, want string) 
 	c := &Confirm{deps: d, at: at, kind: k, want: want, input: textinput.New()}
 	c.input.Placeholder = model.SafeText(want) // shown; want stays the name to compare
 	c.input.Focus()
-	c.keys.Confirm = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm"))
-	c.keys.Back = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
-	c.keys.Mode = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "live/persistent"))
+	c.keys = d.Bindings().Confirm
 	c.keys.Mode.SetEnabled(k == detaching)
 	c.modes = []model.AttachMode{{Live: true, Persistent: true}, {Live: true}, {Persistent: true}}
 	return c
@@ -80,7 +82,7 @@ func (c *Confirm) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	}
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		switch {
-		case key.Matches(k, c.keys.Back):
+		case key.Matches(k, c.keys.Cancel):
 			return c, common.Pop(nil)
 		case key.Matches(k, c.keys.Mode):
 			c.mode = (c.mode + 1) % len(c.modes)
@@ -127,7 +129,7 @@ func (c *Confirm) start() tea.Cmd {
 			return b.Detach(ctx, at.VM, at.Disk, mode, ev)
 		}
 	}
-	c.progress = driveprogress.New(title, plan, run, c.deps.Styles)
+	c.progress = driveprogress.New(title, plan, run, c.deps.Styles, c.deps.Bindings().Progress)
 	c.progress.SetSize(c.width, c.height)
 	c.progress.Focus()
 	return c.progress.Init()
@@ -143,13 +145,13 @@ func (c *Confirm) View() string {
 	var b strings.Builder
 	switch c.kind {
 	case deleting:
-		b.WriteString(s.Bad.Render("⚠ Delete drive "+model.SafeText(c.at.Pool+"/"+c.at.Volume)) + "\n\n")
+		b.WriteString(s.Bad.Render(keys.DangerMark+" Delete drive "+model.SafeText(c.at.Pool+"/"+c.at.Volume)) + "\n\n")
 		b.WriteString(s.Text.Render("This deletes the volume (or RBD image) and undefines its secret: the data is gone for good.\n"+
 			"A drive attached to a VM is refused: detach it first.") + "\n\n")
 		b.WriteString(s.Text.Render("Type the drive's name to confirm:") + "\n")
 	case detaching:
 		b.WriteString(s.Warn.Render("Detach "+model.SafeText(c.at.Disk)+" from "+model.SafeText(c.at.VM)) + "\n\n")
-		b.WriteString(s.Text.Render("from: ") + s.Title.Render(c.modes[c.mode].String()) + s.Muted.Render("  (tab to change)") + "\n")
+		b.WriteString(s.Text.Render("from: ") + s.Title.Render(c.modes[c.mode].String()) + s.Muted.Render("  ("+c.keys.Mode.Help().Key+" to change)") + "\n")
 		b.WriteString(s.Muted.Render("A live unplug needs the guest OS to release the disk; stowage says when it has not yet.") + "\n\n")
 		b.WriteString(s.Text.Render("Type the device name to confirm:") + "\n")
 	}
@@ -157,7 +159,7 @@ func (c *Confirm) View() string {
 	if c.err != nil {
 		b.WriteString(s.Bad.Render(model.SafeLines(c.err.Error())) + "\n")
 	}
-	b.WriteString("\n" + s.Muted.Render("enter: confirm · esc: cancel"))
+	b.WriteString("\n" + s.Muted.Render(keys.Hint(c.keys.Confirm, c.keys.Cancel)))
 	return b.String()
 }
 
@@ -181,7 +183,7 @@ func (c *Confirm) ShortHelp() []key.Binding {
 		return c.progress.ShortHelp()
 	}
 	var out []key.Binding
-	for _, k := range []key.Binding{c.keys.Confirm, c.keys.Mode, c.keys.Back} {
+	for _, k := range []key.Binding{c.keys.Confirm, c.keys.Mode, c.keys.Cancel} {
 		if k.Enabled() {
 			out = append(out, k)
 		}
@@ -191,6 +193,14 @@ func (c *Confirm) ShortHelp() []key.Binding {
 
 // FullHelp is ShortHelp in one column.
 func (c *Confirm) FullHelp() [][]key.Binding { return [][]key.Binding{c.ShortHelp()} }
+
+// Owns routes its progress view's run here (common.Owner).
+func (c *Confirm) Owns(r common.Route) (mine, current bool) {
+	if c.progress == nil {
+		return false, false
+	}
+	return c.progress.Owns(r)
+}
 
 // Title names the screen.
 func (c *Confirm) Title() string {
@@ -209,4 +219,11 @@ func (c *Confirm) Capturing() bool {
 	return true
 }
 
-var _ common.Capturing = (*Confirm)(nil)
+// Confirms marks the screen as the confirmation a Dangerous action must
+// open (keys.Confirmer).
+func (c *Confirm) Confirms() {}
+
+var (
+	_ common.Capturing = (*Confirm)(nil)
+	_ keys.Confirmer   = (*Confirm)(nil)
+)

@@ -13,6 +13,8 @@ import (
 	"stowage/ui/common"
 	"stowage/ui/driveprogress"
 	"stowage/ui/drivewizard"
+	"stowage/ui/keys"
+	"stowage/ui/keys/keytest"
 )
 
 // fakeBackend records deletes; every other call is unused here.
@@ -38,7 +40,7 @@ func TestDeleteNeedsTheTypedName(t *testing.T) {
 	p, _ := themes.Lookup("dark")
 	d := drivewizard.Deps{Styles: themes.Build(p, true), Backend: func(string) (driveprogress.Backend, error) { return fb, nil }}
 	c := NewDelete(d, common.DriveTarget{HostURI: "h", Pool: "pool", Volume: "data"}).(*Confirm)
-	enter := tea.KeyPressMsg{Code: tea.KeyEnter}
+	enter := keytest.Press(c.keys.Confirm)
 	typeText(c, "dat")
 	if _, cmd := c.Update(enter); cmd != nil || c.progress != nil || !strings.Contains(c.View(), `type "data" exactly`) {
 		t.Fatalf("a wrong name started the delete:\n%s", c.View())
@@ -65,7 +67,7 @@ func TestDetachModeCycles(t *testing.T) {
 	if c.modes[c.mode] != (model.AttachMode{Live: true, Persistent: true}) {
 		t.Fatal("detach does not default to live+persistent")
 	}
-	c.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	c.Update(keytest.Press(c.keys.Mode))
 	if c.modes[c.mode] != (model.AttachMode{Live: true}) || strings.Contains(c.View(), "live+persistent") {
 		t.Errorf("tab did not switch to live:\n%s", c.View())
 	}
@@ -78,7 +80,7 @@ func TestRefusalStaysUntilTyping(t *testing.T) {
 	p, _ := themes.Lookup("dark")
 	c := NewDelete(drivewizard.Deps{Styles: themes.Build(p, true)}, common.DriveTarget{HostURI: "h", Pool: "pool", Volume: "data"}).(*Confirm)
 	typeText(c, "dat")
-	c.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	c.Update(keytest.Press(c.keys.Confirm))
 	c.Update(c.Init()()) // the cursor starts blinking
 	c.Update(struct{}{}) // any other message
 	if !strings.Contains(c.View(), `type "data" exactly`) {
@@ -87,5 +89,28 @@ func TestRefusalStaysUntilTyping(t *testing.T) {
 	typeText(c, "a")
 	if strings.Contains(c.View(), "exactly") {
 		t.Errorf("the refusal stays after typing:\n%s", c.View())
+	}
+}
+
+// The confirmation's keys and hint are the keymap's: a remapped confirm
+// key is the one shown and the one that confirms.
+func TestRemappedConfirmKeyIsHintedAndConfirms(t *testing.T) {
+	km := keys.Default()
+	if err := km.Remap(map[string][]string{"confirm.confirm": {"ctrl+y"}}); err != nil {
+		t.Fatal(err)
+	}
+	fb := &fakeBackend{}
+	p, _ := themes.Lookup("dark")
+	d := drivewizard.Deps{Styles: themes.Build(p, true), Keys: km, Backend: func(string) (driveprogress.Backend, error) { return fb, nil }}
+	c := NewDelete(d, common.DriveTarget{HostURI: "h", Pool: "pool", Volume: "data"}).(*Confirm)
+	if v := c.View(); !strings.Contains(v, "ctrl+y: confirm · esc: cancel") {
+		t.Fatalf("hint does not follow the remap:\n%s", v)
+	}
+	typeText(c, "data")
+	if c.Update(keytest.Press(keys.Default().Confirm.Confirm)); c.progress != nil {
+		t.Fatal("the default confirm key still confirms after the remap")
+	}
+	if _, cmd := c.Update(keytest.Press(km.Confirm.Confirm)); cmd == nil || c.progress == nil {
+		t.Fatal("the remapped key did not confirm")
 	}
 }

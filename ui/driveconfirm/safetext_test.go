@@ -1,9 +1,6 @@
 package driveconfirm
 
 import (
-	"charm.land/bubbles/v2/key"
-	tea "charm.land/bubbletea/v2"
-
 	"errors"
 	"strings"
 	"testing"
@@ -12,6 +9,7 @@ import (
 	"stowage/ui/common"
 	"stowage/ui/driveprogress"
 	"stowage/ui/drivewizard"
+	"stowage/ui/keys/keytest"
 )
 
 // A drive or VM name with a C1 CSI or DEL in it is shown escaped: in the
@@ -35,28 +33,14 @@ func TestConfirmEscapesControlCharactersInNames(t *testing.T) {
 	c := NewDelete(d, common.DriveTarget{HostURI: "h", Pool: "pool\u009b31m", Volume: "data\x7f"}).(*Confirm)
 	check("the question", c.View(), `Delete drive pool\u009b31m/data\x7f`, `data\x7f`)
 	typeText(c, "data")
-	c.Update(keyOf(c.keys.Confirm))
+	c.Update(keytest.Press(c.keys.Confirm))
 	check("the refusal", c.View(), `type "data\x7f" exactly`)
 	// A backend error names the pool.
 	c = NewDelete(d, common.DriveTarget{HostURI: "h", Pool: "pool\u009b31m", Volume: "data"}).(*Confirm)
 	typeText(c, "data")
-	c.Update(keyOf(c.keys.Confirm))
+	c.Update(keytest.Press(c.keys.Confirm))
 	check("the backend error", c.View(), `no host for pool\u009b31m`)
 
 	v := NewDetach(d, common.DriveTarget{HostURI: "h", VM: "vm\x7f", Disk: "vdb"}).(*Confirm)
 	check("the detach question", v.View(), `Detach vdb from vm\x7f`)
-}
-
-// keyOf is the key message of a binding's first key.
-func keyOf(b key.Binding) tea.KeyPressMsg {
-	switch k := b.Keys()[0]; k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	default:
-		panic("no key message for " + k)
-	}
 }

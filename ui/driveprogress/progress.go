@@ -7,8 +7,9 @@
 // is printed on the terminal after exit. It also holds
 // Backend, the interface through which the drive screens reach a host.
 //
-// It imports model, drive (for its events and results), themes and ui/common;
-// never libvirtx or ceph: the host comes in through Backend.
+// It imports model, drive (for its events and results), themes, ui/common
+// and ui/keys (its bindings come from the console's keymap); never
+// libvirtx or ceph: the host comes in through Backend.
 package driveprogress
 
 import (
@@ -27,6 +28,7 @@ import (
 	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
+	"stowage/ui/keys"
 )
 
 // Backend is what the drive screens need of one host; main adapts the
@@ -81,6 +83,8 @@ type line struct {
 	made *drive.Leftover
 }
 
+// keymap is the keymap's progress bindings as this view offers them: the
+// one cancel key reads "quit now" once the rollback runs.
 type keymap struct {
 	Cancel, Quit, Close key.Binding
 }
@@ -103,30 +107,35 @@ type Model struct {
 	keys       keymap
 	focused    bool
 	cancelling bool
+	// req names this view's run (common.Route): its events and its end
+	// are routed here even while another screen covers the view, so the
+	// stream keeps running and the workflow never blocks on its events.
+	req common.Requests
 }
 
+// eventMsg and finishedMsg carry the run's Route; ch is the stream the
+// next listen reads.
 type eventMsg struct {
+	common.Route
 	ch chan drive.Event
 	e  drive.Event
 	ok bool
 }
 type finishedMsg struct {
+	common.Route
 	ch  chan drive.Event
 	res drive.Result
 	err error
 }
 
-// New builds the view for a plan; run starts when the view is shown.
-func New(action string, plan []model.Step, run Run, styles themes.Styles) *Model {
+// New builds the view for a plan; run starts when the view is shown. k
+// are the keymap's progress bindings.
+func New(action string, plan []model.Step, run Run, styles themes.Styles, k keys.ProgressKeys) *Model {
 	m := &Model{action: action, styles: styles, run: run, spin: spinner.New(spinner.WithSpinner(spinner.Dot))}
 	for _, s := range plan {
 		m.lines = append(m.lines, line{step: s})
 	}
-	m.keys = keymap{
-		Cancel: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "cancel and roll back")),
-		Quit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now (prints what may be left)")),
-		Close:  key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "close")),
-	}
+	m.keys = keymap{Cancel: k.Cancel, Quit: keys.WithHelp(k.Cancel, "quit now (prints what may be left)"), Close: k.Close}
 	m.updateKeys()
 	return m
 }
@@ -137,12 +146,15 @@ func (m *Model) updateKeys() {
 	m.keys.Close.SetEnabled(m.finished)
 }
 
-func listen(ch chan drive.Event) tea.Cmd {
+func listen(r common.Route, ch chan drive.Event) tea.Cmd {
 	return func() tea.Msg {
 		e, ok := <-ch
-		return eventMsg{ch: ch, e: e, ok: ok}
+		return eventMsg{Route: r, ch: ch, e: e, ok: ok}
 	}
 }
+
+// Owns routes the run's events and end to this view (common.Owner).
+func (m *Model) Owns(r common.Route) (mine, current bool) { return m.req.Owns(r) }
 
 // Init starts the workflow and the listener that re-arms on each event.
 func (m *Model) Init() tea.Cmd {
@@ -150,26 +162,26 @@ func (m *Model) Init() tea.Cmd {
 	m.events = ch
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	run := m.run
+	run, r := m.run, m.req.New()
 	start := func() tea.Msg {
 		res, err := run(ctx, ch)
 		close(ch)
-		return finishedMsg{ch: ch, res: res, err: err}
+		return finishedMsg{Route: r, ch: ch, res: res, err: err}
 	}
-	return tea.Batch(start, listen(ch), m.spin.Tick)
+	return tea.Batch(start, listen(r, ch), m.spin.Tick)
 }
 
 // Update applies events, ticks and keys.
 func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case eventMsg:
-		if msg.ch != m.events || !msg.ok {
+		if !m.req.Current(msg.Route) || !msg.ok {
 			return m, nil
 		}
 		m.apply(msg.e)
-		return m, listen(msg.ch)
+		return m, listen(msg.Route, msg.ch)
 	case finishedMsg:
-		if msg.ch != m.events {
+		if !m.req.Current(msg.Route) {
 			return m, nil
 		}
 		m.finished, m.res, m.err = true, msg.res, msg.err
@@ -304,11 +316,11 @@ func (m *Model) View() string {
 		} else {
 			b.WriteString(s.Good.Render("done") + "  " + s.Text.Render(model.SafeLines(summary(m.res))) + "\n")
 		}
-		b.WriteString(s.Muted.Render("enter/esc: close"))
+		b.WriteString(s.Muted.Render(keys.Hint(m.keys.Close)))
 	} else if !m.cancelling {
-		b.WriteString("\n\n" + s.Muted.Render("ctrl+c: cancel and roll back"))
+		b.WriteString("\n\n" + s.Muted.Render(keys.Hint(m.keys.Cancel)))
 	} else {
-		b.WriteString("\n\n" + s.Muted.Render("ctrl+c again: quit now (what may be left is printed)"))
+		b.WriteString("\n\n" + s.Muted.Render(m.keys.Quit.Help().Key+" again: quit now (what may be left is printed)"))
 	}
 	return b.String()
 }

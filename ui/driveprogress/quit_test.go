@@ -8,6 +8,7 @@ import (
 	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
+	"stowage/ui/keys"
 )
 
 // The first Ctrl+C cancels; a second one in the same workflow quits the
@@ -20,11 +21,11 @@ func TestSecondCtrlCQuitsWithWhatIsLeft(t *testing.T) {
 		{ID: model.StepAttach, Title: "attach to vm1"},
 	}
 	p, _ := themes.Lookup("dark")
-	m := New("create drive pool/d1", plan, nil, themes.Build(p, true))
+	m := New("create drive pool/d1", plan, nil, themes.Build(p, true), keys.Default().Progress)
 	ch := make(chan drive.Event)
 	cancels := 0
 	m.events, m.cancel = ch, func() { cancels++ }
-	feed := func(e drive.Event) { m.Update(eventMsg{ch: ch, e: e, ok: true}) }
+	feed := func(e drive.Event) { m.Update(eventMsg{Route: m.req.Latest(), ch: ch, e: e, ok: true}) }
 	feed(drive.Event{Kind: drive.StepStarted, Index: 0, Step: plan[0]})
 	feed(drive.Event{Kind: drive.StepDone, Index: 0, Step: plan[0],
 		Made: &drive.Leftover{What: "secret 5a7d-x", Command: "virsh secret-undefine 5a7d-x"}})
@@ -33,7 +34,7 @@ func TestSecondCtrlCQuitsWithWhatIsLeft(t *testing.T) {
 		Made: &drive.Leftover{What: "volume pool/d1", Command: "virsh vol-delete --pool pool d1"}})
 	feed(drive.Event{Kind: drive.StepStarted, Index: 2, Step: plan[2]})
 
-	ctrlC := m.keys.Cancel.Keys()[0]
+	ctrlC := m.keys.Cancel
 	if cmd := press(m, ctrlC); cmd != nil {
 		if _, quit := cmd().(common.QuitMsg); quit {
 			t.Fatal("the first ctrl+c quit instead of cancelling")
@@ -42,15 +43,15 @@ func TestSecondCtrlCQuitsWithWhatIsLeft(t *testing.T) {
 	if cancels != 1 || !m.Capturing() {
 		t.Fatalf("first ctrl+c: cancels=%d capturing=%v", cancels, m.Capturing())
 	}
-	if !strings.Contains(m.View(), "ctrl+c again") {
+	if !strings.Contains(m.View(), ctrlC.Help().Key+" again") {
 		t.Errorf("the view does not say a second ctrl+c quits:\n%s", m.View())
 	}
 	// The rollback has begun: the volume is gone, the secret not yet.
 	feed(drive.Event{Kind: drive.RollbackStarted, Note: "rolling back 2 step(s)"})
 	feed(drive.Event{Kind: drive.StepUndone, Index: 1, Step: plan[1], Note: "removed volume pool/d1"})
 
-	if m.keys.Quit.Keys()[0] != ctrlC {
-		t.Fatalf("quit is bound to %v, cancel to %v", m.keys.Quit.Keys(), ctrlC)
+	if m.keys.Quit.Keys()[0] != ctrlC.Keys()[0] {
+		t.Fatalf("quit is bound to %v, cancel to %v", m.keys.Quit.Keys(), ctrlC.Keys())
 	}
 	cmd := press(m, ctrlC)
 	if cmd == nil {
@@ -73,10 +74,10 @@ func TestSecondCtrlCQuitsWithWhatIsLeft(t *testing.T) {
 // Once the workflow finished, ctrl+c is the console's again (not captured).
 func TestCtrlCAfterTheWorkflowIsNotCaptured(t *testing.T) {
 	p, _ := themes.Lookup("dark")
-	m := New("x", []model.Step{{ID: model.StepCreateSecret, Title: "s"}}, nil, themes.Build(p, true))
+	m := New("x", []model.Step{{ID: model.StepCreateSecret, Title: "s"}}, nil, themes.Build(p, true), keys.Default().Progress)
 	ch := make(chan drive.Event)
 	m.events, m.cancel = ch, func() {}
-	m.Update(finishedMsg{ch: ch})
+	m.Update(finishedMsg{Route: m.req.Latest(), ch: ch})
 	if m.Capturing() || m.keys.Quit.Enabled() || m.keys.Cancel.Enabled() {
 		t.Fatalf("finished: capturing=%v quit=%v cancel=%v", m.Capturing(), m.keys.Quit.Enabled(), m.keys.Cancel.Enabled())
 	}

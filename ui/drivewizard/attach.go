@@ -12,6 +12,7 @@ import (
 	"stowage/model"
 	"stowage/ui/common"
 	"stowage/ui/driveprogress"
+	"stowage/ui/keys"
 )
 
 // Attacher attaches an existing volume to a VM: choose the VM and how,
@@ -25,20 +26,21 @@ type Attacher struct {
 	vm, mode, fallback string
 	form               *huh.Form
 	err                error
-	reqID              int
-	progress           *driveprogress.Model
-	width, height      int
-	back               key.Binding
+	// req numbers the reads (common.Route).
+	req           common.Requests
+	progress      *driveprogress.Model
+	width, height int
+	back          key.Binding
 }
 
 type attachLoaded struct {
-	id  int
+	common.Route
 	vms []string
 	err error
 }
 
 type attachPrepared struct {
-	id     int
+	common.Route
 	p      drive.Prepared
 	secret string
 	err    error
@@ -46,8 +48,7 @@ type attachPrepared struct {
 
 // NewAttach opens the attach flow for at's volume.
 func NewAttach(d Deps, at common.DriveTarget) common.Component {
-	return &Attacher{deps: d, at: at, vm: at.VM, mode: "live+persistent",
-		back: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))}
+	return &Attacher{deps: d, at: at, vm: at.VM, mode: "live+persistent", back: d.Bindings().DriveWizard.Back}
 }
 
 // Init lists the host's VMs.
@@ -58,13 +59,12 @@ func (a *Attacher) Init() tea.Cmd {
 		return nil
 	}
 	a.backend = b
-	a.reqID++
-	id, timeout := a.reqID, a.deps.timeout()
+	id, timeout := a.req.New(), a.deps.timeout()
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		vms, err := b.DomainNames(ctx)
-		return attachLoaded{id: id, vms: vms, err: err}
+		return attachLoaded{Route: id, vms: vms, err: err}
 	}
 }
 
@@ -88,24 +88,21 @@ func (a *Attacher) buildForm(withChoice bool) {
 			huh.NewOption("live now with QEMU-layer decryption (LUKS1 only, slower)", string(model.FallbackQEMU))).Value(&a.fallback))
 	}
 	a.form = huh.NewForm(huh.NewGroup(fields...)).WithTheme(huh.ThemeFunc(huh.ThemeBase)).WithShowHelp(true)
-	km := huh.NewDefaultKeyMap()
-	km.Quit = a.back
-	a.form.WithKeyMap(km)
+	a.form.WithKeyMap(FormKeys(a.deps.Bindings().Form, "back"))
 	if a.width > 0 {
 		a.form.WithWidth(a.width)
 	}
 }
 
 func (a *Attacher) prepare() tea.Cmd {
-	a.reqID++
-	id, b, timeout := a.reqID, a.backend, a.deps.timeout()
+	id, b, timeout := a.req.New(), a.backend, a.deps.timeout()
 	spec := drive.AttachSpec{Pool: a.at.Pool, Volume: a.at.Volume, VM: a.vm, Fallback: model.HotplugFallback(a.fallback),
 		Mode: model.AttachMode{Live: a.mode != "persistent", Persistent: a.mode != "live"}}
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		p, secret, err := b.PrepareAttach(ctx, spec)
-		return attachPrepared{id: id, p: p, secret: secret, err: err}
+		return attachPrepared{Route: id, p: p, secret: secret, err: err}
 	}
 }
 
@@ -117,7 +114,7 @@ func (a *Attacher) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	}
 	switch msg := msg.(type) {
 	case attachLoaded:
-		if msg.id != a.reqID {
+		if !a.req.Current(msg.Route) {
 			return a, nil
 		}
 		if a.err = msg.err; msg.err == nil {
@@ -127,7 +124,7 @@ func (a *Attacher) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		}
 		return a, nil
 	case attachPrepared:
-		if msg.id != a.reqID {
+		if !a.req.Current(msg.Route) {
 			return a, nil
 		}
 		if msg.err != nil {
@@ -139,7 +136,7 @@ func (a *Attacher) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		run := func(ctx context.Context, ev chan<- drive.Event) (drive.Result, error) {
 			return b.Attach(ctx, p, secret, ev)
 		}
-		a.progress = driveprogress.New("attach "+a.at.Volume+" to "+a.vm, p.Plan, run, a.deps.Styles)
+		a.progress = driveprogress.New("attach "+a.at.Volume+" to "+a.vm, p.Plan, run, a.deps.Styles, a.deps.Bindings().Progress)
 		a.progress.SetSize(a.width, a.height)
 		return a, a.progress.Init()
 	}
@@ -173,7 +170,7 @@ func (a *Attacher) View() string {
 		out = s.Bad.Render(model.SafeLines(a.err.Error())) + "\n\n"
 	}
 	if a.form == nil {
-		return out + s.Muted.Render("reading VMs…  esc: back")
+		return out + s.Muted.Render("reading VMs…  "+keys.Hint(a.back))
 	}
 	return out + a.form.View()
 }
@@ -211,6 +208,16 @@ func (a *Attacher) FullHelp() [][]key.Binding { return [][]key.Binding{a.ShortHe
 
 // Title names the screen.
 func (a *Attacher) Title() string { return "attach drive" }
+
+// Owns routes its reads and its progress view's run here (common.Owner).
+func (a *Attacher) Owns(r common.Route) (mine, current bool) {
+	if a.progress != nil {
+		if mine, current := a.progress.Owns(r); mine {
+			return mine, current
+		}
+	}
+	return a.req.Owns(r)
+}
 
 // Capturing: see Wizard.Capturing.
 func (a *Attacher) Capturing() bool {

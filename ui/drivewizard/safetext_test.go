@@ -62,6 +62,6 @@ func TestWizardEscapesControlCharactersInNames(t *testing.T) {
 func TestAttachEscapesControlCharactersInNames(t *testing.T) {
 	a := &Attacher{at: common.DriveTarget{HostURI: "h", Pool: badPool, Volume: "v\x7f"}}
 	a.SetSize(120, 40)
-	a.Update(attachLoaded{id: a.reqID, vms: []string{badVM}})
+	a.Update(attachLoaded{Route: a.req.Latest(), vms: []string{badVM}})
 	assertEscaped(t, "the attach form", a.View(), `Attach pool\u009b31m/v\x7f to`, `vm\x7f`)
 }

@@ -14,6 +14,7 @@ import (
 	"stowage/model"
 	"stowage/ui/common"
 	"stowage/ui/driveprogress"
+	"stowage/ui/keys"
 )
 
 // Update routes messages by phase.
@@ -22,7 +23,7 @@ func (w *Wizard) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		w.SetSize(msg.Width, msg.Height)
 	case loadedMsg:
-		if msg.id != w.reqID {
+		if !w.req.Current(msg.Route) {
 			return w, nil
 		}
 		if msg.err != nil {
@@ -34,7 +35,7 @@ func (w *Wizard) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		w.buildForm()
 		return w, w.form.Init()
 	case preparedMsg:
-		if msg.id != w.reqID {
+		if !w.req.Current(msg.Route) {
 			return w, nil
 		}
 		if errors.Is(msg.err, drive.ErrNeedsChoice) && w.fallback == "" {
@@ -81,7 +82,7 @@ func (w *Wizard) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 				w.scroll++
 			case key.Matches(k, w.keys.Up):
 				w.scroll = max(0, w.scroll-1)
-			case key.Matches(k, w.keys.Confirm):
+			case key.Matches(k, w.keys.Create):
 				return w, w.start()
 			case key.Matches(k, w.keys.Back):
 				w.phase = form
@@ -111,9 +112,7 @@ func (w *Wizard) buildChoice() {
 		huh.NewSelect[string]().Title("This libvirt cannot hot-plug a disk decrypted by librbd").
 			Description(drive.HotplugChoices(w.enc)).Options(opts...).Value(&w.fallback),
 	)).WithTheme(huh.ThemeFunc(huh.ThemeBase)).WithShowHelp(true)
-	km := huh.NewDefaultKeyMap()
-	km.Quit = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
-	w.form.WithKeyMap(km)
+	w.form.WithKeyMap(FormKeys(w.deps.Bindings().Form, "back"))
 	if w.width > 0 {
 		w.form.WithWidth(w.width)
 	}
@@ -124,7 +123,7 @@ func (w *Wizard) start() tea.Cmd {
 	run := func(ctx context.Context, events chan<- drive.Event) (drive.Result, error) {
 		return b.Create(ctx, p, events)
 	}
-	w.progress = driveprogress.New("create drive "+p.Spec.Pool+"/"+p.Spec.Name, p.Plan, run, w.deps.Styles)
+	w.progress = driveprogress.New("create drive "+p.Spec.Pool+"/"+p.Spec.Name, p.Plan, run, w.deps.Styles, w.deps.Bindings().Progress)
 	w.progress.SetSize(w.width, w.height)
 	w.progress.Focus()
 	w.phase = running
@@ -137,7 +136,7 @@ func (w *Wizard) View() string {
 	switch w.phase {
 	case loading:
 		if w.err != nil {
-			return s.Bad.Render("cannot open the wizard: ") + s.Text.Render(model.SafeLines(w.err.Error())) + "\n\n" + s.Muted.Render("esc: back")
+			return s.Bad.Render("cannot open the wizard: ") + s.Text.Render(model.SafeLines(w.err.Error())) + "\n\n" + s.Muted.Render(keys.Hint(w.keys.Back))
 		}
 		return s.Muted.Render("reading pools and VMs of " + model.SafeText(w.at.HostURI) + "…")
 	case preparing:
@@ -192,7 +191,9 @@ func (w *Wizard) reviewView() string {
 // scrolled clips the review to the screen, keeping the keys line visible.
 func (w *Wizard) scrolled(body string) string {
 	s := w.deps.Styles
-	footer := s.Title.Render("enter: create") + s.Muted.Render(" · ↑/↓ scroll · esc: back to the form")
+	k := w.keys
+	footer := s.Title.Render(keys.Hint(k.Create)) +
+		s.Muted.Render(" · "+k.Up.Help().Key+"/"+k.Down.Help().Key+" scroll · "+keys.Hint(keys.WithHelp(k.Back, "back to the form")))
 	lines := strings.Split(body, "\n")
 	room := w.height - 2
 	if room <= 0 || len(lines) <= room {
@@ -225,7 +226,7 @@ func (w *Wizard) ShortHelp() []key.Binding {
 	case form, choosing:
 		return w.form.KeyBinds()
 	case review:
-		return []key.Binding{w.keys.Confirm, w.keys.Up, w.keys.Down, w.keys.Back}
+		return []key.Binding{w.keys.Create, w.keys.Up, w.keys.Down, w.keys.Back}
 	case running:
 		return w.progress.ShortHelp()
 	}
@@ -237,3 +238,13 @@ func (w *Wizard) FullHelp() [][]key.Binding { return [][]key.Binding{w.ShortHelp
 
 // Title names the screen.
 func (w *Wizard) Title() string { return "create drive" }
+
+// Owns routes its reads and its progress view's run here (common.Owner).
+func (w *Wizard) Owns(r common.Route) (mine, current bool) {
+	if w.progress != nil {
+		if mine, current := w.progress.Owns(r); mine {
+			return mine, current
+		}
+	}
+	return w.req.Owns(r)
+}

@@ -4,9 +4,11 @@
 // XML with the equivalent virsh/rbd commands; then the live progress view.
 // It also holds the attach flow for an existing volume.
 //
-// It imports model, drive (types only), themes, ui/common and
-// ui/driveprogress; never libvirtx or ceph: the host comes in through
-// driveprogress.Backend.
+// It imports model, themes, ui/common, ui/keys, ui/driveprogress, huh
+// for the forms, and drive for its types and errors and two pure texts
+// (MakePreview, HotplugChoices), never to run a workflow; never libvirtx
+// or ceph: the host comes in through driveprogress.Backend. Its keys,
+// the forms' included, are the keymap's (Deps.Keys).
 package drivewizard
 
 import (
@@ -27,6 +29,7 @@ import (
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/driveprogress"
+	"stowage/ui/keys"
 )
 
 // Deps build the drive screens.
@@ -37,6 +40,38 @@ type Deps struct {
 	Log     *slog.Logger
 	// Timeout bounds each backend read (not the workflow itself).
 	Timeout time.Duration
+	// Keys is the console's keymap (with config.yaml's remaps): the drive
+	// screens use its Form, DriveWizard, Confirm and Progress bindings.
+	Keys keys.Map
+}
+
+// Bindings is the keymap the screens use: Keys, or the default keymap
+// when the caller set none.
+func (d Deps) Bindings() keys.Map {
+	if len(d.Keys.DriveWizard.Back.Keys()) == 0 {
+		return keys.Default()
+	}
+	return d.Keys
+}
+
+// FormKeys is huh's keymap with the keymap's form bindings: huh's own
+// descriptions stay, the keys are the keymap's; cancel names what esc
+// does on that form.
+func FormKeys(k keys.FormKeys, cancel string) *huh.KeyMap {
+	km := huh.NewDefaultKeyMap()
+	km.Quit = keys.WithHelp(k.Cancel, cancel)
+	set := func(b *key.Binding, from key.Binding) {
+		b.SetKeys(from.Keys()...)
+		b.SetHelp(from.Help().Key, b.Help().Desc)
+	}
+	for _, b := range []*key.Binding{&km.Input.Next, &km.Input.Submit, &km.Select.Next, &km.Select.Submit} {
+		set(b, k.Next)
+	}
+	set(&km.Input.Prev, k.Prev)
+	set(&km.Select.Prev, k.Prev)
+	set(&km.Select.Up, k.Up)
+	set(&km.Select.Down, k.Down)
+	return km
 }
 
 func (d Deps) timeout() time.Duration {
@@ -63,8 +98,10 @@ type Wizard struct {
 	at      common.DriveTarget
 	backend driveprogress.Backend
 	phase   phase
-	reqID   int
-	err     error
+	// req numbers the wizard's reads (common.Route): the root drops a
+	// reply to an older one.
+	req common.Requests
+	err error
 
 	pools []model.Pool
 	names map[string][]string
@@ -85,28 +122,19 @@ type Wizard struct {
 	width    int
 	height   int
 	scroll   int
-	keys     keys
-}
-
-type keys struct {
-	Confirm, Back, Up, Down key.Binding
+	keys     keys.DriveWizardKeys
 }
 
 // New opens the wizard preset to at's pool or VM.
 func New(d Deps, at common.DriveTarget) common.Component {
 	w := &Wizard{deps: d, at: at, pool: at.Pool, vm: at.VM, format: "raw", mode: "live+persistent",
 		cipher: model.RecommendedCipher, names: map[string][]string{}}
-	w.keys = keys{
-		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "create")),
-		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑", "scroll up")),
-		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓", "scroll down")),
-	}
+	w.keys = d.Bindings().DriveWizard
 	return w
 }
 
 type loadedMsg struct {
-	id    int
+	common.Route
 	pools []model.Pool
 	names map[string][]string
 	vms   []string
@@ -114,7 +142,7 @@ type loadedMsg struct {
 }
 
 type preparedMsg struct {
-	id  int
+	common.Route
 	p   drive.Prepared
 	pv  drive.Preview
 	err error
@@ -128,12 +156,11 @@ func (w *Wizard) Init() tea.Cmd {
 		return nil
 	}
 	w.backend = b
-	w.reqID++
-	id, timeout := w.reqID, w.deps.timeout()
+	id, timeout := w.req.New(), w.deps.timeout()
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		msg := loadedMsg{id: id, names: map[string][]string{}}
+		msg := loadedMsg{Route: id, names: map[string][]string{}}
 		if msg.pools, msg.err = b.Pools(ctx); msg.err != nil {
 			return msg
 		}
@@ -264,9 +291,7 @@ func (w *Wizard) buildForm() {
 			).Value(&w.mode).Description("target device: next free vdX, bus virtio"),
 		).WithHideFunc(func() bool { return w.vm == "" }),
 	).WithTheme(huh.ThemeFunc(huh.ThemeBase)).WithShowHelp(true)
-	km := huh.NewDefaultKeyMap()
-	km.Quit = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
-	w.form.WithKeyMap(km)
+	w.form.WithKeyMap(FormKeys(w.deps.Bindings().Form, "cancel"))
 	if w.width > 0 {
 		w.form.WithWidth(w.width)
 	}
@@ -349,17 +374,16 @@ func (w *Wizard) spec() model.DriveSpec {
 
 func (w *Wizard) prepare() tea.Cmd {
 	w.phase = preparing
-	w.reqID++
-	id, b, spec, timeout := w.reqID, w.backend, w.spec(), w.deps.timeout()
+	id, b, spec, timeout := w.req.New(), w.backend, w.spec(), w.deps.timeout()
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		p, err := b.Prepare(ctx, spec)
 		if err != nil {
-			return preparedMsg{id: id, err: err}
+			return preparedMsg{Route: id, err: err}
 		}
 		pv, err := drive.MakePreview(p)
-		return preparedMsg{id: id, p: p, pv: pv, err: err}
+		return preparedMsg{Route: id, p: p, pv: pv, err: err}
 	}
 }
 

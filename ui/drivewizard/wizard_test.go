@@ -14,6 +14,8 @@ import (
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/driveprogress"
+	"stowage/ui/keys"
+	"stowage/ui/keys/keytest"
 )
 
 type fakeBackend struct {
@@ -136,6 +138,7 @@ func TestWizardAsksForHotplugFallback(t *testing.T) {
 // (run with -race; the console's end-to-end test found this race).
 func TestFormFuncsRunOffTheUIGoroutine(t *testing.T) {
 	w := open(t, &fakeBackend{}, common.DriveTarget{HostURI: "h", Pool: "dir"})
+	km := w.deps.Bindings().Form
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	msgs := make(chan tea.Msg, 1024)
@@ -179,7 +182,7 @@ func TestFormFuncsRunOffTheUIGoroutine(t *testing.T) {
 	// moves it with a message of its own).
 	next := func() {
 		from := w.form.GetFocusedField()
-		send(tea.KeyPressMsg{Code: tea.KeyEnter})
+		send(keytest.Press(km.Next))
 		for w.form.GetFocusedField() == from {
 			_, cmd := w.Update(<-msgs)
 			run(cmd)
@@ -191,13 +194,44 @@ func TestFormFuncsRunOffTheUIGoroutine(t *testing.T) {
 		}
 	}
 	run(w.form.Init())
-	send(tea.KeyPressMsg{Code: tea.KeyDown}) // another pool: the funcs' binding changes
-	send(tea.KeyPressMsg{Code: tea.KeyUp})
+	send(keytest.Press(km.Down)) // another pool: the funcs' binding changes
+	send(keytest.Press(km.Up))
 	next()
 	keys("newdrive")
 	next()
 	keys("123456789")
 	if w.name != "newdrive" || w.size != "123456789" {
 		t.Errorf("name %q, size %q", w.name, w.size)
+	}
+}
+
+// The review's keys and hint are the keymap's; a remap of the form keys
+// reaches huh's keymap (the form's hints come from it).
+func TestReviewAndFormKeysFollowTheKeymap(t *testing.T) {
+	km := keys.Default()
+	if err := km.Remap(map[string][]string{"drive_wizard.create": {"ctrl+s"}, "form.next": {"ctrl+n"}, "form.down": {"down"}}); err != nil {
+		t.Fatal(err)
+	}
+	fb := &fakeBackend{}
+	p, _ := themes.Lookup("dark")
+	w := New(Deps{Styles: themes.Build(p, true), Keys: km, Backend: func(string) (driveprogress.Backend, error) { return fb, nil }},
+		common.DriveTarget{HostURI: "h", Pool: "dir"}).(*Wizard)
+	w.Update(w.Init()())
+	var next []string
+	for _, b := range w.ShortHelp() {
+		if b.Help().Desc == "select" || b.Help().Desc == "next" {
+			next = append(next, b.Help().Key)
+		}
+	}
+	if len(next) == 0 || next[0] != "ctrl+n" {
+		t.Errorf("the form offers next as %v; want ctrl+n", next)
+	}
+	w.name, w.size, w.enc = "d", "1G", "none"
+	w.Update(w.prepare()())
+	if w.phase != review || !strings.Contains(w.View(), "ctrl+s: create") {
+		t.Fatalf("phase %v; the review's hint does not follow the remap:\n%s", w.phase, w.View())
+	}
+	if w.Update(keytest.Press(keys.Default().DriveWizard.Create)); w.phase != review {
+		t.Fatal("the default create key still creates after the remap")
 	}
 }

@@ -7,8 +7,8 @@
 // The cephx key is typed into a masked field that holds it in a []byte
 // (never a Go string), decoded into another []byte, sent to libvirt as a
 // private secret, and both are cleared; it is never shown, logged or kept
-// in a message. It imports ui/common, ui/data, ui/keys, plan, model,
-// themes and libvirtx types.
+// in a message. Its keys are the keymap's FirstPool bindings. It imports
+// ui/common, ui/data, ui/keys, plan, model and themes; never libvirtx.
 package firstpool
 
 import (
@@ -35,17 +35,19 @@ type CreatedMsg struct {
 	Pool string
 }
 
+// doneMsg and eventMsg are routed to the form that started the run
+// (common.Route), wherever it is on the stack.
 type doneMsg struct {
-	owner *Model
-	err   error
+	common.Route
+	err error
 }
 
 // eventMsg is one plan event; ch and res carry the rest of the run.
 type eventMsg struct {
-	owner *Model
-	ev    plan.Event
-	ch    <-chan plan.Event
-	res   <-chan error
+	common.Route
+	ev  plan.Event
+	ch  <-chan plan.Event
+	res <-chan error
 }
 
 // Model is the form.
@@ -58,8 +60,10 @@ type Model struct {
 	// key is the cephx key field (rbd), after the text inputs.
 	key   *common.SecretField
 	focus int
-	busy  bool
-	err   error
+	// req names the form for its run's results (common.Route).
+	req  common.Requests
+	busy bool
+	err  error
 	// steps, marks and notes are the running plan's lines.
 	steps []model.Step
 	marks []string
@@ -96,6 +100,9 @@ func New(store *data.Store, host int, typ string, km keys.Map, st themes.Styles)
 
 // Title names the screen.
 func (m *Model) Title() string { return "new " + m.typ + " pool" }
+
+// Owns routes the run's results to this form (common.Owner).
+func (m *Model) Owns(r common.Route) (mine, current bool) { return m.req.Owns(r) }
 
 // Capturing: the form takes every key.
 func (m *Model) Capturing() bool { return true }
@@ -157,13 +164,13 @@ func (m *Model) spec() (model.PoolSpec, []byte, error) {
 func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	switch msg := msg.(type) {
 	case eventMsg:
-		if msg.owner != m {
+		if !m.req.Current(msg.Route) {
 			return m, nil
 		}
 		m.apply(msg.ev)
-		return m, next(m, msg.ch, msg.res)
+		return m, next(msg.Route, msg.ch, msg.res)
 	case doneMsg:
-		if msg.owner != m {
+		if !m.req.Current(msg.Route) {
 			return m, nil
 		}
 		m.busy, m.err = false, msg.err
@@ -180,17 +187,18 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		if m.busy {
 			return m, nil
 		}
-		switch msg.String() {
-		case "esc":
+		k := m.km.FirstPool
+		switch {
+		case key.Matches(msg, k.Cancel):
 			if m.key != nil {
 				m.key.Wipe()
 			}
 			return m, common.Pop(nil)
-		case "tab", "down":
+		case key.Matches(msg, k.Next):
 			return m, m.move(1)
-		case "shift+tab", "up":
+		case key.Matches(msg, k.Prev):
 			return m, m.move(-1)
-		case "enter":
+		case key.Matches(msg, k.Submit):
 			if m.focus < m.fields()-1 {
 				return m, m.move(1)
 			}
@@ -239,7 +247,7 @@ func (m *Model) submit() tea.Cmd {
 	b, host, timeout := m.store.Backend(), m.host, m.store.Timeout()
 	ch := make(chan plan.Event)
 	res := make(chan error, 1)
-	first := next(m, ch, res)
+	first := next(m.req.New(), ch, res)
 	return func() tea.Msg {
 		go func() {
 			// Each libvirt call is bounded by the timeout; this bounds the
@@ -256,13 +264,13 @@ func (m *Model) submit() tea.Cmd {
 }
 
 // next reads the run's next event, or its result once the events end.
-func next(owner *Model, ch <-chan plan.Event, res <-chan error) tea.Cmd {
+func next(r common.Route, ch <-chan plan.Event, res <-chan error) tea.Cmd {
 	return func() tea.Msg {
 		e, ok := <-ch
 		if !ok {
-			return doneMsg{owner: owner, err: <-res}
+			return doneMsg{Route: r, err: <-res}
 		}
-		return eventMsg{owner: owner, ev: e, ch: ch, res: res}
+		return eventMsg{Route: r, ev: e, ch: ch, res: res}
 	}
 }
 
@@ -308,6 +316,7 @@ func errText(err error) string {
 
 // View renders the form and, once it runs, the plan's lines.
 func (m *Model) View() string {
+	k := m.km.FirstPool
 	var b strings.Builder
 	b.WriteString(m.st.Title.Render("Create a first "+m.typ+" pool") + "\n\n")
 	for i, l := range m.labels {
@@ -356,10 +365,10 @@ func (m *Model) View() string {
 	case m.err != nil:
 		b.WriteString(m.st.Bad.Render("  " + model.SafeLines(m.err.Error())))
 		if m.key != nil {
-			b.WriteString("\n" + m.st.Muted.Render("  the cephx key was cleared: type it again to retry · esc cancels"))
+			b.WriteString("\n" + m.st.Muted.Render("  the cephx key was cleared: type it again to retry · "+k.Cancel.Help().Key+" cancels"))
 		}
 	default:
-		b.WriteString(m.st.Muted.Render("  tab next field · enter on the last field creates · esc cancels"))
+		b.WriteString(m.st.Muted.Render("  " + k.Next.Help().Key + " next field · " + k.Submit.Help().Key + " on the last field creates · " + k.Cancel.Help().Key + " cancels"))
 	}
 	return b.String()
 }
@@ -373,8 +382,12 @@ func (m *Model) Focus() {}
 // Blur is a no-op.
 func (m *Model) Blur() {}
 
-// ShortHelp lists the form's keys.
-func (m *Model) ShortHelp() []key.Binding { return []key.Binding{m.km.Back} }
+// ShortHelp lists the form's keys (none while the pool is created).
+func (m *Model) ShortHelp() []key.Binding {
+	k := m.km.FirstPool
+	return []key.Binding{keys.Enable(k.Next, !m.busy), keys.Enable(k.Prev, !m.busy),
+		keys.Enable(k.Submit, !m.busy), keys.Enable(k.Cancel, !m.busy)}
+}
 
 // FullHelp groups the form's keys.
-func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{{m.km.Back}} }
+func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }

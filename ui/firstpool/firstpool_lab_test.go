@@ -21,6 +21,7 @@ import (
 	"stowage/ui/common"
 	"stowage/ui/data"
 	"stowage/ui/keys"
+	"stowage/ui/keys/keytest"
 )
 
 // keyringKey reads the base64 key of a Ceph keyring ("key = …").
@@ -90,14 +91,14 @@ func TestLabLeakFirstPoolCephxKey(t *testing.T) {
 		for _, r := range v {
 			m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 		}
-		m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+		m.Update(keytest.Press(m.km.FirstPool.Submit))
 	}
 	for _, r := range keyText {
 		m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
 		frames = append(frames, m.View())
 	}
 	procs := lab.WatchProcesses(2 * time.Millisecond)
-	_, cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	_, cmd := m.Update(keytest.Press(m.km.FirstPool.Submit))
 	var created bool
 	for steps := 0; cmd != nil; steps++ {
 		if steps > 200 {

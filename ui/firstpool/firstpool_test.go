@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"stowage/lab"
@@ -21,6 +22,7 @@ import (
 	"stowage/ui/common"
 	"stowage/ui/data"
 	"stowage/ui/keys"
+	"stowage/ui/keys/keytest"
 )
 
 // fakeBackend records the first-pool call and plays the plan's events a
@@ -64,8 +66,8 @@ func typeText(m *Model, s string) {
 	}
 }
 
-func press(m *Model, code rune) tea.Cmd {
-	_, cmd := m.Update(tea.KeyPressMsg{Code: code})
+func press(m *Model, b key.Binding) tea.Cmd {
+	_, cmd := m.Update(keytest.Press(b))
 	return cmd
 }
 
@@ -74,7 +76,7 @@ func press(m *Model, code rune) tea.Cmd {
 func fillRBD(m *Model, name, key string, paste bool, frames *[]string) {
 	for _, v := range []string{name, "10.0.0.1:6789", "rbd", "libvirt"} {
 		typeText(m, v)
-		press(m, tea.KeyEnter)
+		press(m, m.km.FirstPool.Submit)
 	}
 	if paste {
 		m.Update(tea.PasteMsg{Content: key})
@@ -119,7 +121,7 @@ func TestFirstPoolCephxKeyNeverShown(t *testing.T) {
 			if m.key.Len() != len(keyText) {
 				g.Fatalf("the key field holds %d bytes, want the %d typed", m.key.Len(), len(keyText))
 			}
-			cmd := press(m, tea.KeyEnter)
+			cmd := press(m, m.km.FirstPool.Submit)
 			if cmd == nil {
 				g.Fatalf("enter on the key field did not submit: %v", m.err)
 			}
@@ -175,7 +177,7 @@ func TestFirstPoolCephxKeyNeverShown(t *testing.T) {
 	m := New(data.NewStore(fb, time.Second), 0, "rbd", keys.Default(), themes.Styles{})
 	var frames []string
 	fillRBD(m, "ceph", typed, false, &frames)
-	if cmd := press(m, tea.KeyEnter); cmd != nil || m.err == nil || !strings.Contains(m.err.Error(), "not base64") {
+	if cmd := press(m, m.km.FirstPool.Submit); cmd != nil || m.err == nil || !strings.Contains(m.err.Error(), "not base64") {
 		g.Fatalf("a key that is not base64: cmd %v, err %v; want a refusal", cmd != nil, m.err)
 	}
 	if !m.key.Empty() {
@@ -189,5 +191,32 @@ func TestFirstPoolCephxKeyNeverShown(t *testing.T) {
 	bad.AssertAbsent(g, "the refusal", []byte(m.err.Error()))
 	if fb.passed != nil {
 		g.Error("a refused key reached the backend")
+	}
+}
+
+// The form's keys and its hint line are the keymap's: a remapped cancel
+// is named in the hint and is the key that closes the form.
+func TestFormKeysFollowTheKeymap(t *testing.T) {
+	km := keys.Default()
+	if err := km.Remap(map[string][]string{"first_pool.cancel": {"ctrl+g"}}); err != nil {
+		t.Fatal(err)
+	}
+	m := New(data.NewStore(&fakeBackend{}, time.Second), 0, "dir", km, themes.Styles{})
+	if v := m.View(); !strings.Contains(v, "ctrl+g cancels") || strings.Contains(v, "esc cancels") {
+		t.Fatalf("hint does not follow the remap:\n%s", v)
+	}
+	if cmd := press(m, keys.Default().FirstPool.Cancel); cmd != nil {
+		t.Fatal("the default cancel key still closes the form")
+	}
+	cmd := press(m, km.FirstPool.Cancel)
+	if cmd == nil {
+		t.Fatal("the remapped cancel key does nothing")
+	}
+	if _, ok := cmd().(common.PopMsg); !ok {
+		t.Fatal("the remapped cancel key does not close the form")
+	}
+	press(m, km.FirstPool.Next)
+	if m.focus != 1 {
+		t.Errorf("next field: focus %d", m.focus)
 	}
 }

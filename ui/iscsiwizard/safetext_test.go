@@ -25,7 +25,7 @@ func TestWizardEscapesControlCharacters(t *testing.T) {
 		}
 	}
 	m := newWizard(t, nil)
-	m.Update(discoveredMsg{id: m.reqID, targets: []model.ISCSITarget{{IQN: "iqn.2026-11.lab:evil\u009b31m", Portal: "10.0.2.2:3260"}}})
+	m.Update(discoveredMsg{Route: m.req.Latest(), targets: []model.ISCSITarget{{IQN: "iqn.2026-11.lab:evil\u009b31m", Portal: "10.0.2.2:3260"}}})
 	check("the targets", m.View(), `iqn.2026-11.lab:evil\u009b31m`)
 	if m.targets[0].IQN != "iqn.2026-11.lab:evil\u009b31m" {
 		t.Fatal("the target's name was changed, not only its display")
@@ -33,7 +33,7 @@ func TestWizardEscapesControlCharacters(t *testing.T) {
 
 	m = lunsStage(t)
 	m.luns = []model.LUN{{Number: 1, Path: "/dev/disk/by-path/lun-1\x7f", Capacity: 1 << 20, VG: "vg\u009b31m"}}
-	m.Update(stepMsg{id: m.reqID, step: iscsi.Step{Title: "define iscsi pool p\x7f", Status: iscsi.StepKept, Error: "kept: pool p\x7f changed"}})
+	m.Update(stepMsg{Route: m.req.Latest(), step: iscsi.Step{Title: "define iscsi pool p\x7f", Status: iscsi.StepKept, Error: "kept: pool p\x7f changed"}})
 	m.err = "LUN 1 is disk vdb of VM \"web\u009b31m\""
 	check("the LUNs", m.View(), `/dev/disk/by-path/lun-1\x7f`, `VG vg\u009b31m`, `define iscsi pool p\x7f`, `kept: pool p\x7f changed`, `VM "web\u009b31m"`)
 
@@ -42,7 +42,7 @@ func TestWizardEscapesControlCharacters(t *testing.T) {
 	f := nothingFound(1)
 	f.LUNs[0].Signatures = []iscsi.Signature{{Kind: "ext4 file system", Detail: "label x\u009b31m"}}
 	toNames(t, m, f)
-	m.Update(phaseDoneMsg{id: m.reqID, phase: stageDone, err: errors.New("build VG vg\x7f failed")})
+	m.Update(phaseDoneMsg{Route: m.req.Latest(), phase: stageDone, err: errors.New("build VG vg\x7f failed")})
 	check("the findings and the error", m.View(), `build VG vg\x7f failed`)
 	toNames(t, m, f)
 	check("the findings", m.View(), `label x\u009b31m`)

@@ -21,7 +21,7 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	defer m.updateKeys()
 	switch msg := msg.(type) {
 	case presetMsg:
-		if msg.id != m.reqID {
+		if !m.req.Current(msg.Route) {
 			return m, nil
 		}
 		if msg.err != nil {
@@ -34,7 +34,7 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		m.d.Target = msg.target
 		return m, nil
 	case discoveredMsg:
-		if msg.id != m.reqID {
+		if !m.req.Current(msg.Route) {
 			return m, nil
 		}
 		m.busy = ""
@@ -52,13 +52,13 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		}
 		return m, nil
 	case stepMsg:
-		if msg.id != m.reqID {
+		if !m.req.Current(msg.Route) {
 			return m, nil
 		}
 		m.recordStep(msg.step)
 		return m, m.listen()
 	case phaseDoneMsg:
-		if msg.id != m.reqID {
+		if !m.req.Current(msg.Route) {
 			return m, nil
 		}
 		return m, m.phaseDone(msg)
@@ -289,7 +289,7 @@ func (m *Model) next() tea.Cmd {
 				// An earlier login used (and cleared) it, or going back did.
 				m.stage, m.field = stagePortal, secretField
 				m.focusField()
-				m.err = "type the CHAP secret again (it is cleared once a login used it), then enter"
+				m.err = "type the CHAP secret again (it is cleared once a login used it), then " + m.d.Keys.Next.Help().Key
 				return nil
 			}
 			// The setup reads these bytes during the login phase only;
@@ -307,7 +307,7 @@ func (m *Model) next() tea.Cmd {
 	case stageLUNs:
 		luns := m.pickedLUNs()
 		if len(luns) == 0 {
-			m.err = "pick at least one LUN (space)"
+			m.err = "pick at least one LUN (" + m.d.Keys.Toggle.Help().Key + ")"
 			return nil
 		}
 		m.forgetFindings()
@@ -326,7 +326,7 @@ func (m *Model) next() tea.Cmd {
 		if m.findings == nil || !slices.Equal(m.probedLUNs, m.pickedLUNs()) {
 			m.forgetFindings()
 			m.stage = stageLUNs
-			m.err = "the LUN selection changed since it was checked: press enter to check it again"
+			m.err = "the LUN selection changed since it was checked: press " + m.d.Keys.Next.Help().Key + " to check it again"
 			return nil
 		}
 		if want := m.needsConfirm(); want != "" && m.confirm.Value() != want {
@@ -356,18 +356,17 @@ func (m *Model) pickedLUNs() []int {
 }
 
 func (m *Model) discover(p iscsi.Portal) tea.Cmd {
-	m.reqID++
 	m.busy = "discovering targets at " + p.String()
-	id, connect, timeout := m.reqID, m.d.Connect, m.d.Timeout
+	id, connect, timeout := m.req.New(), m.d.Connect, m.d.Timeout
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		h, err := connect(ctx)
 		if err != nil {
-			return discoveredMsg{id: id, err: err}
+			return discoveredMsg{Route: id, err: err}
 		}
 		ts, err := iscsi.Discover(ctx, h, p)
-		return discoveredMsg{id: id, targets: ts, err: err}
+		return discoveredMsg{Route: id, targets: ts, err: err}
 	}
 }
 
@@ -382,9 +381,8 @@ type outcome struct {
 // as stepMsgs, ending with a phaseDoneMsg for the stage it leads to. The
 // phase is bounded by Deps.Timeout (minutes), not by one call's timeout.
 func (m *Model) run(to stage, busy string, phase func(context.Context, *iscsi.Setup) (outcome, error)) tea.Cmd {
-	m.reqID++
 	m.busy = busy
-	id, connect, timeout, s := m.reqID, m.d.Connect, m.d.Timeout, m.setup
+	id, connect, timeout, s := m.req.New(), m.d.Connect, m.d.Timeout, m.setup
 	var others func(context.Context) []iscsi.OtherHost
 	if to != stageLUNs {
 		others = m.d.Others // the probe and the build check every connected host
@@ -397,15 +395,15 @@ func (m *Model) run(to stage, busy string, phase func(context.Context, *iscsi.Se
 		defer cancel()
 		h, err := connect(ctx)
 		if err != nil {
-			ch <- phaseDoneMsg{id: id, phase: to, err: err}
+			ch <- phaseDoneMsg{Route: id, phase: to, err: err}
 			return
 		}
 		if others != nil {
 			s.Others = others(ctx)
 		}
-		s.Bind(h, func(st iscsi.Step) { ch <- stepMsg{id: id, step: st} })
+		s.Bind(h, func(st iscsi.Step) { ch <- stepMsg{Route: id, step: st} })
 		o, err := phase(ctx, s)
-		ch <- phaseDoneMsg{id: id, phase: to, luns: o.luns, findings: o.findings, probed: o.probed, err: err}
+		ch <- phaseDoneMsg{Route: id, phase: to, luns: o.luns, findings: o.findings, probed: o.probed, err: err}
 	}()
 	return m.listen()
 }

@@ -17,7 +17,7 @@ var stageLabels = []string{"1 portal", "2 target", "3 LUNs", "4 check and names"
 // come from the SAN, libvirt and LVM: they are escaped (model.SafeText)
 // here, where they meet the terminal, and nowhere else.
 func (m *Model) View() string {
-	st := m.d.Styles
+	st, k := m.d.Styles, m.d.Keys
 	safe := model.SafeText
 	var b strings.Builder
 	host, _, _ := strings.Cut(m.d.HostURI, "?") // key and known_hosts paths are noise here
@@ -38,13 +38,13 @@ func (m *Model) View() string {
 		}
 		b.WriteString(m.chapSecret.View() + "\n")
 	case stageTargets:
-		b.WriteString(st.Text.Render("Targets at "+safe(m.portalVal.String())+": enter defines and starts an iscsi pool (the host logs in).") + "\n\n")
+		b.WriteString(st.Text.Render("Targets at "+safe(m.portalVal.String())+": "+k.Next.Help().Key+" defines and starts an iscsi pool (the host logs in).") + "\n\n")
 		for i, t := range m.targets {
 			line := fmt.Sprintf("%-50s %s", safe(t.IQN), safe(t.Portal))
 			b.WriteString(m.row(i == m.cursor, line) + "\n")
 		}
 	case stageLUNs:
-		b.WriteString(st.Text.Render("LUNs of the target: space picks, enter reads what the picked LUNs hold. A VG will span them.") + "\n\n")
+		b.WriteString(st.Text.Render("LUNs of the target: "+k.Toggle.Help().Key+" picks, "+k.Next.Help().Key+" reads what the picked LUNs hold. A VG will span them.") + "\n\n")
 		b.WriteString(st.Muted.Render(fmt.Sprintf("    %-4s %-10s %-28s %s", "LUN", "size", "holds", "path")) + "\n")
 		for i, l := range m.luns {
 			mark := "[ ]"
@@ -109,7 +109,7 @@ func (m *Model) View() string {
 	if len(lines) > room {
 		lines = append([]string{st.Muted.Render(fmt.Sprintf("  … %d earlier lines", len(lines)-room+1))}, lines[len(lines)-room+1:]...)
 	}
-	b.WriteString("\n" + st.Muted.Render("Steps (ctrl+x: XML and virsh):") + "\n")
+	b.WriteString("\n" + st.Muted.Render("Steps ("+k.XML.Help().Key+": XML and virsh):") + "\n")
 	b.WriteString(strings.Join(lines, "\n") + "\n")
 	return b.String()
 }

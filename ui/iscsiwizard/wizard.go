@@ -4,8 +4,8 @@
 // found something, the overwrite token bound to it) → a logical pool that
 // can create drives. Every backend call is a tea.Cmd over iscsi.Setup,
 // whose steps run through plan.Runner (audited; a failure undoes what that
-// phase made). It imports iscsi, model, plan, themes and ui/common; never
-// libvirtx.
+// phase made). It imports iscsi, model, plan, themes, ui/common and
+// ui/keys (its bindings are the keymap's ISCSI scope); never libvirtx.
 package iscsiwizard
 
 import (
@@ -31,7 +31,9 @@ type Deps struct {
 	// inside a Cmd, never in Update.
 	Connect func(ctx context.Context) (iscsi.Host, error)
 	Styles  themes.Styles
-	Keys    KeyMap
+	// Keys are the console keymap's ISCSI bindings (DefaultKeyMap when
+	// unset).
+	Keys KeyMap
 	// Timeout bounds one phase (discovery, login and LUN listing, probe,
 	// build): minutes, not the per-call timeout, since a login or a
 	// pvcreate over a slow SAN takes long (default 10m).
@@ -72,8 +74,10 @@ type Model struct {
 	focused       bool
 	busy          string // what runs now; empty when idle
 	err           string
-	reqID         int
-	showXML       bool
+	// req numbers the wizard's phases (common.Route): each phase's
+	// steps and end are routed here; an older phase's are dropped.
+	req     common.Requests
+	showXML bool
 
 	portal, chapUser  textinput.Model
 	vg, pool, confirm textinput.Model
@@ -130,6 +134,22 @@ func New(d Deps) *Model {
 	return m
 }
 
+// Owns routes each phase's results here (common.Owner).
+func (m *Model) Owns(r common.Route) (mine, current bool) { return m.req.Owns(r) }
+
+// HandOffDrives sets Deps.CreateDrive after New: the console's root
+// holds the drive wizard (common.Actions.CreateDrive) and hands it over
+// when it opens this wizard, so that the key that creates the new pool's
+// first drive is offered in the console too, not only where Deps set it.
+func (m *Model) HandOffDrives(create func(common.DriveTarget) common.Component) {
+	m.d.CreateDrive = create
+	m.updateKeys()
+}
+
+// HandsOffDrives reports whether the wizard can open the drive wizard on
+// its new pool once built.
+func (m *Model) HandsOffDrives() bool { return m.d.CreateDrive != nil }
+
 // Title names the wizard in the breadcrumbs.
 func (m *Model) Title() string { return "LVM on iSCSI: " + model.SafeText(m.d.HostURI) }
 
@@ -139,21 +159,20 @@ func (m *Model) Init() tea.Cmd {
 	if m.d.PresetPool == "" {
 		return textinput.Blink
 	}
-	m.reqID++
-	id, connect, pool := m.reqID, m.d.Connect, m.d.PresetPool
+	id, connect, pool := m.req.New(), m.d.Connect, m.d.PresetPool
 	return tea.Batch(textinput.Blink, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		h, err := connect(ctx)
 		if err != nil {
-			return presetMsg{id: id, err: err}
+			return presetMsg{Route: id, err: err}
 		}
 		src, err := h.PoolSourceOf(ctx, pool)
 		if err != nil {
-			return presetMsg{id: id, err: err}
+			return presetMsg{Route: id, err: err}
 		}
 		var msg presetMsg
-		msg.id = id
+		msg.Route = id
 		if len(src.Hosts) > 0 {
 			msg.portal = src.Hosts[0]
 		}
@@ -273,25 +292,25 @@ func (m *Model) ShortHelp() []key.Binding {
 // FullHelp is ShortHelp in one column.
 func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
 
-// Messages. Each carries the request id of the phase that produced it;
-// Update drops those of an older phase.
+// Messages. Each carries the Route of the phase that produced it; the
+// root (and Update) drop those of an older phase.
 type (
 	discoveredMsg struct {
-		id      int
+		common.Route
 		targets []model.ISCSITarget
 		err     error
 	}
 	presetMsg struct {
-		id             int
+		common.Route
 		portal, target string
 		err            error
 	}
 	stepMsg struct {
-		id   int
+		common.Route
 		step iscsi.Step
 	}
 	phaseDoneMsg struct {
-		id       int
+		common.Route
 		phase    stage
 		luns     []model.LUN
 		findings *iscsi.Findings
@@ -299,7 +318,9 @@ type (
 		err      error
 	}
 	// PoolReadyMsg is the wizard's result, delivered to the screen below
-	// when it closes after success: the new logical pool.
+	// when it closes after success: the new logical pool. The console's
+	// root re-reads the hosts and has the browser select the pool
+	// (common.SelectMsg).
 	PoolReadyMsg struct {
 		HostURI, Pool string
 	}

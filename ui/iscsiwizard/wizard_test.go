@@ -13,6 +13,7 @@ import (
 	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
+	"stowage/ui/keys/keytest"
 )
 
 // discoverOnly is a host that answers discovery; the wizard's other calls
@@ -45,16 +46,7 @@ func newWizard(t *testing.T, h iscsi.Host) *Model {
 // press sends the first key of a binding.
 func press(t *testing.T, m *Model, b key.Binding) tea.Cmd {
 	t.Helper()
-	codes := map[string]tea.KeyPressMsg{
-		"enter": {Code: tea.KeyEnter}, "esc": {Code: tea.KeyEscape}, "tab": {Code: tea.KeyTab},
-		"space": {Code: tea.KeySpace, Text: " "}, "down": {Code: tea.KeyDown}, "up": {Code: tea.KeyUp},
-		"ctrl+x": {Code: 'x', Mod: tea.ModCtrl}, "c": {Code: 'c', Text: "c"},
-	}
-	k, ok := codes[b.Keys()[0]]
-	if !ok {
-		t.Fatalf("no key message for %q", b.Keys()[0])
-	}
-	_, cmd := m.Update(k)
+	_, cmd := m.Update(keytest.Press(b))
 	return cmd
 }
 
@@ -83,7 +75,7 @@ func TestPortalStageValidatesThenDiscovers(t *testing.T) {
 		t.Fatalf("discovery asked %v", h.asked)
 	}
 	// A result of an older request is dropped.
-	m.Update(discoveredMsg{id: m.reqID - 1, targets: nil, err: errors.New("stale")})
+	m.Update(discoveredMsg{Route: common.Route{Owner: m.req.Latest().Owner, Req: m.req.Latest().Req - 1}, targets: nil, err: errors.New("stale")})
 	if m.err != "" || m.stage != stagePortal {
 		t.Fatalf("stale result applied: err %q stage %d", m.err, m.stage)
 	}
@@ -121,7 +113,7 @@ func lunsStage(t *testing.T) *Model {
 	if cmd := press(t, m, m.d.Keys.Next); cmd == nil || m.busy == "" {
 		t.Fatal("picking a target should start the login phase")
 	}
-	m.Update(phaseDoneMsg{id: m.reqID, phase: stageLUNs, luns: []model.LUN{
+	m.Update(phaseDoneMsg{Route: m.req.Latest(), phase: stageLUNs, luns: []model.LUN{
 		{Number: 1, Path: "/dev/disk/by-path/x-lun-1", Capacity: 128 << 20},
 		{Number: 2, Path: "/dev/disk/by-path/x-lun-2", Capacity: 128 << 20, VG: "oldvg"},
 	}})
@@ -138,7 +130,7 @@ func toNames(t *testing.T, m *Model, f iscsi.Findings) {
 	if cmd := press(t, m, m.d.Keys.Next); cmd == nil || m.busy == "" {
 		t.Fatalf("enter on the LUNs should start the probe: err %q", m.err)
 	}
-	m.Update(phaseDoneMsg{id: m.reqID, phase: stageNames, findings: &f, probed: m.pickedLUNs()})
+	m.Update(phaseDoneMsg{Route: m.req.Latest(), phase: stageNames, findings: &f, probed: m.pickedLUNs()})
 	if m.stage != stageNames {
 		t.Fatalf("stage %d after the probe, want names", m.stage)
 	}
@@ -246,7 +238,7 @@ func TestTokenClearedWhenTheLUNPickChanges(t *testing.T) {
 	press(t, m, k.Back)
 	press(t, m, k.Toggle) // unpick LUN 1
 	press(t, m, k.Next)
-	m.Update(phaseDoneMsg{id: m.reqID, phase: stageNames, findings: &g, probed: []int{1, 2}})
+	m.Update(phaseDoneMsg{Route: m.req.Latest(), phase: stageNames, findings: &g, probed: []int{1, 2}})
 	if m.findings != nil {
 		t.Fatal("findings of another pick were applied")
 	}
@@ -261,10 +253,10 @@ func TestBuildFailureKeepsPhase1AndNeedsANewProbe(t *testing.T) {
 	if cmd := press(t, m, m.d.Keys.Next); cmd == nil {
 		t.Fatalf("build did not start: %q", m.err)
 	}
-	if _, cmd := m.Update(stepMsg{id: m.reqID, step: iscsi.Step{Title: "build VG", Status: iscsi.StepFailed}}); cmd == nil {
+	if _, cmd := m.Update(stepMsg{Route: m.req.Latest(), step: iscsi.Step{Title: "build VG", Status: iscsi.StepFailed}}); cmd == nil {
 		t.Fatal("a step message must re-arm the listener")
 	}
-	_, cmd := m.Update(phaseDoneMsg{id: m.reqID, phase: stageDone, err: errors.New("pvcreate failed (rolled back: nothing left)")})
+	_, cmd := m.Update(phaseDoneMsg{Route: m.req.Latest(), phase: stageDone, err: errors.New("pvcreate failed (rolled back: nothing left)")})
 	if cmd != nil || m.busy != "" {
 		t.Fatalf("a failed build must not start another rollback (the runner did it): busy %q", m.busy)
 	}

@@ -1,17 +1,19 @@
 // Package palette is the `:` command line: it completes command names
 // (Tab) and host names after `host`, and returns the chosen command to the
-// root, which dispatches it. It imports model (for SafeText) and themes
-// only.
+// root, which dispatches it. Its keys are the keymap's PaletteLine
+// bindings. It imports model (for SafeText), themes and ui/keys only.
 package palette
 
 import (
 	"sort"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"stowage/model"
 	"stowage/themes"
+	"stowage/ui/keys"
 )
 
 // Model is the palette.
@@ -19,6 +21,7 @@ type Model struct {
 	commands []string
 	hosts    []string
 	input    string
+	keys     keys.PaletteLineKeys
 	st       themes.Styles
 }
 
@@ -28,11 +31,12 @@ type RunMsg struct{ Cmd, Arg string }
 // CloseMsg closes the palette without a command.
 type CloseMsg struct{}
 
-// New builds a palette for commands (pools, volumes…) and host names.
-func New(commands, hosts []string, st themes.Styles) Model {
+// New builds a palette for commands (pools, volumes…) and host names,
+// with km's PaletteLine keys.
+func New(commands, hosts []string, km keys.Map, st themes.Styles) Model {
 	cs := append([]string{"host", "quit", "help"}, commands...)
 	sort.Strings(cs)
-	return Model{commands: cs, hosts: hosts, st: st}
+	return Model{commands: cs, hosts: hosts, keys: km.PaletteLine, st: st}
 }
 
 // Input is the typed text.
@@ -61,30 +65,31 @@ func (m Model) Completions() []string {
 	return out
 }
 
-// Update edits the line; Tab completes, Enter runs, Esc closes.
+// Update edits the line; Tab completes, Enter runs, Esc closes (by
+// default: the keys are the keymap's).
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return m, nil
 	}
-	switch k.String() {
-	case "esc":
+	switch {
+	case key.Matches(k, m.keys.Close):
 		return m, func() tea.Msg { return CloseMsg{} }
-	case "tab":
+	case key.Matches(k, m.keys.Complete):
 		if cs := m.Completions(); len(cs) > 0 {
 			m.input = commonPrefix(cs)
 			if len(cs) == 1 && !strings.HasSuffix(m.input, " ") && m.input == "host" {
 				m.input += " "
 			}
 		}
-	case "enter":
+	case key.Matches(k, m.keys.Run):
 		in := strings.TrimSpace(m.input)
 		if cs := m.Completions(); len(cs) == 1 {
 			in = cs[0]
 		}
 		cmd, arg, _ := strings.Cut(in, " ")
 		return m, func() tea.Msg { return RunMsg{Cmd: cmd, Arg: strings.TrimSpace(arg)} }
-	case "backspace":
+	case key.Matches(k, m.keys.Erase):
 		if r := []rune(m.input); len(r) > 0 {
 			m.input = string(r[:len(r)-1])
 		}

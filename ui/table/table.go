@@ -1,8 +1,9 @@
 // Package table is the console's list widget: columns, sortable by any
 // column, a fuzzy filter, a cursor and scrolling that survive refreshes
 // (rows are matched by key), mouse wheel and clicks. It renders only the
-// visible rows, so a frame of 10,000 rows costs what a screenful costs. It
-// imports themes, keys and bubbletea; no backend.
+// visible rows, so a frame of 10,000 rows costs what a screenful costs.
+// Its keys, the filter line's included, are the keymap's. It imports
+// model, themes, ui/keys and bubbletea; no backend.
 package table
 
 import (
@@ -310,13 +311,14 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (m Model) editFilter(msg tea.KeyPressMsg) Model {
-	switch msg.String() {
-	case "enter":
+	k := m.km.FilterLine
+	switch {
+	case key.Matches(msg, k.Keep):
 		m.editing = false
-	case "esc":
+	case key.Matches(msg, k.Clear):
 		m.editing = false
 		m.filter = ""
-	case "backspace":
+	case key.Matches(msg, k.Erase):
 		if r := []rune(m.filter); len(r) > 0 {
 			m.filter = string(r[:len(r)-1])
 		}
@@ -442,7 +444,9 @@ func (m Model) footer() string {
 	count := itoa(len(m.view)) + "/" + itoa(len(m.rows))
 	switch {
 	case m.editing:
-		return m.st.Title.Render("/"+model.SafeText(m.filter)+"█") + m.st.Muted.Render("  "+count+"  enter keep · esc clear")
+		k := m.km.FilterLine
+		return m.st.Title.Render("/"+model.SafeText(m.filter)+"█") +
+			m.st.Muted.Render("  "+count+"  "+k.Keep.Help().Key+" "+k.Keep.Help().Desc+" · "+k.Clear.Help().Key+" "+k.Clear.Help().Desc)
 	case m.filter != "":
 		return m.st.Muted.Render("filter: " + model.SafeText(m.filter) + "  " + count)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"stowage/themes"
 	"stowage/ui/keys"
+	"stowage/ui/keys/keytest"
 )
 
 func rows(n int) []Row {
@@ -30,9 +31,9 @@ func newTable(n int) Model {
 	return m
 }
 
+// press presses key name k (a binding's key, or typed text).
 func press(m Model, k string) Model {
-	code := rune(k[0])
-	m, _ = m.Update(tea.KeyPressMsg{Code: code, Text: k})
+	m, _ = m.Update(keytest.Key(k))
 	return m
 }
 
@@ -88,7 +89,7 @@ func TestFuzzyFilterAndSort(t *testing.T) {
 	if m.Len() != want || want == 0 || want == 1000 {
 		t.Fatalf("filter %q matches %d rows, want %d", m.Filter(), m.Len(), want)
 	}
-	m, _ = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	m, _ = m.Update(keytest.Press(km.FilterLine.Keep))
 	if m.Editing() || m.Filter() != "v999q" {
 		t.Errorf("enter: editing %v filter %q", m.Editing(), m.Filter())
 	}
@@ -134,5 +135,26 @@ func BenchmarkFilter100000Rows(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		m.SetFilter("v9q2")
 		m.SetFilter("")
+	}
+}
+
+// The filter line's keys and its hint are the keymap's.
+func TestFilterLineKeysFollowTheKeymap(t *testing.T) {
+	km := keys.Default()
+	if err := km.Remap(map[string][]string{"filter.clear": {"ctrl+g"}}); err != nil {
+		t.Fatal(err)
+	}
+	pal, _ := themes.Lookup("dark")
+	m := New([]Column{{Title: "NAME", Width: 20}}, km, themes.Build(pal, true))
+	m.SetSize(60, 10)
+	m.SetRows(rows(10))
+	m = press(m, km.Filter.Keys()[0])
+	m = press(m, "v")
+	if v := m.View(); !strings.Contains(v, "ctrl+g clear") {
+		t.Fatalf("the filter line does not name the remapped key:\n%s", v)
+	}
+	m = press(m, km.FilterLine.Clear.Keys()[0])
+	if m.Editing() || m.Filter() != "" {
+		t.Errorf("the remapped clear key: editing %v, filter %q", m.Editing(), m.Filter())
 	}
 }
