@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strconv"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -17,17 +17,17 @@ import (
 
 	"stowage/libvirtx"
 	"stowage/model"
-	"stowage/ui/views/kind"
-	"stowage/ui/views/volumes"
+	"stowage/render"
 )
 
 const inventoryUsage = `Usage: stowage inventory [--uri URI]... [--json] [--readonly] [--timeout D]
 
 Prints every host's pools (with can_create_volumes and create_reason),
 volumes (encryption, secret state, attached_to), domains and secrets: the
-same data as the console. Hosts come from --uri, else config.yaml, else
-qemu:///system. Sizes are bytes in JSON, which is indented on a terminal
-and compact when piped. In the tables, control characters in names and
+same data as the console, in its words ("yes, once started", "MISSING").
+Hosts come from --uri, else config.yaml, else qemu:///system. Sizes are
+bytes, in the tables as in JSON; JSON is indented on a terminal and
+compact when piped. In the tables, control characters in names and
 messages (an escape sequence in a volume name, say) are shown escaped
 (\x1b, \u009b); JSON keeps the names exact, escaped as JSON does.
 Exit status 1 when a host could not be read (reasons on stderr; the
@@ -155,68 +155,19 @@ func readInventory(uris []string, o libvirtx.Options) ([]model.HostInfo, []error
 	return hosts, errs
 }
 
-// row writes one tab-separated table row; every cell is escaped
-// (model.SafeText): names come from libvirt and Ceph, and a control
-// character in one must neither reach the terminal nor break the columns.
-func row(w io.Writer, cells ...string) {
-	for i, c := range cells {
-		if i > 0 {
-			io.WriteString(w, "\t")
-		}
-		io.WriteString(w, model.SafeText(c))
-	}
-	io.WriteString(w, "\n")
-}
-
+// printHost writes a host's heading and tables, in render's words and
+// cells (escaped there: names come from libvirt and Ceph, and a control
+// character in one must neither reach the terminal nor break the columns).
 func printHost(w io.Writer, h model.HostInfo) {
-	fmt.Fprintf(w, "HOST %s  libvirt %s, hypervisor %s\n\n", model.SafeText(h.URI), model.SafeText(h.LibvirtVersion), model.SafeText(h.HypervisorVersion))
+	heading, tables := render.Inventory(h)
+	fmt.Fprintf(w, "%s\n\n", heading)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	n := func(v uint64) string { return strconv.FormatUint(v, 10) }
-	row(tw, "POOL", "TYPE", "STATE", "AUTOSTART", "PERSISTENT", "CAPACITY", "ALLOCATION", "AVAILABLE", "CAN CREATE DRIVES")
-	for _, p := range h.Pools {
-		can := "yes"
-		if !p.CanCreateVolumes {
-			can = "no: " + p.CreateReason
+	for _, t := range tables {
+		fmt.Fprintln(tw, strings.Join(t.Columns, "\t"))
+		for _, r := range t.Rows {
+			fmt.Fprintln(tw, strings.Join(r, "\t"))
 		}
-		row(tw, p.Name, string(p.Type), activeWord(p.Active), kind.YesNo(p.Autostart), kind.YesNo(p.Persistent),
-			n(p.Capacity), n(p.Allocation), n(p.Available), can)
+		tw.Flush()
+		fmt.Fprintln(w)
 	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	row(tw, "VOLUME", "POOL", "CAPACITY", "ALLOCATION", "FORMAT", "ENCRYPTION", "SECRET", "ATTACHED TO")
-	for _, p := range h.Pools {
-		for _, v := range p.Volumes {
-			row(tw, v.Name, v.Pool, n(v.Capacity), n(v.Allocation), kind.Dash(v.Format), volumes.Encryption(v),
-				kind.Dash(string(v.SecretState)), volumes.Attached(v.AttachedTo))
-		}
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	row(tw, "VM", "STATE", "DISK", "BUS", "SOURCE", "ENCRYPTION")
-	for _, d := range h.Domains {
-		if len(d.Disks) == 0 {
-			row(tw, d.Name, string(d.State), "-", "-", "-", "-")
-		}
-		for _, k := range d.Disks {
-			row(tw, d.Name, string(d.State), k.Target, k.Bus, k.Source, k.Encryption.Label())
-		}
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	row(tw, "SECRET", "USAGE", "PRIVATE", "EPHEMERAL", "VALUE", "ORPHAN")
-	for _, s := range h.Secrets {
-		row(tw, s.UUID, string(s.UsageType)+" "+s.UsageID, kind.YesNo(s.Private), kind.YesNo(s.Ephemeral), string(s.Value), kind.Dash(s.Orphan))
-	}
-	for _, m := range h.MissingSecrets() {
-		row(tw, "(missing)", "volume "+m, "-", "-", "-", "encrypted volume's secret is gone")
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-}
-
-func activeWord(b bool) string {
-	if b {
-		return "active"
-	}
-	return "inactive"
 }

@@ -1,13 +1,13 @@
 // Package hosts is the hosts view: each host's connection state, versions
-// and counts; Enter opens its pools. It imports ui/views/kind and libvirtx
-// types only.
+// and counts (words from render); Enter opens its pools. It imports
+// render, ui/views/kind and model types; never libvirtx.
 package hosts
 
 import (
-	"fmt"
 	"time"
 
 	"stowage/model"
+	"stowage/render"
 	"stowage/ui/common"
 	"stowage/ui/data"
 	"stowage/ui/table"
@@ -24,35 +24,13 @@ type Kind struct {
 func (Kind) Name() string { return "hosts" }
 
 // Title names the screen.
-func (Kind) Title(kind.Ctx) string { return "hosts" }
+func (Kind) Title(kind.Ctx) string { return render.HostsTitle }
 
-// Columns are the hosts table's columns.
+// Columns are the hosts table's columns (the first names the host: no
+// HOST column is added over several hosts).
 func (Kind) Columns(kind.Ctx) []table.Column {
-	return []table.Column{{Title: "HOST", Width: 24, Flex: true}, {Title: "STATE", Width: 12}, {Title: "LIBVIRT", Width: 8},
-		{Title: "HYPERVISOR", Width: 10}, {Title: "POOLS", Width: 5, Right: true}, {Title: "VMS", Width: 4, Right: true},
-		{Title: "DETAIL", Width: 30, Flex: true}}
-}
-
-// State is a host's state word and detail line.
-func State(h data.Host, now time.Time) (string, string, table.Tone) {
-	st := h.Status
-	switch {
-	case st.State == model.StateDisconnected:
-		d := st.Reason
-		if !st.NextRetry.IsZero() {
-			d = fmt.Sprintf("retry in %s: %s", st.NextRetry.Sub(now).Round(time.Second), st.Reason)
-		}
-		return "disconnected", d, table.Bad
-	case st.State == model.StateDegraded:
-		return "degraded", st.Reason, table.Warn
-	case h.Loaded && st.State == model.StateConnected:
-		d := ""
-		if n := len(h.Info.Errors); n > 0 {
-			return "connected", h.Info.Errors[n-1], table.Warn
-		}
-		return "connected", d, table.Good
-	}
-	return "connecting", "", table.Muted
+	return kind.Layout(render.HostColumns(), []table.Column{{Width: 24, Flex: true}, {Width: 12}, {Width: 8},
+		{Width: 10}, {Width: 5, Right: true}, {Width: 4, Right: true}, {Width: 30, Flex: true}})
 }
 
 // Rows lists the hosts.
@@ -64,10 +42,8 @@ func (k Kind) Rows(c kind.Ctx) []table.Row {
 	var out []table.Row
 	for _, i := range c.Hosts() {
 		h := c.Store.Hosts[i]
-		state, detail, tone := State(h, now)
-		out = append(out, table.Row{Key: kind.RowKey(i, ""), Tone: tone, Cells: []string{
-			h.URI, state, kind.Dash(h.Info.LibvirtVersion), kind.Dash(h.Info.HypervisorVersion),
-			fmt.Sprint(len(h.Info.Pools)), fmt.Sprint(len(h.Info.Domains)), detail}})
+		r := render.HostRow(h.URI, h.Status, h.Loaded, h.Info, now)
+		out = append(out, table.Row{Key: kind.RowKey(i, ""), Cells: r.Cells, Tone: kind.Tone(r.Mark)})
 	}
 	return out
 }

@@ -1,8 +1,9 @@
 // Package kind is the contract between the generic list screen and each
 // resource kind (hosts, pools, volumes, VMs, secrets): columns, rows from
-// the store, drill-down, describe and the actions a selection allows. It
-// imports ui/data, ui/table, ui/common and ui/keys; never libvirtx calls
-// (only its types through data), never lipgloss.
+// the store, drill-down, describe and the actions a selection allows. The
+// words and cells come from render (escaped there); a kind adds the
+// layout (widths, sort keys, tones). It imports render, ui/data, ui/table,
+// ui/common and ui/keys; never libvirtx, never lipgloss.
 package kind
 
 import (
@@ -10,8 +11,8 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
-	"github.com/dustin/go-humanize"
 
+	"stowage/render"
 	"stowage/ui/common"
 	"stowage/ui/data"
 	"stowage/ui/keys"
@@ -44,7 +45,9 @@ type Action struct {
 	Open    func() common.Component
 }
 
-// Kind is one resource kind's view.
+// Kind is one resource kind's view. Every text it returns (Title, the
+// rows' cells, Empty, a Detailer's Detail) is escaped for the terminal by
+// render, which produces it; the list screen draws it as it is.
 type Kind interface {
 	// Name is the palette command (pools, volumes…); Title names a scope
 	// in the breadcrumbs.
@@ -100,36 +103,58 @@ func SplitKey(k string) (int, string) {
 	return n, id
 }
 
-// Bytes is a size as admins read it (binary units).
-func Bytes(n uint64) string { return humanize.IBytes(n) }
-
 // SortBytes is a sort key for a size.
 func SortBytes(n uint64) string { return fmt.Sprintf("%020d", n) }
 
-// Bar draws a usage bar of width w.
-func Bar(used, total uint64, w int) string {
-	if total == 0 {
-		return strings.Repeat("·", w)
+// Columns pairs render's column titles with the view's layout (Layout),
+// and puts a HOST column first when the list spans several hosts.
+func Columns(c Ctx, titles []string, layout []table.Column) []table.Column {
+	cols := Layout(titles, layout)
+	if c.MultiHost() {
+		cols = append([]table.Column{{Title: render.HostColumn, Width: 16}}, cols...)
 	}
-	n := int(float64(used) / float64(total) * float64(w))
-	if n > w {
-		n = w
-	}
-	return strings.Repeat("█", n) + strings.Repeat("░", w-n) + fmt.Sprintf(" %3d%%", int(float64(used)*100/float64(total)))
+	return cols
 }
 
-// YesNo is yes or no.
-func YesNo(b bool) string {
-	if b {
-		return "yes"
+// Layout gives each of render's column titles the view's width, flex and
+// alignment, in order. A layout that does not match its titles is a
+// programming error: the view and render disagree on the table.
+func Layout(titles []string, layout []table.Column) []table.Column {
+	if len(titles) != len(layout) {
+		panic(fmt.Sprintf("kind.Layout: %d titles, %d column layouts", len(titles), len(layout)))
 	}
-	return "no"
+	cols := make([]table.Column, len(layout))
+	for i, l := range layout {
+		l.Title = titles[i]
+		cols[i] = l
+	}
+	return cols
 }
 
-// Dash is s or "-".
-func Dash(s string) string {
-	if s == "" {
-		return "-"
+// Row is render's row as a table row of host i: the host's URI first when
+// the list spans several hosts (sort keys shift with it), and the row's
+// mark as its tone.
+func Row(c Ctx, i int, key string, r render.Row, sortKeys []string) table.Row {
+	if c.MultiHost() {
+		r = render.OnHost(c.HostName(i), r)
+		if sortKeys != nil {
+			sortKeys = append([]string{""}, sortKeys...)
+		}
 	}
-	return s
+	return table.Row{Key: RowKey(i, key), Cells: r.Cells, Sort: sortKeys, Tone: Tone(r.Mark)}
+}
+
+// Tone colours one of render's marks.
+func Tone(m render.Mark) table.Tone {
+	switch m {
+	case render.Idle:
+		return table.Muted
+	case render.Fine:
+		return table.Good
+	case render.Attention:
+		return table.Warn
+	case render.Broken:
+		return table.Bad
+	}
+	return table.Normal
 }

@@ -1,14 +1,15 @@
 // Package pools is the pools view: state, sizes with a usage bar, whether
-// drives can be created and why not, and the encryption each pool takes.
-// When a connected host has no pool it offers a first dir or rbd pool, or
-// the LVM-on-iSCSI wizard. It imports ui/views/kind and libvirtx types.
+// drives can be created and why not, and the encryption each pool takes
+// (words from render). When a connected host has no pool it offers a
+// first dir or rbd pool, or the LVM-on-iSCSI wizard. It imports render,
+// ui/views/kind and model types; never libvirtx.
 package pools
 
 import (
 	"fmt"
-	"strings"
 
 	"stowage/model"
+	"stowage/render"
 	"stowage/ui/common"
 	"stowage/ui/data"
 	"stowage/ui/keys"
@@ -25,37 +26,26 @@ func (Kind) Name() string { return "pools" }
 // Title names the screen.
 func (Kind) Title(c kind.Ctx) string {
 	if c.Scope.Host >= 0 && c.Scope.Host < len(c.Store.Hosts) {
-		return "pools on " + c.Store.Hosts[c.Scope.Host].URI
+		return render.PoolsTitle(c.Store.Hosts[c.Scope.Host].URI)
 	}
-	return "pools"
+	return render.PoolsTitle("")
 }
 
 // Columns are the pools table's columns.
 func (Kind) Columns(c kind.Ctx) []table.Column {
-	cols := []table.Column{{Title: "POOL", Width: 18, Flex: true}, {Title: "TYPE", Width: 12}, {Title: "STATE", Width: 8},
-		{Title: "AUTO", Width: 4}, {Title: "PERS", Width: 4}, {Title: "CAPACITY", Width: 9, Right: true},
-		{Title: "ALLOC", Width: 9, Right: true}, {Title: "AVAIL", Width: 9, Right: true}, {Title: "USAGE", Width: 15},
-		{Title: "CAN CREATE DRIVES", Width: 24, Flex: true}, {Title: "ENCRYPTION", Width: 14}}
-	if c.MultiHost() {
-		cols = append([]table.Column{{Title: "HOST", Width: 16}}, cols...)
-	}
-	return cols
+	return kind.Columns(c, render.PoolColumns(), []table.Column{{Width: 18, Flex: true}, {Width: 12}, {Width: 8},
+		{Width: 4}, {Width: 4}, {Width: 9, Right: true}, {Width: 9, Right: true}, {Width: 9, Right: true}, {Width: 15},
+		{Width: 24, Flex: true}, {Width: 14}})
 }
 
-// CreateLabel is the "can create drives" cell: yes, or no with the reason
-// and, for iSCSI pools where the wizard is available, its key.
-func CreateLabel(p model.PoolInfo, km keys.Map, acts common.Actions) string {
-	if p.CanCreateVolumes {
-		if !p.Active {
-			return "yes, once started"
-		}
-		return "yes"
-	}
-	why := p.CreateReason
+// wizardKey is the LVM-on-iSCSI wizard's key where this pool offers it
+// (an iSCSI pool, outside --readonly), else "": the "can create drives"
+// label names the key exactly where Actions offers it.
+func wizardKey(p model.PoolInfo, km keys.Map, acts common.Actions) string {
 	if isISCSI(p.Type) && acts.LVMOnISCSI != nil {
-		why = "LUNs are made on the target; layer LVM on them: press " + km.LVMOnISCSI.Help().Key + " for the LVM-on-iSCSI wizard"
+		return km.LVMOnISCSI.Help().Key
 	}
-	return "no: " + why
+	return ""
 }
 
 // Detail spells out the selected pool's create ability in full.
@@ -64,11 +54,7 @@ func (Kind) Detail(c kind.Ctx, k string) string {
 	if p == nil {
 		return ""
 	}
-	enc := make([]string, 0, len(p.Encryption))
-	for _, e := range p.Encryption {
-		enc = append(enc, string(e))
-	}
-	return p.Name + ": can create drives: " + CreateLabel(*p, c.Keys, c.Actions) + ". Encryption: " + kind.Dash(strings.Join(enc, ", ")) + "."
+	return render.PoolDetail(*p, wizardKey(*p, c.Keys, c.Actions))
 }
 
 func isISCSI(t model.PoolType) bool { return t == model.PoolISCSI || t == model.PoolISCSIDirect }
@@ -78,25 +64,9 @@ func (Kind) Rows(c kind.Ctx) []table.Row {
 	var out []table.Row
 	for _, i := range c.Hosts() {
 		for _, p := range c.Store.Hosts[i].Info.Pools {
-			enc := make([]string, 0, len(p.Encryption))
-			for _, e := range p.Encryption {
-				enc = append(enc, string(e))
-			}
-			tone := table.Normal
-			if !p.Active {
-				tone = table.Muted
-			}
-			cells := []string{p.Name, string(p.Type), map[bool]string{true: "active", false: "inactive"}[p.Active],
-				kind.YesNo(p.Autostart), kind.YesNo(p.Persistent), kind.Bytes(p.Capacity), kind.Bytes(p.Allocation),
-				kind.Bytes(p.Available), kind.Bar(p.Allocation, p.Capacity, 10), CreateLabel(p, c.Keys, c.Actions),
-				kind.Dash(strings.Join(enc, ", "))}
 			sortk := []string{"", "", "", "", "", kind.SortBytes(p.Capacity), kind.SortBytes(p.Allocation), kind.SortBytes(p.Available),
 				fmt.Sprintf("%020d", usagePermille(p))}
-			if c.MultiHost() {
-				cells = append([]string{c.HostName(i)}, cells...)
-				sortk = append([]string{""}, sortk...)
-			}
-			out = append(out, table.Row{Key: kind.RowKey(i, p.Name), Cells: cells, Sort: sortk, Tone: tone})
+			out = append(out, kind.Row(c, i, p.Name, render.PoolRow(p, wizardKey(p, c.Keys, c.Actions)), sortk))
 		}
 	}
 	return out
@@ -182,19 +152,14 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 // Empty offers a first pool on a host without any.
 func (k Kind) Empty(c kind.Ctx) string {
 	if c.Scope.Host < 0 {
-		return "No pools on any connected host yet."
+		return render.PoolsEmpty(false, false, nil, false)
 	}
-	h := c.Store.Hosts[c.Scope.Host]
-	if !h.Loaded {
-		return "Reading pools…"
+	if !c.Store.Hosts[c.Scope.Host].Loaded {
+		return render.PoolsEmpty(true, false, nil, false)
 	}
-	var b strings.Builder
-	b.WriteString("This host has no storage pool yet. Create a first one:\n\n")
+	var offers []render.Offer
 	for _, a := range k.Actions(c, "") {
-		fmt.Fprintf(&b, "  %-8s %s\n", a.Binding.Help().Key, a.Binding.Help().Desc)
+		offers = append(offers, render.Offer{Key: a.Binding.Help().Key, Desc: a.Binding.Help().Desc})
 	}
-	if c.NewPool == nil {
-		b.WriteString("  (read-only: start stowage without --readonly to create pools)\n")
-	}
-	return b.String()
+	return render.PoolsEmpty(true, true, offers, c.NewPool == nil)
 }

@@ -1,12 +1,13 @@
 // Package secrets is the secrets view: usage, private/ephemeral, what is
 // known of the value (never the value) and orphans: a volume secret whose
-// volume is gone, and an encrypted volume whose secret is gone. It imports
-// ui/views/kind and libvirtx types.
+// volume is gone, and an encrypted volume whose secret is gone. The words
+// come from render. It imports render and ui/views/kind; never libvirtx.
 package secrets
 
 import (
 	"strings"
 
+	"stowage/render"
 	"stowage/ui/data"
 	"stowage/ui/table"
 	"stowage/ui/views/kind"
@@ -19,16 +20,12 @@ type Kind struct{}
 func (Kind) Name() string { return "secrets" }
 
 // Title names the screen.
-func (Kind) Title(kind.Ctx) string { return "secrets" }
+func (Kind) Title(kind.Ctx) string { return render.SecretsTitle }
 
 // Columns are the secrets table's columns.
 func (Kind) Columns(c kind.Ctx) []table.Column {
-	cols := []table.Column{{Title: "UUID", Width: 36}, {Title: "USAGE", Width: 24, Flex: true}, {Title: "PRIVATE", Width: 7},
-		{Title: "EPHEMERAL", Width: 9}, {Title: "VALUE", Width: 8}, {Title: "ORPHAN", Width: 20, Flex: true}}
-	if c.MultiHost() {
-		cols = append([]table.Column{{Title: "HOST", Width: 16}}, cols...)
-	}
-	return cols
+	return kind.Columns(c, render.SecretColumns(), []table.Column{{Width: 36}, {Width: 24, Flex: true}, {Width: 7},
+		{Width: 9}, {Width: 8}, {Width: 20, Flex: true}})
 }
 
 // Rows lists secrets, then encrypted volumes whose secret is missing.
@@ -36,22 +33,11 @@ func (Kind) Rows(c kind.Ctx) []table.Row {
 	var out []table.Row
 	for _, i := range c.Hosts() {
 		h := c.Store.Hosts[i].Info
-		add := func(id string, tone table.Tone, cells []string) {
-			if c.MultiHost() {
-				cells = append([]string{c.HostName(i)}, cells...)
-			}
-			out = append(out, table.Row{Key: kind.RowKey(i, id), Cells: cells, Tone: tone})
-		}
 		for _, s := range h.Secrets {
-			tone := table.Normal
-			if s.Orphan != "" {
-				tone = table.Warn
-			}
-			add(s.UUID, tone, []string{s.UUID, strings.TrimSpace(s.UsageType + " " + s.UsageID), kind.YesNo(s.Private),
-				kind.YesNo(s.Ephemeral), string(s.Value), kind.Dash(s.Orphan)})
+			out = append(out, kind.Row(c, i, s.UUID, render.SecretRow(s), nil))
 		}
 		for _, m := range h.MissingSecrets() {
-			add("missing:"+m, table.Bad, []string{"(missing)", "volume " + m, "-", "-", "-", "encrypted volume's secret is gone"})
+			out = append(out, kind.Row(c, i, "missing:"+m, render.MissingSecretRow(m), nil))
 		}
 	}
 	return out
@@ -78,10 +64,9 @@ func (Kind) Actions(kind.Ctx, string) []kind.Action { return nil }
 // Empty says there are no secrets, or that the host cannot have any.
 func (Kind) Empty(c kind.Ctx) string {
 	for _, i := range c.Hosts() {
-		h := c.Store.Hosts[i]
-		if h.Loaded && !h.Info.SecretsKnown {
-			return "No secrets: " + h.URI + " has no secret API (libvirt's test driver implements none)."
+		if h := c.Store.Hosts[i]; h.Loaded && !h.Info.SecretsKnown {
+			return render.SecretsEmpty(h.URI)
 		}
 	}
-	return "No secrets defined."
+	return render.SecretsEmpty("")
 }

@@ -1,11 +1,12 @@
 // Package vms is the VMs view: each domain's state and, one row per disk,
 // its source, bus, target and encryption (QEMU-layer, or librbd inside
-// <source>). Domain lifecycle events refresh it at once. It imports
-// ui/views/kind and model types.
+// <source>). Domain lifecycle events refresh it at once. The words come
+// from render. It imports render, ui/views/kind and model types.
 package vms
 
 import (
 	"stowage/model"
+	"stowage/render"
 	"stowage/ui/common"
 	"stowage/ui/data"
 	"stowage/ui/table"
@@ -19,16 +20,12 @@ type Kind struct{}
 func (Kind) Name() string { return "vms" }
 
 // Title names the screen.
-func (Kind) Title(kind.Ctx) string { return "VMs" }
+func (Kind) Title(kind.Ctx) string { return render.VMsTitle }
 
 // Columns are the VMs table's columns.
 func (Kind) Columns(c kind.Ctx) []table.Column {
-	cols := []table.Column{{Title: "VM", Width: 18, Flex: true}, {Title: "STATE", Width: 10}, {Title: "DISK", Width: 5},
-		{Title: "BUS", Width: 6}, {Title: "DEVICE", Width: 6}, {Title: "SOURCE", Width: 30, Flex: true}, {Title: "ENCRYPTION", Width: 16}}
-	if c.MultiHost() {
-		cols = append([]table.Column{{Title: "HOST", Width: 16}}, cols...)
-	}
-	return cols
+	return kind.Columns(c, render.VMColumns(), []table.Column{{Width: 18, Flex: true}, {Width: 10}, {Width: 5},
+		{Width: 6}, {Width: 6}, {Width: 30, Flex: true}, {Width: 16}})
 }
 
 // Rows: one per disk (one for a VM without disks).
@@ -36,21 +33,11 @@ func (Kind) Rows(c kind.Ctx) []table.Row {
 	var out []table.Row
 	for _, i := range c.Hosts() {
 		for _, d := range c.Store.Hosts[i].Info.Domains {
-			tone := table.Normal
-			if d.State != "running" {
-				tone = table.Muted
-			}
-			add := func(id string, cells []string) {
-				if c.MultiHost() {
-					cells = append([]string{c.HostName(i)}, cells...)
-				}
-				out = append(out, table.Row{Key: kind.RowKey(i, id), Cells: cells, Tone: tone})
-			}
 			if len(d.Disks) == 0 {
-				add(d.Name+"\x00", []string{d.Name, d.State, "-", "-", "-", "-", "-"})
+				out = append(out, kind.Row(c, i, d.Name+"\x00", render.VMRow(d, nil), nil))
 			}
-			for _, k := range d.Disks {
-				add(d.Name+"\x00"+k.Target, []string{d.Name, d.State, k.Target, k.Bus, k.Device, kind.Dash(k.Source), k.Encryption.Label()})
+			for k := range d.Disks {
+				out = append(out, kind.Row(c, i, d.Name+"\x00"+d.Disks[k].Target, render.VMRow(d, &d.Disks[k]), nil))
 			}
 		}
 	}
@@ -111,4 +98,4 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 }
 
 // Empty says there are no VMs.
-func (Kind) Empty(kind.Ctx) string { return "No VMs defined." }
+func (Kind) Empty(kind.Ctx) string { return render.VMsEmpty }

@@ -1,14 +1,15 @@
 // Package volumes is the volumes view: sizes, format, encryption (format
 // and engine), the state of the volume's secret and the VM disks it is
 // attached to. Rows appear as soon as the names are listed; sizes follow
-// from one XML call per volume. It imports ui/views/kind and libvirtx types.
+// from one XML call per volume. The words come from render. It imports
+// render, ui/views/kind and model types; never libvirtx.
 package volumes
 
 import (
-	"fmt"
 	"strings"
 
 	"stowage/model"
+	"stowage/render"
 	"stowage/ui/common"
 	"stowage/ui/data"
 	"stowage/ui/table"
@@ -23,16 +24,7 @@ func (Kind) Name() string { return "volumes" }
 
 // Title names the screen; for a pool larger than libvirt can list, it
 // says how many volumes are missing from the rows.
-func (Kind) Title(c kind.Ctx) string {
-	if c.Scope.Pool == "" {
-		return "volumes"
-	}
-	if p := scopePool(c); p != nil && p.VolumesNotListed > 0 {
-		return fmt.Sprintf("%s (%d volumes not listed: libvirt lists at most %d of a pool)",
-			p.Name, p.VolumesNotListed, model.VolumeListMax)
-	}
-	return c.Scope.Pool
-}
+func (Kind) Title(c kind.Ctx) string { return render.VolumesTitle(c.Scope.Pool, scopePool(c)) }
 
 // scopePool is the pool the view is scoped to, or nil.
 func scopePool(c kind.Ctx) *model.PoolInfo {
@@ -50,50 +42,8 @@ func scopePool(c kind.Ctx) *model.PoolInfo {
 
 // Columns are the volumes table's columns.
 func (Kind) Columns(c kind.Ctx) []table.Column {
-	cols := []table.Column{{Title: "VOLUME", Width: 20, Flex: true}, {Title: "POOL", Width: 16}, {Title: "CAPACITY", Width: 9, Right: true},
-		{Title: "ALLOC", Width: 9, Right: true}, {Title: "FORMAT", Width: 6}, {Title: "ENCRYPTION", Width: 14},
-		{Title: "SECRET", Width: 15}, {Title: "ATTACHED TO", Width: 16, Flex: true}}
-	if c.MultiHost() {
-		cols = append([]table.Column{{Title: "HOST", Width: 16}}, cols...)
-	}
-	return cols
-}
-
-// Encryption is "luks (qemu)", "luks2 (librbd, VM disk)" or "-".
-func Encryption(v model.VolumeInfo) string {
-	switch {
-	case v.Encryption != nil:
-		return v.Encryption.Label()
-	case v.DiskEncryption != nil:
-		return strings.TrimSuffix(v.DiskEncryption.Label(), ")") + ", VM disk)"
-	}
-	return "-"
-}
-
-// Attached is "vm1:vdb, vm2:vdc" or "-".
-func Attached(as []model.Attachment) string {
-	var parts []string
-	for _, a := range as {
-		parts = append(parts, a.VM+":"+a.Target)
-	}
-	return kind.Dash(strings.Join(parts, ", "))
-}
-
-// SecretLabel words a volume's secret state for admins.
-func SecretLabel(s model.SecretState) (string, table.Tone) {
-	switch s {
-	case model.SecretPresent:
-		return "present", table.Normal
-	case model.SecretNoValue:
-		return "no value!", table.Warn
-	case model.SecretPrivate:
-		return "present (private)", table.Normal
-	case model.SecretMissing:
-		return "MISSING", table.Bad
-	case model.SecretUnknown:
-		return "unknown", table.Normal
-	}
-	return "-", table.Normal
+	return kind.Columns(c, render.VolumeColumns(), []table.Column{{Width: 20, Flex: true}, {Width: 16},
+		{Width: 9, Right: true}, {Width: 9, Right: true}, {Width: 6}, {Width: 14}, {Width: 15}, {Width: 16, Flex: true}})
 }
 
 // Rows lists the volumes in scope.
@@ -105,18 +55,8 @@ func (Kind) Rows(c kind.Ctx) []table.Row {
 				continue
 			}
 			for _, v := range p.Volumes {
-				secret, tone := SecretLabel(v.SecretState)
-				capacity, alloc := "…", "…"
-				if v.Loaded {
-					capacity, alloc = kind.Bytes(v.Capacity), kind.Bytes(v.Allocation)
-				}
-				cells := []string{v.Name, p.Name, capacity, alloc, kind.Dash(v.Format), Encryption(v), secret, Attached(v.AttachedTo)}
 				sortk := []string{"", "", kind.SortBytes(v.Capacity), kind.SortBytes(v.Allocation)}
-				if c.MultiHost() {
-					cells = append([]string{c.HostName(i)}, cells...)
-					sortk = append([]string{""}, sortk...)
-				}
-				out = append(out, table.Row{Key: kind.RowKey(i, p.Name+"/"+v.Name), Cells: cells, Sort: sortk, Tone: tone})
+				out = append(out, kind.Row(c, i, p.Name+"/"+v.Name, render.VolumeRow(p.Name, v), sortk))
 			}
 		}
 	}
@@ -185,14 +125,4 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 }
 
 // Empty explains an empty or not yet listed pool.
-func (Kind) Empty(c kind.Ctx) string {
-	if p := scopePool(c); p != nil {
-		switch {
-		case !p.Active:
-			return "The pool is inactive: its volumes are unknown until it is started (virsh pool-start " + p.Name + ")."
-		case !p.VolumesLoaded:
-			return "Listing volumes…"
-		}
-	}
-	return "No volumes."
-}
+func (Kind) Empty(c kind.Ctx) string { return render.VolumesEmpty(scopePool(c)) }
