@@ -19,6 +19,7 @@ import (
 	"stowage/ui/common"
 	"stowage/ui/data"
 	"stowage/ui/keys"
+	"stowage/ui/keys/keytest"
 	"stowage/ui/palette"
 	"stowage/ui/views"
 	"stowage/ui/views/list"
@@ -248,19 +249,19 @@ func TestPaletteCompletionAndHost(t *testing.T) {
 	if got := m.palette.Completions(); len(got) != 1 || got[0] != "volumes" {
 		t.Fatalf("completions for vo: %v", got)
 	}
-	_, cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyTab})
+	_, cmd := m.Update(keytest.Press(km.PaletteLine.Complete))
 	drain(t, m, cmd)
 	if m.palette.Input() != "volumes" {
 		t.Errorf("tab → %q", m.palette.Input())
 	}
-	_, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	_, cmd = m.Update(keytest.Press(km.PaletteLine.Run))
 	drain(t, m, cmd)
 	if l := topList(t, m); l.Kind() != "volumes" || l.Table().Len() != 4 {
 		t.Fatalf(":volumes → %s with %d rows", l.Kind(), l.Table().Len())
 	}
 	press(t, m, km.Palette)
 	typeText(t, m, "host test:///t")
-	_, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
+	_, cmd = m.Update(keytest.Press(km.PaletteLine.Run))
 	drain(t, m, cmd)
 	if l := topList(t, m); l.Kind() != "pools" || l.Scope().Host != 1 {
 		t.Errorf(":host test:///two → %s %+v", l.Kind(), l.Scope())

@@ -1,8 +1,9 @@
 // Package firstrun is the screen shown while no host can be reached: what
 // failed, in words an admin can act on (no socket, permission denied,
 // unknown SSH host key with its fingerprint), and how to add a host. It is
-// pure rendering over the store; the root owns the keys (trust = y). It
-// imports ui/data, ui/keys, model and themes. Everything from a host is
+// pure rendering over the store; the root owns the keys, and the ones
+// this screen names (trust_host_key, refresh, quit) are read from the
+// keymap, remaps included. It imports ui/data, ui/keys, model and themes. Everything from a host is
 // escaped (model.SafeText) before it reaches the terminal.
 package firstrun
 
