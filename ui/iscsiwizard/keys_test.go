@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"stowage/iscsi"
+	"stowage/ui/common"
 	"stowage/ui/keys"
 )
 
@@ -34,5 +35,25 @@ func TestRemappedKeysAreHintedAndDispatched(t *testing.T) {
 	press(t, m, m.d.Keys.Toggle)
 	if len(m.pickedLUNs()) != 1 {
 		t.Fatal("the remapped pick key does not pick")
+	}
+}
+
+// The last stage's offer names the remapped create key.
+func TestDoneStageNamesTheCreateKey(t *testing.T) {
+	km := keys.Default()
+	if err := km.Remap(map[string][]string{"iscsi.create_drive": {"D"}}); err != nil {
+		t.Fatal(err)
+	}
+	m := newWizard(t, nil)
+	m.d.Keys = km.ISCSI
+	m.d.CreateDrive = func(common.DriveTarget) common.Component { return newWizard(t, nil) }
+	m.stage = stageDone
+	m.pool.SetValue("new")
+	m.updateKeys()
+	if v := m.View(); !strings.Contains(v, "Press D to create its first encrypted drive; esc closes.") {
+		t.Fatalf("the offer does not name the remapped key:\n%s", v)
+	}
+	if _, ok := press(t, m, km.ISCSI.CreateDrive)().(common.PushMsg); !ok {
+		t.Fatal("the remapped create key does not open the drive wizard")
 	}
 }

@@ -84,7 +84,7 @@ func (m *Model) View() string {
 		if m.err == "" {
 			b.WriteString(st.Good.Render(fmt.Sprintf("Pool %s is active and autostarts: it can create drives (VG %s).", safe(m.pool.Value()), safe(m.vg.Value()))) + "\n")
 			if m.d.CreateDrive != nil {
-				b.WriteString(st.Text.Render("Press c to create its first encrypted drive; esc closes.") + "\n")
+				b.WriteString(st.Text.Render("Press "+k.CreateDrive.Help().Key+" to create its first encrypted drive; "+k.Back.Help().Key+" closes.") + "\n")
 			}
 		}
 	}
