@@ -81,7 +81,6 @@ func New(d Deps) *Model {
 	if d.Tick == nil {
 		d.Tick = tea.Tick
 	}
-	d.Actions = handOffDrives(d.Actions)
 	m := &Model{d: d, help: help.New()}
 	m.ld = list.Deps{Store: d.Store, Keys: d.Keys, Styles: d.Styles, Actions: d.Actions, Kinds: d.Kinds}
 	if !d.ReadOnly {
@@ -104,24 +103,6 @@ func (m *Model) Stack() []common.Component { return m.stack }
 
 // Top is the screen on top.
 func (m *Model) Top() common.Component { return m.stack[len(m.stack)-1] }
-
-// handOffDrives lets the LVM-on-iSCSI wizard offer its "create the first
-// drive" key: the console holds both actions, the wizard alone (`stowage
-// iscsi wizard`) has no drive wizard to hand over to.
-func handOffDrives(a common.Actions) common.Actions {
-	open, create := a.LVMOnISCSI, a.CreateDrive
-	if open == nil || create == nil {
-		return a
-	}
-	a.LVMOnISCSI = func(at common.DriveTarget) common.Component {
-		c := open(at)
-		if w, ok := c.(*iscsiwizard.Model); ok {
-			w.HandOffDrives(create)
-		}
-		return c
-	}
-	return a
-}
 
 func (m *Model) schedule() tea.Cmd {
 	r := m.ticks.New()

@@ -185,28 +185,3 @@ func TestPoolReadySelectsThePool(t *testing.T) {
 		t.Fatalf("selected %q, want the new pool", k)
 	}
 }
-
-// The console hands its drive wizard to the LVM-on-iSCSI wizard it opens,
-// so the wizard can offer the new pool's first drive.
-func TestConsoleHandsTheDriveWizardToTheISCSIWizard(t *testing.T) {
-	var opened *iscsiwizard.Model
-	acts := handOffDrives(common.Actions{
-		CreateDrive: func(common.DriveTarget) common.Component { return &stubScreen{title: "create drive"} },
-		LVMOnISCSI: func(at common.DriveTarget) common.Component {
-			opened = iscsiwizard.New(iscsiwizard.Deps{HostURI: at.HostURI})
-			return opened
-		},
-	})
-	acts.LVMOnISCSI(common.DriveTarget{HostURI: "test:///one"})
-	if !opened.HandsOffDrives() {
-		t.Fatal("the console's LVM-on-iSCSI wizard cannot open the drive wizard")
-	}
-	bare := handOffDrives(common.Actions{LVMOnISCSI: func(at common.DriveTarget) common.Component {
-		opened = iscsiwizard.New(iscsiwizard.Deps{HostURI: at.HostURI})
-		return opened
-	}})
-	bare.LVMOnISCSI(common.DriveTarget{HostURI: "test:///one"})
-	if opened.HandsOffDrives() {
-		t.Fatal("a drive wizard handed over where there is none (--readonly)")
-	}
-}

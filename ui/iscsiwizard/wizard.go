@@ -137,19 +137,6 @@ func New(d Deps) *Model {
 // Owns routes each phase's results here (common.Owner).
 func (m *Model) Owns(r common.Route) (mine, current bool) { return m.req.Owns(r) }
 
-// HandOffDrives sets Deps.CreateDrive after New: the console's root
-// holds the drive wizard (common.Actions.CreateDrive) and hands it over
-// when it opens this wizard, so that the key that creates the new pool's
-// first drive is offered in the console too, not only where Deps set it.
-func (m *Model) HandOffDrives(create func(common.DriveTarget) common.Component) {
-	m.d.CreateDrive = create
-	m.updateKeys()
-}
-
-// HandsOffDrives reports whether the wizard can open the drive wizard on
-// its new pool once built.
-func (m *Model) HandsOffDrives() bool { return m.d.CreateDrive != nil }
-
 // Title names the wizard in the breadcrumbs.
 func (m *Model) Title() string { return "LVM on iSCSI: " + model.SafeText(m.d.HostURI) }
 
