@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"stowage/model"
 )
 
 // ErrNoCeph is returned by every call in a binary built with -tags noceph.
@@ -75,5 +77,11 @@ func ImageName(name string) error {
 }
 
 // ErrImageReplaced is returned (wrapped) by RemoveImageIfID when the image
-// of that name is not the one identified: it is left alone.
-var ErrImageReplaced = errors.New("the image of that name is another image now")
+// of that name is not the one identified: it is left alone. It matches
+// model.ErrNotTheSame, which callers test without knowing the backend.
+var ErrImageReplaced error = imageReplaced{}
+
+type imageReplaced struct{}
+
+func (imageReplaced) Error() string        { return "the image of that name is another image now" }
+func (imageReplaced) Is(target error) bool { return target == model.ErrNotTheSame }

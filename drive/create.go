@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
@@ -175,7 +174,7 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 // undefineSecret removes the secret this run defined (a UUID is libvirt's
 // own identity for it); one already gone is not an error.
 func undefineSecret(ctx context.Context, d Deps, uuid string) error {
-	if err := d.Libvirt.UndefineSecret(ctx, uuid); err != nil && !libvirtx.IsNotFound(err) {
+	if err := d.Libvirt.UndefineSecret(ctx, uuid); err != nil && !errors.Is(err, model.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -187,19 +186,19 @@ func undefineSecret(ctx context.Context, d Deps, uuid string) error {
 func createVolume(ctx context.Context, d Deps, p Prepared, secretUUID string, rep plan.Report, res *Result) (plan.Made, error) {
 	s := p.Spec
 	obj := s.Pool + "/" + s.Name
-	vs := libvirtx.VolumeSpec{Name: s.Name, Capacity: s.Size, Format: s.Format}
+	vs := model.VolumeSpec{Name: s.Name, Capacity: s.Size, Format: s.Format}
 	if s.Encrypted() {
 		vs.Encryption = &model.Encryption{Format: "luks", SecretUUID: secretUUID}
 	}
 	if s.PoolType == model.PoolRBD {
 		vs.Format = ""
 	}
-	v, err := d.Libvirt.CreateVolumeWatched(ctx, s.Pool, vs, p.Cipher, libvirtx.CreateWatch{
-		Within: d.CreateTimeout, Interval: d.PollInterval, Progress: rep.Progress, Retried: retried(rep)})
+	v, err := d.Libvirt.CreateVolumeWatched(ctx, s.Pool, vs, p.Cipher, model.CreateWatch{
+		Within: d.CreateTimeout, Interval: d.PollInterval, Progress: rep.Progress, Retried: rep.Retried})
 	made := plan.Made{What: "volume " + obj,
 		Command: fmt.Sprintf("virsh vol-delete --pool %s %s", commandQuote(s.Pool), commandQuote(s.Name))}
 	if err != nil {
-		if !errors.Is(err, libvirtx.ErrTimeout) {
+		if !errors.Is(err, model.ErrTimeout) {
 			// libvirt answered: the volume was not made (a failed build is
 			// deleted by libvirt itself), or the name was taken already by
 			// someone else. Either way there is nothing of ours to undo.
@@ -212,7 +211,7 @@ func createVolume(ctx context.Context, d Deps, p Prepared, secretUUID string, re
 			return notOurs(d.Libvirt.DeleteVolumeIf(ctx, s.Pool, s.Name, func(v model.Volume) error {
 				if secretUUID == "" || v.Encryption == nil || v.Encryption.SecretUUID != secretUUID {
 					return fmt.Errorf("volume %s appeared after a timed-out create, with nothing proving this run made it: check it and remove it with `%s` if it is not someone's: %w",
-						obj, made.Command, libvirtx.ErrNotTheSame)
+						obj, made.Command, model.ErrNotTheSame)
 				}
 				return nil
 			}))
@@ -224,10 +223,10 @@ func createVolume(ctx context.Context, d Deps, p Prepared, secretUUID string, re
 	made.Undo = func(ctx context.Context) error {
 		return notOurs(d.Libvirt.DeleteVolumeIf(ctx, s.Pool, s.Name, func(now model.Volume) error {
 			if now.Key != v.Key {
-				return fmt.Errorf("volume %s now has key %q, this run made %q: %w", obj, now.Key, v.Key, libvirtx.ErrNotTheSame)
+				return fmt.Errorf("volume %s now has key %q, this run made %q: %w", obj, now.Key, v.Key, model.ErrNotTheSame)
 			}
 			if secretUUID != "" && (now.Encryption == nil || now.Encryption.SecretUUID != secretUUID) {
-				return fmt.Errorf("volume %s is no longer encrypted with this run's secret %s: %w", obj, secretUUID, libvirtx.ErrNotTheSame)
+				return fmt.Errorf("volume %s is no longer encrypted with this run's secret %s: %w", obj, secretUUID, model.ErrNotTheSame)
 			}
 			return nil
 		}))
@@ -301,7 +300,7 @@ func diskStillOurs(ctx context.Context, d Deps, p Prepared, live, persistent boo
 		}
 		for _, k := range dom.Disks {
 			if k.Target == target && !isDrive(k, p) {
-				return fmt.Errorf("disk %s of VM %s now points at %s, not at %s: %w", target, vm, k.Source, p.VolumePath, libvirtx.ErrNotTheSame)
+				return fmt.Errorf("disk %s of VM %s now points at %s, not at %s: %w", target, vm, k.Source, p.VolumePath, model.ErrNotTheSame)
 			}
 		}
 	}

@@ -7,11 +7,12 @@ import (
 	"log/slog"
 	"time"
 
-	"stowage/libvirtx"
 	"stowage/model"
 )
 
-// Libvirt is what the workflows need of one host; *libvirtx.Conn has it.
+// Libvirt is what the workflows need of one host, in model types;
+// *libvirtx.Conn has it (libvirtx.go). Lookups of what the host does not
+// have fail with errors matching model.ErrNotFound.
 type Libvirt interface {
 	Versions(ctx context.Context) (lib, hv string, err error)
 	Pools(ctx context.Context) ([]model.Pool, error)
@@ -19,7 +20,7 @@ type Libvirt interface {
 	Volumes(ctx context.Context, pool string) ([]model.Volume, error)
 	VolumeNames(ctx context.Context, pool string) ([]string, error)
 	Volume(ctx context.Context, pool, name string) (model.Volume, error)
-	CreateVolumeWatched(ctx context.Context, pool string, s libvirtx.VolumeSpec, ci *model.Cipher, w libvirtx.CreateWatch) (model.Volume, error)
+	CreateVolumeWatched(ctx context.Context, pool string, s model.VolumeSpec, ci *model.Cipher, w model.CreateWatch) (model.Volume, error)
 	DeleteVolumeIf(ctx context.Context, pool, name string, check func(model.Volume) error) error
 	VolumeKeyByPath(ctx context.Context, path string) (key string, ok bool, err error)
 	RefreshPool(ctx context.Context, pool string) error
@@ -31,11 +32,9 @@ type Libvirt interface {
 	SecretValue(ctx context.Context, uuid string) ([]byte, error)
 	DomainNames(ctx context.Context) ([]string, error)
 	Domain(ctx context.Context, name string, inactive bool) (model.Domain, error)
-	AttachDisk(ctx context.Context, vm string, s libvirtx.DiskSpec, live, persistent bool) error
-	DetachDisk(ctx context.Context, vm, target string, live, persistent bool, wait time.Duration) (libvirtx.DetachResult, error)
+	AttachDisk(ctx context.Context, vm string, s model.DiskSpec, live, persistent bool) error
+	DetachDisk(ctx context.Context, vm, target string, live, persistent bool, wait time.Duration) (model.DetachResult, error)
 }
-
-var _ Libvirt = (*libvirtx.Conn)(nil)
 
 // Peer is another connected host.
 type Peer struct {

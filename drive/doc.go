@@ -6,9 +6,10 @@
 // log.
 //
 // It talks to libvirt and Ceph only through the Libvirt and Ceph
-// interfaces (libvirtx.Conn and ceph.Client satisfy them; unit tests use
-// fakes). It imports model, libvirtx and ceph; never ui, themes,
-// bubbletea or lipgloss.
+// interfaces, in model types (libvirtx.Conn and ceph.Client satisfy them;
+// unit tests use fakes). It imports model and plan, and libvirtx in one
+// adapter file (libvirtx.go); never ceph, ui, themes, bubbletea or
+// lipgloss.
 //
 // Passphrases: generated from Deps.Rand (crypto/rand), held in one byte
 // slice that is zeroed when the workflow ends, and handed only to libvirt's

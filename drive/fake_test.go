@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/digitalocean/go-libvirt"
-
 	"stowage/ceph"
 	"stowage/libvirtx"
 	"stowage/model"
@@ -68,7 +66,7 @@ func newFake() *fakeLibvirt {
 }
 
 func notFound(what string) error {
-	return fmt.Errorf("%s: %w", what, libvirt.Error{Code: uint32(libvirt.ErrNoStorageVol), Message: "not found"})
+	return fmt.Errorf("%s: %w", what, model.ErrNotFound)
 }
 
 func (f *fakeLibvirt) mutate(call string) error {
@@ -153,8 +151,8 @@ func (f *fakeLibvirt) Volume(_ context.Context, pool, name string) (model.Volume
 	}
 	return v, nil
 }
-func (f *fakeLibvirt) CreateVolumeWatched(_ context.Context, pool string, s libvirtx.VolumeSpec, _ *model.Cipher,
-	w libvirtx.CreateWatch) (model.Volume, error) {
+func (f *fakeLibvirt) CreateVolumeWatched(_ context.Context, pool string, s model.VolumeSpec, _ *model.Cipher,
+	w model.CreateWatch) (model.Volume, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.mutate("create-volume " + pool + "/" + s.Name); err != nil {
@@ -163,7 +161,8 @@ func (f *fakeLibvirt) CreateVolumeWatched(_ context.Context, pool string, s libv
 	// libvirtx retries QEMU's benchmark failure itself (luksretry.go);
 	// the fake reports the retries it would have made.
 	for k := 1; k <= f.benchmarkFailures; k++ {
-		w.Retried(k, libvirtx.LUKSBenchmarkAttempts, fmt.Errorf("create volume %s/%s: internal error: qemu-img: Unable to get accurate CPU usage", pool, s.Name))
+		cause := fmt.Errorf("create volume %s/%s: internal error: qemu-img: Unable to get accurate CPU usage", pool, s.Name)
+		w.Retried(k, libvirtx.LUKSBenchmarkAttempts, libvirtx.BriefCause(cause), cause)
 	}
 	w.Progress(s.Capacity/2, s.Capacity)
 	p := path.Join(f.pools[pool].TargetPath, s.Name)
@@ -261,7 +260,7 @@ func (f *fakeLibvirt) DomainNames(context.Context) ([]string, error) {
 func (f *fakeLibvirt) Domain(_ context.Context, n string, inactive bool) (model.Domain, error) {
 	d, ok := f.doms[n]
 	if !ok {
-		return model.Domain{}, fmt.Errorf("no vm: %w", libvirt.Error{Code: uint32(libvirt.ErrNoDomain)})
+		return model.Domain{}, fmt.Errorf("no vm: %w", model.ErrNotFound)
 	}
 	disks := d.live
 	if inactive || d.state != "running" {
@@ -269,7 +268,7 @@ func (f *fakeLibvirt) Domain(_ context.Context, n string, inactive bool) (model.
 	}
 	return model.Domain{Name: n, State: d.state, Persistent: d.persistent, Disks: append([]model.Disk(nil), disks...)}, nil
 }
-func (f *fakeLibvirt) AttachDisk(_ context.Context, vm string, s libvirtx.DiskSpec, live, persistent bool) error {
+func (f *fakeLibvirt) AttachDisk(_ context.Context, vm string, s model.DiskSpec, live, persistent bool) error {
 	if err := f.mutate(fmt.Sprintf("attach %s %s live=%v persistent=%v engine=%s", vm, s.Target, live, persistent, engineOf(s))); err != nil {
 		return err
 	}
@@ -286,7 +285,7 @@ func (f *fakeLibvirt) AttachDisk(_ context.Context, vm string, s libvirtx.DiskSp
 	}
 	return nil
 }
-func engineOf(s libvirtx.DiskSpec) string {
+func engineOf(s model.DiskSpec) string {
 	if s.Encryption == nil {
 		return "none"
 	}
@@ -295,9 +294,9 @@ func engineOf(s libvirtx.DiskSpec) string {
 	}
 	return s.Encryption.Engine
 }
-func (f *fakeLibvirt) DetachDisk(_ context.Context, vm, target string, live, persistent bool, _ time.Duration) (libvirtx.DetachResult, error) {
+func (f *fakeLibvirt) DetachDisk(_ context.Context, vm, target string, live, persistent bool, _ time.Duration) (model.DetachResult, error) {
 	if err := f.mutate(fmt.Sprintf("detach %s %s live=%v persistent=%v", vm, target, live, persistent)); err != nil {
-		return libvirtx.DetachResult{}, err
+		return model.DetachResult{}, err
 	}
 	d := f.doms[vm]
 	drop := func(ks []model.Disk) []model.Disk {
@@ -315,7 +314,7 @@ func (f *fakeLibvirt) DetachDisk(_ context.Context, vm, target string, live, per
 	if persistent {
 		d.cfg = drop(d.cfg)
 	}
-	return libvirtx.DetachResult{}, nil
+	return model.DetachResult{}, nil
 }
 
 // fakeCeph records image operations.

@@ -13,7 +13,6 @@ import (
 
 	"stowage/drive"
 	"stowage/lab"
-	"stowage/libvirtx"
 	"stowage/model"
 )
 
@@ -23,7 +22,7 @@ func TestLabRefusals(t *testing.T) {
 	ctx := context.Background()
 
 	dup := uniq("dup")
-	if _, err := r.conn.CreateVolume(ctx, r.env.DirPool, libvirtx.VolumeSpec{Name: dup, Capacity: 1 << 20, Format: "raw"}); err != nil {
+	if _, err := r.conn.CreateVolume(ctx, r.env.DirPool, model.VolumeSpec{Name: dup, Capacity: 1 << 20, Format: "raw"}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.conn.DeleteVolume(context.Background(), r.env.DirPool, dup) })

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"stowage/drive"
-	"stowage/libvirtx"
 	"stowage/model"
 )
 
@@ -92,7 +91,7 @@ func TestLabDeleteKeepsASecretAnotherVolumeUses(t *testing.T) {
 	// (through libvirt, as virsh vol-create would; the libvirtx call makes
 	// QEMU's flaky benchmark the product's problem, not the test's).
 	other := name + "-b"
-	if _, err := r.conn.CreateVolume(ctx, r.env.DirPool, libvirtx.VolumeSpec{Name: other, Capacity: 8 << 20, Format: "raw",
+	if _, err := r.conn.CreateVolume(ctx, r.env.DirPool, model.VolumeSpec{Name: other, Capacity: 8 << 20, Format: "raw",
 		Encryption: &model.Encryption{Format: "luks", SecretUUID: res.SecretUUID}}); err != nil {
 		t.Fatal(err)
 	}

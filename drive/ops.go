@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
@@ -40,7 +40,7 @@ func prepareAttachSpec(ctx context.Context, d Deps, a AttachSpec) (Prepared, str
 		return Prepared{}, "", err
 	}
 	v, err := d.Libvirt.Volume(ctx, a.Pool, a.Volume)
-	if libvirtx.IsNotFound(err) {
+	if errors.Is(err, model.ErrNotFound) {
 		return Prepared{}, "", fmt.Errorf("volume %s/%s does not exist", a.Pool, a.Volume)
 	}
 	if err != nil {
@@ -219,7 +219,7 @@ func deleteDrive(ctx context.Context, d Deps, pool, name string, events chan<- E
 		return res, false, err
 	}
 	v, err := d.Libvirt.Volume(ctx, pool, name)
-	if libvirtx.IsNotFound(err) {
+	if errors.Is(err, model.ErrNotFound) {
 		return res, false, fmt.Errorf("volume %s does not exist", obj)
 	}
 	if err != nil {
@@ -266,7 +266,7 @@ func deleteDrive(ctx context.Context, d Deps, pool, name string, events chan<- E
 			// have replaced it since.
 			return plan.Made{}, d.Libvirt.DeleteVolumeIf(ctx, pool, name, func(now model.Volume) error {
 				if now.Key != v.Key {
-					return fmt.Errorf("volume %s changed while it was checked (key %q, was %q): nothing deleted, check it again: %w", obj, now.Key, v.Key, libvirtx.ErrNotTheSame)
+					return fmt.Errorf("volume %s changed while it was checked (key %q, was %q): nothing deleted, check it again: %w", obj, now.Key, v.Key, model.ErrNotTheSame)
 				}
 				return nil
 			})
@@ -275,7 +275,7 @@ func deleteDrive(ctx context.Context, d Deps, pool, name string, events chan<- E
 		acts = append(acts, plan.Action{Step: steps[1], Audit: "undefine secret", Object: secret,
 			Do: func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 				err := d.Libvirt.UndefineSecret(ctx, secret)
-				if libvirtx.IsNotFound(err) {
+				if errors.Is(err, model.ErrNotFound) {
 					return plan.Made{}, nil
 				}
 				if err != nil {

@@ -7,7 +7,6 @@ import (
 	"path"
 	"strings"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
@@ -61,7 +60,7 @@ func Prepare(ctx context.Context, d Deps, spec model.DriveSpec) (Prepared, error
 // declined, "failed" when a host did not answer the checks.
 func (d Deps) refused(action, object string, err error) {
 	r := d.runner(nil)
-	if errors.Is(err, libvirtx.ErrTimeout) {
+	if errors.Is(err, model.ErrTimeout) {
 		r.Record(action, object, plan.ResultFailed, err, 0)
 		return
 	}
@@ -72,7 +71,7 @@ func prepare(ctx context.Context, d Deps, spec model.DriveSpec) (Prepared, error
 	d = d.withDefaults()
 	p := Prepared{Spec: spec}
 	pool, err := d.Libvirt.Pool(ctx, spec.Pool)
-	if libvirtx.IsNotFound(err) {
+	if errors.Is(err, model.ErrNotFound) {
 		return p, fmt.Errorf("pool %q does not exist on %s", spec.Pool, d.Host)
 	}
 	if err != nil {
@@ -94,7 +93,7 @@ func prepare(ctx context.Context, d Deps, spec model.DriveSpec) (Prepared, error
 		switch {
 		case lookErr == nil:
 			names = append(names, s.Name)
-		case !libvirtx.IsNotFound(lookErr):
+		case !errors.Is(lookErr, model.ErrNotFound):
 			return p, lookErr
 		}
 		err = nil
@@ -167,7 +166,7 @@ func prepareAttach(ctx context.Context, d Deps, p *Prepared) error {
 		s.Attach = model.AttachMode{Live: true, Persistent: true}
 	}
 	dom, err := d.Libvirt.Domain(ctx, s.AttachVM, false)
-	if libvirtx.IsNotFound(err) {
+	if errors.Is(err, model.ErrNotFound) {
 		return fmt.Errorf("VM %q does not exist on %s", s.AttachVM, d.Host)
 	}
 	if err != nil {
@@ -213,7 +212,7 @@ func prepareAttach(ctx context.Context, d Deps, p *Prepared) error {
 	if err != nil {
 		return err
 	}
-	if libvirtx.LibrbdHotplugBroken(lib) {
+	if model.LibrbdHotplugBroken(lib) {
 		return fmt.Errorf("%w (libvirt %s fails with \"No secret with id '…-format-encryption-secret0'\"); %s",
 			ErrNeedsChoice, lib, HotplugChoices(s.LibrbdFormat()))
 	}
@@ -230,9 +229,9 @@ func targets(dom model.Domain) []string {
 
 // DiskSpec is the <disk> a prepared drive attaches with; engine is
 // "librbd" or "qemu" (RBD), ignored elsewhere.
-func (p Prepared) DiskSpec(secretUUID, engine string) libvirtx.DiskSpec {
+func (p Prepared) DiskSpec(secretUUID, engine string) model.DiskSpec {
 	s := p.Spec
-	k := libvirtx.DiskSpec{Target: p.Target, Format: s.Format}
+	k := model.DiskSpec{Target: p.Target, Format: s.Format}
 	if s.PoolType == model.PoolRBD {
 		k.RBD, k.Monitors = p.VolumePath, p.Pool.SourceHosts
 		k.AuthUser, k.AuthSecretUUID = p.Pool.AuthUser, p.Pool.AuthSecretUUID

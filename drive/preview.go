@@ -3,7 +3,6 @@ package drive
 import (
 	"fmt"
 
-	"stowage/libvirtx"
 	"stowage/model"
 )
 
@@ -27,7 +26,7 @@ func MakePreview(p Prepared) (Preview, error) {
 	var err error
 	q := commandQuote
 	if s.Encrypted() {
-		if pv.SecretXML, err = libvirtx.VolumeSecretXML(p.VolumePath, model.SecretDescription(s.Host, s.Pool, s.Name)); err != nil {
+		if pv.SecretXML, err = secretXML(p.VolumePath, model.SecretDescription(s.Host, s.Pool, s.Name)); err != nil {
 			return pv, err
 		}
 		pv.Commands = append(pv.Commands,
@@ -45,14 +44,14 @@ func MakePreview(p Prepared) (Preview, error) {
 			fmt.Sprintf("rbd encryption format %s %s PASSPHRASE-FILE", q(p.VolumePath), s.LibrbdFormat()),
 			fmt.Sprintf("virsh pool-refresh %s", q(s.Pool)))
 	default:
-		vs := libvirtx.VolumeSpec{Name: s.Name, Capacity: s.Size, Format: s.Format}
+		vs := model.VolumeSpec{Name: s.Name, Capacity: s.Size, Format: s.Format}
 		if s.PoolType == model.PoolRBD {
 			vs.Format = ""
 		}
 		if s.Encrypted() {
 			vs.Encryption = &model.Encryption{Format: "luks", SecretUUID: PlaceholderUUID}
 		}
-		if pv.VolumeXML, err = libvirtx.VolumeXMLWithCipher(vs, p.Cipher); err != nil {
+		if pv.VolumeXML, err = volumeXML(vs, p.Cipher); err != nil {
 			return pv, err
 		}
 		pv.Commands = append(pv.Commands, fmt.Sprintf("virsh vol-create %s volume.xml", q(s.Pool)))
@@ -62,7 +61,7 @@ func MakePreview(p Prepared) (Preview, error) {
 		if !s.Attach.Live {
 			engine = "librbd"
 		}
-		if pv.DiskXML, err = libvirtx.DiskXML(p.DiskSpec(PlaceholderUUID, engine)); err != nil {
+		if pv.DiskXML, err = diskXML(p.DiskSpec(PlaceholderUUID, engine)); err != nil {
 			return pv, err
 		}
 		flags := ""

@@ -2,10 +2,10 @@ package drive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
-	"stowage/libvirtx"
 	"stowage/model"
 )
 
@@ -55,7 +55,7 @@ func diskKey(ctx context.Context, h host, k model.Disk) (key string, ok bool, er
 		return strings.TrimPrefix(k.Source, "rbd:"), true, nil
 	case k.SourceType == "volume" && k.Pool != "" && k.Volume != "":
 		v, err := h.lv.Volume(ctx, k.Pool, k.Volume)
-		if libvirtx.IsNotFound(err) {
+		if errors.Is(err, model.ErrNotFound) {
 			return "", false, nil
 		}
 		return v.Key, err == nil, err
@@ -97,7 +97,7 @@ func usersOf(ctx context.Context, d Deps, r driveRef) (users []string, running b
 		for _, n := range names {
 			for _, inactive := range []bool{false, true} {
 				dom, err := h.lv.Domain(ctx, n, inactive)
-				if libvirtx.IsNotFound(err) {
+				if errors.Is(err, model.ErrNotFound) {
 					continue // undefined meanwhile
 				}
 				if err != nil {
@@ -138,7 +138,7 @@ func usersOf(ctx context.Context, d Deps, r driveRef) (users []string, running b
 // under another volume makes that volume unreadable).
 func secretKeptBecause(ctx context.Context, d Deps, uuid string, r driveRef) (string, error) {
 	sec, err := d.Libvirt.Secret(ctx, uuid)
-	if libvirtx.IsNotFound(err) {
+	if errors.Is(err, model.ErrNotFound) {
 		return "it does not exist on " + d.Host, nil
 	}
 	if err != nil {
@@ -168,7 +168,7 @@ func secretKeptBecause(ctx context.Context, d Deps, uuid string, r driveRef) (st
 			}
 			vols, err := h.lv.Volumes(ctx, p.Name)
 			switch {
-			case libvirtx.IsNotFound(err):
+			case errors.Is(err, model.ErrNotFound):
 				continue // stopped or undefined meanwhile
 			case model.IsListLimit(err):
 				// libvirt cannot name every volume there: one of them may
@@ -191,7 +191,7 @@ func secretKeptBecause(ctx context.Context, d Deps, uuid string, r driveRef) (st
 		for _, n := range names {
 			for _, inactive := range []bool{false, true} {
 				dom, err := h.lv.Domain(ctx, n, inactive)
-				if libvirtx.IsNotFound(err) {
+				if errors.Is(err, model.ErrNotFound) {
 					continue
 				}
 				if err != nil {

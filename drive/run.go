@@ -4,8 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"stowage/ceph"
-	"stowage/libvirtx"
+	"stowage/model"
 	"stowage/plan"
 )
 
@@ -42,15 +41,11 @@ func (d Deps) runner(events chan<- Event) plan.Runner {
 	return plan.Runner{Host: d.Host, Audit: d.Audit, Log: d.Log, Events: events, UndoTimeout: d.CreateTimeout, FailAfter: d.FailAfter}
 }
 
-// retried adapts libvirtx's retry report to the runner's.
-func retried(rep plan.Report) libvirtx.Retried {
-	return func(attempt, of int, cause error) { rep.Retried(attempt, of, libvirtx.BriefCause(cause), cause) }
-}
-
-// notOurs turns libvirtx's and ceph's "not the object identified" into
+// notOurs turns the backends' "not the object identified"
+// (model.ErrNotTheSame, which ceph's ErrImageReplaced matches too) into
 // plan's, so that the runner keeps the object and says why.
 func notOurs(err error) error {
-	if err != nil && (errors.Is(err, libvirtx.ErrNotTheSame) || errors.Is(err, ceph.ErrImageReplaced)) && !errors.Is(err, plan.ErrNotOurs) {
+	if err != nil && errors.Is(err, model.ErrNotTheSame) && !errors.Is(err, plan.ErrNotOurs) {
 		return fmt.Errorf("%w (%w)", err, plan.ErrNotOurs)
 	}
 	return err

@@ -2,11 +2,11 @@ package iscsi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
@@ -189,18 +189,19 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 	uuid := ""
 	var acts []plan.Action
 	if existing == nil {
-		doc, err := libvirtx.LogicalPoolXML(libvirtx.LogicalPoolSpec{Name: name, VG: r.VG, Devices: devices})
+		spec := model.LogicalPoolSpec{Name: name, VG: r.VG, Devices: devices}
+		doc, err := logicalPoolXML(spec)
 		if err != nil {
 			return err
 		}
 		acts = append(acts, s.action(StepDefineLogical, "define logical pool "+name+" (VG "+r.VG+")", "virsh pool-define "+name+".xml", doc,
 			"define logical pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
-				u, err := s.h.DefinePool(ctx, doc)
+				u, err := s.h.DefineLogicalPool(ctx, spec)
 				if err != nil {
 					return plan.Made{}, err
 				}
 				uuid = u
-				return s.poolMade("logical pool "+name, name, u, libvirtx.PoolActUndefine, "virsh pool-undefine "+name), nil
+				return s.poolMade("logical pool "+name, name, u, model.PoolActUndefine, "virsh pool-undefine "+name), nil
 			}))
 	} else {
 		uuid = existing.UUID
@@ -218,9 +219,9 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 				}
 				// Only the pool this run defined (or found) is built: the
 				// UUID is checked in the same sequence of calls.
-				act := libvirtx.PoolActBuild
+				act := model.PoolActBuild
 				if overwrite {
-					act = libvirtx.PoolActBuildOverwrite
+					act = model.PoolActBuildOverwrite
 				}
 				if err := s.h.PoolIf(ctx, name, act, notOurs("pool "+name, uuid)); err != nil {
 					return plan.Made{}, s.explainBuild(err, p.picked, overwrite)
@@ -238,7 +239,7 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 	// definition therefore names only the VG: libvirt then matches on the
 	// VG name (storage_backend_logical.c), which is stable.
 	if existing == nil || len(existing.Devices) > 0 {
-		vgOnly, err := libvirtx.LogicalPoolXML(libvirtx.LogicalPoolSpec{Name: name, VG: r.VG})
+		vgOnly, err := logicalPoolXML(model.LogicalPoolSpec{Name: name, VG: r.VG})
 		if err != nil {
 			return err
 		}
@@ -247,16 +248,16 @@ func (s *Setup) BuildVG(ctx context.Context) error {
 				if err := s.ours(ctx, name, uuid); err != nil {
 					return plan.Made{}, err
 				}
-				return plan.Made{}, redefine(ctx, s.h, libvirtx.LogicalPoolSpec{Name: name, VG: r.VG}, nil)
+				return plan.Made{}, redefine(ctx, s.h, model.LogicalPoolSpec{Name: name, VG: r.VG}, nil)
 			}))
 	}
 	if existing == nil || !existing.Active {
 		acts = append(acts, s.action(StepStartLogical, "start logical pool "+name, "virsh pool-start "+name, "",
 			"start logical pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
-				if err := s.h.PoolIf(ctx, name, libvirtx.PoolActStart, notOurs("pool "+name, uuid)); err != nil {
+				if err := s.h.PoolIf(ctx, name, model.PoolActStart, notOurs("pool "+name, uuid)); err != nil {
 					return plan.Made{}, err
 				}
-				return s.poolMade("logical pool "+name+" (active)", name, uuid, libvirtx.PoolActStop, "virsh pool-destroy "+name), nil
+				return s.poolMade("logical pool "+name+" (active)", name, uuid, model.PoolActStop, "virsh pool-destroy "+name), nil
 			}))
 	}
 	if existing == nil || !existing.Autostart {
@@ -317,8 +318,8 @@ func (s *Setup) undoBuild(ctx context.Context, name, uuid string, devices []stri
 			return fmt.Errorf("VG %s has PV %s, not a LUN of %s: %w", s.req.VG, d, s.iscsiPool, plan.ErrNotOurs)
 		}
 	}
-	return redefine(ctx, s.h, libvirtx.LogicalPoolSpec{Name: name, VG: s.req.VG, Devices: devices}, func(ctx context.Context) error {
-		return s.h.PoolIf(ctx, name, libvirtx.PoolActDeleteData, notOurs("pool "+name, uuid))
+	return redefine(ctx, s.h, model.LogicalPoolSpec{Name: name, VG: s.req.VG, Devices: devices}, func(ctx context.Context) error {
+		return s.h.PoolIf(ctx, name, model.PoolActDeleteData, notOurs("pool "+name, uuid))
 	})
 }
 
@@ -337,17 +338,13 @@ func (s *Setup) explainBuild(err error, picked []model.LUN, overwrite bool) erro
 
 // redefine replaces a logical pool's definition, keeping its UUID, then
 // runs then (when set).
-func redefine(ctx context.Context, h Host, spec libvirtx.LogicalPoolSpec, then func(context.Context) error) error {
+func redefine(ctx context.Context, h Host, spec model.LogicalPoolSpec, then func(context.Context) error) error {
 	src, err := h.PoolSourceOf(ctx, spec.Name)
 	if err != nil {
 		return err
 	}
 	spec.UUID = src.UUID
-	doc, err := libvirtx.LogicalPoolXML(spec)
-	if err != nil {
-		return err
-	}
-	if err := h.PoolDefine(ctx, doc); err != nil {
+	if _, err := h.DefineLogicalPool(ctx, spec); err != nil {
 		return err
 	}
 	if then == nil {
@@ -417,7 +414,7 @@ func (s *Setup) matchLogicalPool(ctx context.Context, pools []model.Pool, device
 			continue
 		}
 		src, err := s.h.PoolSourceOf(ctx, p.Name)
-		if libvirtx.IsNotFound(err) {
+		if errors.Is(err, model.ErrNotFound) {
 			continue
 		}
 		if err != nil {

@@ -2,12 +2,12 @@ package iscsi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
@@ -51,7 +51,7 @@ func (s *Setup) ConnectTarget(ctx context.Context) ([]model.LUN, error) {
 				if err := s.h.PoolStart(ctx, name); err != nil {
 					return plan.Made{}, Explain(err, r.Portal)
 				}
-				return s.poolMade("iscsi pool "+name+" (logged in)", name, s.iscsiUUID, libvirtx.PoolActStop, "virsh pool-destroy "+name), nil
+				return s.poolMade("iscsi pool "+name+" (logged in)", name, s.iscsiUUID, model.PoolActStop, "virsh pool-destroy "+name), nil
 			}))
 	}
 	if existing == nil || !existing.Autostart {
@@ -70,7 +70,7 @@ func (s *Setup) ConnectTarget(ctx context.Context) ([]model.LUN, error) {
 
 // poolMade is what a step that changed a pool made: its undo does act to
 // the pool only while it has the UUID the run recorded.
-func (s *Setup) poolMade(what, name, uuid string, act libvirtx.PoolAct, command string) plan.Made {
+func (s *Setup) poolMade(what, name, uuid string, act model.PoolAct, command string) plan.Made {
 	h := s.h
 	return plan.Made{What: what, Identity: uuid, Command: command, Undo: func(ctx context.Context) error {
 		return h.PoolIf(ctx, name, act, notOurs("pool "+name, uuid))
@@ -86,7 +86,7 @@ func (s *Setup) findISCSIPool(ctx context.Context, pools []model.Pool) (string, 
 			continue
 		}
 		src, err := s.h.PoolSourceOf(ctx, p.Name)
-		if libvirtx.IsNotFound(err) {
+		if errors.Is(err, model.ErrNotFound) {
 			continue // removed since the list: another admin at work
 		}
 		if err != nil {
@@ -109,7 +109,7 @@ func (s *Setup) findISCSIPool(ctx context.Context, pools []model.Pool) (string, 
 // asked) and the iscsi pool.
 func (s *Setup) defineISCSIPool(ctx context.Context) ([]plan.Action, error) {
 	r, name := s.req, s.req.ISCSIPool
-	spec := libvirtx.ISCSIPoolSpec{Name: name, Host: r.Portal.Host, Port: r.Portal.Port, Target: r.Target}
+	spec := model.ISCSIPoolSpec{Name: name, Host: r.Portal.Host, Port: r.Portal.Port, Target: r.Target}
 	var acts []plan.Action
 	if r.CHAP != nil {
 		usage := SecretUsage(name)
@@ -140,18 +140,18 @@ func (s *Setup) defineISCSIPool(ctx context.Context) ([]plan.Action, error) {
 					}}, nil
 			}))
 	}
-	doc, err := libvirtx.ISCSIPoolXML(spec)
+	doc, err := iscsiPoolXML(spec)
 	if err != nil {
 		return nil, err
 	}
 	acts = append(acts, s.action(StepDefineISCSIPool, "define iscsi pool "+name, "virsh pool-define "+name+".xml", doc,
 		"define iscsi pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
-			uuid, err := s.h.DefinePool(ctx, doc)
+			uuid, err := s.h.DefineISCSIPool(ctx, spec)
 			if err != nil {
 				return plan.Made{}, Explain(err, r.Portal)
 			}
 			s.iscsiUUID = uuid
-			return s.poolMade("iscsi pool "+name, name, uuid, libvirtx.PoolActUndefine, "virsh pool-undefine "+name), nil
+			return s.poolMade("iscsi pool "+name, name, uuid, model.PoolActUndefine, "virsh pool-undefine "+name), nil
 		}))
 	return acts, nil
 }
@@ -168,7 +168,7 @@ func (s *Setup) autostart(id model.StepID, kind, name string, existed bool, uuid
 			if !existed {
 				return plan.Made{}, nil
 			}
-			return s.poolMade("autostart of pool "+name, name, uuid(), libvirtx.PoolActAutostartOff, "virsh pool-autostart --disable "+name), nil
+			return s.poolMade("autostart of pool "+name, name, uuid(), model.PoolActAutostartOff, "virsh pool-autostart --disable "+name), nil
 		})
 }
 
@@ -206,7 +206,7 @@ func (s *Setup) listLUNs(ctx context.Context, pools []model.Pool) ([]model.LUN, 
 			continue
 		}
 		src, err := s.h.PoolSourceOf(ctx, p.Name)
-		if libvirtx.IsNotFound(err) {
+		if errors.Is(err, model.ErrNotFound) {
 			continue
 		}
 		if err != nil {

@@ -76,17 +76,30 @@ func (f *fakeHost) Pools(context.Context) ([]model.Pool, error) {
 	return out, nil
 }
 
-func (f *fakeHost) PoolSourceOf(_ context.Context, name string) (libvirtx.PoolSource, error) {
+func (f *fakeHost) PoolSourceOf(_ context.Context, name string) (model.PoolSource, error) {
 	p, ok := f.pools[name]
 	if !ok {
-		return libvirtx.PoolSource{}, fmt.Errorf("no pool %q", name)
+		return model.PoolSource{}, fmt.Errorf("no pool %q", name)
 	}
 	return libvirtx.PoolSourceFromXML(p.xml)
 }
 
-func (f *fakeHost) PoolDefine(ctx context.Context, doc string) error {
-	_, err := f.DefinePool(ctx, doc)
-	return err
+// DefineISCSIPool and DefineLogicalPool keep the pool as the XML libvirtx
+// would send for the spec: the fake's state is what libvirt would hold.
+func (f *fakeHost) DefineISCSIPool(ctx context.Context, spec model.ISCSIPoolSpec) (string, error) {
+	doc, err := libvirtx.ISCSIPoolXML(spec)
+	if err != nil {
+		return "", err
+	}
+	return f.definePool(ctx, doc)
+}
+
+func (f *fakeHost) DefineLogicalPool(ctx context.Context, spec model.LogicalPoolSpec) (string, error) {
+	doc, err := libvirtx.LogicalPoolXML(spec)
+	if err != nil {
+		return "", err
+	}
+	return f.definePool(ctx, doc)
 }
 
 func (f *fakeHost) newUUID() string {
@@ -94,7 +107,7 @@ func (f *fakeHost) newUUID() string {
 	return fmt.Sprintf("00000000-0000-0000-0000-%012d", f.uuids)
 }
 
-func (f *fakeHost) DefinePool(_ context.Context, doc string) (string, error) {
+func (f *fakeHost) definePool(_ context.Context, doc string) (string, error) {
 	src, err := libvirtx.PoolFromXML(doc)
 	if err != nil {
 		return "", err
@@ -136,7 +149,7 @@ func (f *fakeHost) PoolUUID(_ context.Context, name string) (string, bool, error
 	return src.UUID, true, err
 }
 
-func (f *fakeHost) PoolIf(ctx context.Context, name string, act libvirtx.PoolAct, check func(string) error) error {
+func (f *fakeHost) PoolIf(ctx context.Context, name string, act model.PoolAct, check func(string) error) error {
 	uuid, ok, _ := f.PoolUUID(ctx, name)
 	if !ok {
 		return nil
@@ -145,18 +158,18 @@ func (f *fakeHost) PoolIf(ctx context.Context, name string, act libvirtx.PoolAct
 		return err
 	}
 	switch act {
-	case libvirtx.PoolActStop:
+	case model.PoolActStop:
 		return f.PoolStop(ctx, name)
-	case libvirtx.PoolActUndefine:
+	case model.PoolActUndefine:
 		return f.PoolUndefine(ctx, name)
-	case libvirtx.PoolActAutostartOff:
+	case model.PoolActAutostartOff:
 		return f.PoolAutostart(ctx, name, false)
-	case libvirtx.PoolActDeleteData:
+	case model.PoolActDeleteData:
 		return f.PoolDeleteData(ctx, name)
-	case libvirtx.PoolActStart:
+	case model.PoolActStart:
 		return f.PoolStart(ctx, name)
-	case libvirtx.PoolActBuild, libvirtx.PoolActBuildOverwrite:
-		return f.PoolBuild(ctx, name, act == libvirtx.PoolActBuildOverwrite)
+	case model.PoolActBuild, model.PoolActBuildOverwrite:
+		return f.PoolBuild(ctx, name, act == model.PoolActBuildOverwrite)
 	}
 	return fmt.Errorf("act %d", act)
 }

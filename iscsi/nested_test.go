@@ -356,15 +356,17 @@ type interloper struct {
 	beforeDefine, beforeBuild func()
 }
 
-func (i *interloper) DefinePool(ctx context.Context, doc string) (string, error) {
-	if i.beforeDefine != nil && strings.Contains(doc, "type=\"logical\"") {
+// DefineLogicalPool: the first definition (no UUID yet), not a
+// redefinition of the pool stowage made.
+func (i *interloper) DefineLogicalPool(ctx context.Context, spec model.LogicalPoolSpec) (string, error) {
+	if i.beforeDefine != nil && spec.UUID == "" {
 		i.beforeDefine()
 	}
-	return i.Conn.DefinePool(ctx, doc)
+	return i.Conn.DefineLogicalPool(ctx, spec)
 }
 
-func (i *interloper) PoolIf(ctx context.Context, name string, act libvirtx.PoolAct, check func(string) error) error {
-	if i.beforeBuild != nil && (act == libvirtx.PoolActBuild || act == libvirtx.PoolActBuildOverwrite) {
+func (i *interloper) PoolIf(ctx context.Context, name string, act model.PoolAct, check func(string) error) error {
+	if i.beforeBuild != nil && (act == model.PoolActBuild || act == model.PoolActBuildOverwrite) {
 		i.beforeBuild()
 	}
 	return i.Conn.PoolIf(ctx, name, act, check)

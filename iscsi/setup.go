@@ -8,25 +8,28 @@ import (
 	"strings"
 	"sync"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
 
-// Host is what the LVM-on-iSCSI setup needs from a hypervisor. *libvirtx.Conn
-// implements it; unit tests use a fake that records the calls.
+// Host is what the LVM-on-iSCSI setup needs from a hypervisor, in model
+// types and specs (never XML). *libvirtx.Conn implements it (libvirtx.go);
+// unit tests use a fake that records the calls. Lookups of what the host
+// does not have fail with errors matching model.ErrNotFound.
 type Host interface {
 	FindISCSITargets(ctx context.Context, host string, port int, initiator string) ([]model.ISCSITarget, error)
 	Pools(ctx context.Context) ([]model.Pool, error)
-	PoolSourceOf(ctx context.Context, name string) (libvirtx.PoolSource, error)
-	// DefinePool defines a pool and returns its UUID (the identity undo checks).
-	DefinePool(ctx context.Context, xml string) (string, error)
-	PoolDefine(ctx context.Context, xml string) error
+	PoolSourceOf(ctx context.Context, name string) (model.PoolSource, error)
+	// DefineISCSIPool and DefineLogicalPool define a pool and return its
+	// UUID (the identity undo checks); a logical spec carrying the UUID of
+	// the pool of that name redefines it.
+	DefineISCSIPool(ctx context.Context, s model.ISCSIPoolSpec) (string, error)
+	DefineLogicalPool(ctx context.Context, s model.LogicalPoolSpec) (string, error)
 	PoolStart(ctx context.Context, name string) error
 	PoolBuild(ctx context.Context, name string, overwrite bool) error
 	PoolAutostart(ctx context.Context, name string, on bool) error
 	// PoolIf acts on the pool called name only when check accepts its UUID.
-	PoolIf(ctx context.Context, name string, act libvirtx.PoolAct, check func(uuid string) error) error
+	PoolIf(ctx context.Context, name string, act model.PoolAct, check func(uuid string) error) error
 	PoolUUID(ctx context.Context, name string) (string, bool, error)
 	RefreshPool(ctx context.Context, name string) error
 	LUNs(ctx context.Context, pool string) ([]model.LUN, error)
@@ -38,8 +41,6 @@ type Host interface {
 	CHAPSecretUUID(ctx context.Context, usage string) (string, bool, error)
 	RemoveCHAPSecretIf(ctx context.Context, usage string, check func(uuid string) error) error
 }
-
-var _ Host = (*libvirtx.Conn)(nil)
 
 // DiskUser is another connected host whose VMs' disks are checked: a LUN
 // that any of them uses is refused.

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
@@ -78,8 +77,7 @@ func TestSetupNeverTouchesWhatExisted(t *testing.T) {
 	ctx := context.Background()
 	// Someone's iscsi pool for the same portal and target: active, not
 	// autostarted.
-	doc, _ := libvirtx.ISCSIPoolXML(libvirtx.ISCSIPoolSpec{Name: "data-luns", Host: "10.0.2.2", Port: 3260, Target: san2})
-	if _, err := f.DefinePool(ctx, doc); err != nil {
+	if _, err := f.DefineISCSIPool(ctx, model.ISCSIPoolSpec{Name: "data-luns", Host: "10.0.2.2", Port: 3260, Target: san2}); err != nil {
 		t.Fatal(err)
 	}
 	f.PoolStart(ctx, "data-luns")

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
@@ -68,7 +67,7 @@ func Teardown(ctx context.Context, h Host, r plan.Runner, logicalPool, iscsiPool
 // step when the pool runs.
 type removal struct {
 	uuid  string
-	src   libvirtx.PoolSource
+	src   model.PoolSource
 	pools []model.Pool
 	check func(string) error
 	acts  []plan.Action
@@ -96,7 +95,7 @@ func (s *Setup) startRemoval(ctx context.Context, name string, want model.PoolTy
 	if i := slices.IndexFunc(pools, func(p model.Pool) bool { return p.Name == name }); i >= 0 && pools[i].Active {
 		r.acts = append(r.acts, s.action(stop, stopTitle, "virsh pool-destroy "+name, "",
 			"stop "+string(want)+" pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
-				return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActStop, r.check)
+				return plan.Made{}, s.h.PoolIf(ctx, name, model.PoolActStop, r.check)
 			}))
 	}
 	return r, nil
@@ -122,8 +121,8 @@ func (s *Setup) removeLogical(ctx context.Context, name string) ([]plan.Action, 
 			if err := s.ours(ctx, name, uuid); err != nil {
 				return plan.Made{}, err
 			}
-			err = redefine(ctx, s.h, libvirtx.LogicalPoolSpec{Name: name, VG: src.Name, Devices: vgs[i].Devices}, func(ctx context.Context) error {
-				return s.h.PoolIf(ctx, name, libvirtx.PoolActDeleteData, check)
+			err = redefine(ctx, s.h, model.LogicalPoolSpec{Name: name, VG: src.Name, Devices: vgs[i].Devices}, func(ctx context.Context) error {
+				return s.h.PoolIf(ctx, name, model.PoolActDeleteData, check)
 			})
 			if err != nil {
 				return plan.Made{}, fmt.Errorf("delete VG %s: %w", src.Name, err)
@@ -132,7 +131,7 @@ func (s *Setup) removeLogical(ctx context.Context, name string) ([]plan.Action, 
 		}))
 	acts = append(acts, s.action(StepUndefineLogical, "undefine logical pool "+name, "virsh pool-undefine "+name, "",
 		"undefine logical pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
-			return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActUndefine, check)
+			return plan.Made{}, s.h.PoolIf(ctx, name, model.PoolActUndefine, check)
 		}))
 	return acts, nil
 }
@@ -145,7 +144,7 @@ func (s *Setup) removeISCSI(ctx context.Context, name string) ([]plan.Action, er
 	src, pools, check, acts := r.src, r.pools, r.check, r.acts
 	acts = append(acts, s.action(StepUndefineISCSI, "undefine iscsi pool "+name, "virsh pool-undefine "+name, "",
 		"undefine iscsi pool", "pool "+name, func(ctx context.Context) (plan.Made, error) {
-			return plan.Made{}, s.h.PoolIf(ctx, name, libvirtx.PoolActUndefine, check)
+			return plan.Made{}, s.h.PoolIf(ctx, name, model.PoolActUndefine, check)
 		}))
 	// Only secrets stowage made (its usage prefix) go with the pool, and
 	// only when no other pool names them.

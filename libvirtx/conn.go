@@ -12,14 +12,17 @@ import (
 	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
+
+	"stowage/model"
 )
 
 // DefaultTimeout bounds every libvirt call that has no deadline of its own.
 const DefaultTimeout = 15 * time.Second
 
 // ErrTimeout marks a call that libvirtd did not answer in time; the
-// connection is closed when it happens (see Conn.do).
-var ErrTimeout = errors.New("libvirtd did not answer in time")
+// connection is closed when it happens (see Conn.do). It wraps
+// model.ErrTimeout, which callers outside libvirtx test.
+var ErrTimeout = fmt.Errorf("libvirtd %w", model.ErrTimeout)
 
 // ErrConnLost marks a call on a connection whose socket is gone: a timeout
 // cut it (this call's or another's), libvirtd closed it, or it was closed.
@@ -284,7 +287,7 @@ func watch(ctx context.Context, c *Conn, sock *trackedDialer, what string, withi
 			return fmt.Errorf("%s: %w", what, lostError{target: c.Target.Raw, cause: sock.lost(),
 				inFlight: errors.Is(err, libvirt.ErrInterrupted), err: err})
 		}
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", what, markNotFound(err))
 	}
 	// fn may have returned just as the watchdog started: let the cut
 	// finish, so that the next call knows of it.

@@ -1,6 +1,9 @@
 // Package libvirtx owns every conversation with libvirt: dialing a host
-// (unix socket, TCP, TLS, SSH), calls with timeouts, and the translation of
-// libvirt's XML (always through libvirt.org/go/libvirtxml) into model types.
+// (unix socket, TCP, TLS, SSH), calls with timeouts, and the translation
+// between libvirt's XML (always through libvirt.org/go/libvirtxml) and
+// model types: callers pass model specs (volumes, disks, pools) and get
+// model types back, never XML to send. libvirt's "no such object" errors
+// match model.ErrNotFound, and ErrTimeout matches model.ErrTimeout.
 //
 // It imports model and nothing of the UI: not ui, themes, bubbletea or
 // lipgloss. go-libvirt has no timeouts of its own, so every call goes

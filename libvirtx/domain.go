@@ -13,34 +13,13 @@ import (
 	"stowage/model"
 )
 
-// DiskSpec is a disk to attach: a file or block volume, or an RBD image.
-type DiskSpec struct {
-	// Target is the guest device (vdb); the bus is always virtio.
-	Target string
-	// Format is the driver type: raw or qcow2.
-	Format string
-	// Path is the file or block device (file and block pools).
-	Path string
-	// Block is true for LVs and partitions (logical and disk pools).
-	Block bool
-	// RBD is pool/image; Monitors are "host" or "host:port"; AuthUser and
-	// AuthSecretUUID are the pool's cephx <auth>.
-	RBD            string
-	Monitors       []string
-	AuthUser       string
-	AuthSecretUUID string
-	// Encryption, when set, goes inside <source>. Engine "librbd" makes
-	// librbd decrypt (RBD only); "" or "qemu" QEMU's block layer.
-	Encryption *model.Encryption
-}
-
-// DiskXML renders a DiskSpec as a <disk> element.
-func DiskXML(s DiskSpec) (string, error) {
+// DiskXML renders a model.DiskSpec as a <disk> element.
+func DiskXML(s model.DiskSpec) (string, error) {
 	d := diskElement(s)
 	return d.Marshal()
 }
 
-func diskElement(s DiskSpec) libvirtxml.DomainDisk {
+func diskElement(s model.DiskSpec) libvirtxml.DomainDisk {
 	format := s.Format
 	if format == "" {
 		format = "raw"
@@ -162,21 +141,9 @@ func domainState(s libvirt.DomainState) string {
 // domain does not.
 var ErrLibrbdHotplug = errors.New("this libvirt cannot hot-plug a disk decrypted by librbd")
 
-// LibrbdHotplugBroken reports whether a libvirt version is known to fail
-// hot-plugging librbd-encrypted disks. Verified on 9.0.0; releases up to
-// 9.x are assumed to share the bug, later ones are tried and the error
-// still detected.
-func LibrbdHotplugBroken(libvirtVersion string) bool {
-	var maj, min int
-	if _, err := fmt.Sscanf(libvirtVersion, "%d.%d", &maj, &min); err != nil {
-		return true
-	}
-	return maj < 10
-}
-
 // AttachDisk attaches a disk to a VM's live domain and/or its persistent
 // config in one call.
-func (c *Conn) AttachDisk(ctx context.Context, vm string, s DiskSpec, live, persistent bool) error {
+func (c *Conn) AttachDisk(ctx context.Context, vm string, s model.DiskSpec, live, persistent bool) error {
 	doc, err := DiskXML(s)
 	if err != nil {
 		return err
@@ -205,20 +172,12 @@ func (c *Conn) AttachDisk(ctx context.Context, vm string, s DiskSpec, live, pers
 	return err
 }
 
-// DetachResult says what a detach achieved.
-type DetachResult struct {
-	// LivePending is true when the guest has not yet released a
-	// hot-unplugged disk: libvirt sent the ACPI eject request, the guest OS
-	// must acknowledge it. The disk goes when it does, or at the next stop.
-	LivePending bool
-}
-
 // DetachDisk removes the disk with target dev from the live domain and/or
 // the persistent config, each from its own XML (the live disk carries an
 // alias and address the config does not). wait bounds how long a live
 // unplug is awaited.
-func (c *Conn) DetachDisk(ctx context.Context, vm, target string, live, persistent bool, wait time.Duration) (DetachResult, error) {
-	var res DetachResult
+func (c *Conn) DetachDisk(ctx context.Context, vm, target string, live, persistent bool, wait time.Duration) (model.DetachResult, error) {
+	var res model.DetachResult
 	for _, pass := range []struct {
 		on       bool
 		inactive bool

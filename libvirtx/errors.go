@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"github.com/digitalocean/go-libvirt"
+
+	"stowage/model"
 )
 
 // explainDialError turns a failed dial into words an admin can act on.
@@ -25,8 +27,30 @@ func explainDialError(t Target, err error) error {
 	return err
 }
 
-// IsNotFound reports whether err is libvirt's "no such pool/volume/domain/secret".
+// IsNotFound reports whether err is libvirt's "no such
+// pool/volume/domain/secret" (marked model.ErrNotFound by every call, or
+// libvirt's error itself).
 func IsNotFound(err error) bool {
+	return errors.Is(err, model.ErrNotFound) || isLibvirtNotFound(err)
+}
+
+// notFoundError is libvirt's "no such object", marked model.ErrNotFound so
+// that callers outside libvirtx can tell it without go-libvirt's codes.
+type notFoundError struct{ err error }
+
+func (e notFoundError) Error() string   { return e.err.Error() }
+func (e notFoundError) Unwrap() []error { return []error{e.err, model.ErrNotFound} }
+
+// markNotFound marks err model.ErrNotFound when it is libvirt's "no such
+// object"; its message stays libvirt's.
+func markNotFound(err error) error {
+	if isLibvirtNotFound(err) && !errors.Is(err, model.ErrNotFound) {
+		return notFoundError{err}
+	}
+	return err
+}
+
+func isLibvirtNotFound(err error) bool {
 	var le libvirt.Error
 	if !errors.As(err, &le) {
 		return false

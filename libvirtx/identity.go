@@ -2,18 +2,12 @@ package libvirtx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/digitalocean/go-libvirt"
 
 	"stowage/model"
 )
-
-// ErrNotTheSame is returned (wrapped, with the reason) when the object in
-// a name's place is not the one the caller identified: stowage then leaves
-// it alone. plan maps it to plan.ErrNotOurs.
-var ErrNotTheSame = errors.New("not the object identified")
 
 // DeleteVolumeIf deletes pool/name only when check accepts the volume that
 // has that name now, read in the same sequence of calls as the delete.

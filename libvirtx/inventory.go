@@ -7,21 +7,10 @@ import (
 	"stowage/model"
 )
 
-// StreamOptions tune Stream.
-type StreamOptions struct {
-	// KeepVolumes, when it returns true for a pool, skips re-reading that
-	// pool's volume XML (the caller keeps what it has): the poll uses it for
-	// pools whose sizes and volume names did not change.
-	KeepVolumes func(p model.Pool, names []string) bool
-	// DomainsOnly reads the domains and nothing else (after a domain
-	// lifecycle event).
-	DomainsOnly bool
-}
-
 // Stream reads a host's inventory and sends each part on out as soon as it
 // is read; every call is pipelined on the one connection.
 // Errors travel in parts; Stream returns when everything was sent.
-func (c *Conn) Stream(ctx context.Context, o StreamOptions, out chan<- model.Part) {
+func (c *Conn) Stream(ctx context.Context, o model.StreamOptions, out chan<- model.Part) {
 	send := func(p model.Part) {
 		select {
 		case out <- p:
@@ -54,7 +43,7 @@ func (c *Conn) Stream(ctx context.Context, o StreamOptions, out chan<- model.Par
 	})
 }
 
-func (c *Conn) streamPools(ctx context.Context, o StreamOptions, send func(model.Part)) {
+func (c *Conn) streamPools(ctx context.Context, o model.StreamOptions, send func(model.Part)) {
 	var caps model.PoolCaps
 	var capsErr error
 	var pools []model.Pool
@@ -94,7 +83,7 @@ func (c *Conn) Inventory(ctx context.Context) model.HostInfo {
 	h := model.HostInfo{URI: c.Target.Raw, Name: c.Target.Name()}
 	ch := make(chan model.Part, 64)
 	go func() {
-		c.Stream(ctx, StreamOptions{}, ch)
+		c.Stream(ctx, model.StreamOptions{}, ch)
 		close(ch)
 	}()
 	for p := range ch {

@@ -19,26 +19,8 @@ import (
 	"stowage/model"
 )
 
-// ISCSIPoolSpec is an iscsi pool: libvirt logs the host in to Target
-// through Host:Port when the pool starts.
-type ISCSIPoolSpec struct {
-	Name   string
-	Host   string
-	Port   int
-	Target string
-	// Initiator overrides the host's own initiator IQN; empty uses it.
-	Initiator string
-	// CHAPUser and CHAPUsage name the CHAP user and the usage id of the
-	// libvirt iscsi secret holding its secret; empty for no CHAP.
-	CHAPUser, CHAPUsage string
-}
-
-// ByPathDir is where udev puts stable names of SCSI disks; the iscsi pool
-// lists its LUNs there, so the logical pool's devices survive reboots.
-const ByPathDir = "/dev/disk/by-path"
-
 // ISCSIPoolXML renders an iscsi pool definition.
-func ISCSIPoolXML(s ISCSIPoolSpec) (string, error) {
+func ISCSIPoolXML(s model.ISCSIPoolSpec) (string, error) {
 	src := &libvirtxml.StoragePoolSource{
 		Host:   []libvirtxml.StoragePoolSourceHost{{Name: s.Host, Port: strconv.Itoa(s.Port)}},
 		Device: []libvirtxml.StoragePoolSourceDevice{{Path: s.Target}},
@@ -51,22 +33,12 @@ func ISCSIPoolXML(s ISCSIPoolSpec) (string, error) {
 			Secret: &libvirtxml.StoragePoolSourceAuthSecret{Usage: s.CHAPUsage}}
 	}
 	x := libvirtxml.StoragePool{Type: "iscsi", Name: s.Name, Source: src,
-		Target: &libvirtxml.StoragePoolTarget{Path: ByPathDir}}
+		Target: &libvirtxml.StoragePoolTarget{Path: model.ByPathDir}}
 	return x.Marshal()
 }
 
-// LogicalPoolSpec is a logical (LVM) pool over a VG on the given devices.
-type LogicalPoolSpec struct {
-	// UUID is set to redefine an existing pool (libvirt refuses a second
-	// definition of a name under another UUID).
-	UUID    string
-	Name    string
-	VG      string
-	Devices []string
-}
-
 // LogicalPoolXML renders a logical pool definition.
-func LogicalPoolXML(s LogicalPoolSpec) (string, error) {
+func LogicalPoolXML(s model.LogicalPoolSpec) (string, error) {
 	src := &libvirtxml.StoragePoolSource{Name: s.VG, Format: &libvirtxml.StoragePoolSourceFormat{Type: "lvm2"}}
 	for _, d := range s.Devices {
 		src.Device = append(src.Device, libvirtxml.StoragePoolSourceDevice{Path: d})
@@ -76,34 +48,22 @@ func LogicalPoolXML(s LogicalPoolSpec) (string, error) {
 	return x.Marshal()
 }
 
-// PoolSource is the <source> of an existing pool, for matching a pool the
-// admin asks for against one the host already has.
-type PoolSource struct {
-	UUID      string
-	Type      model.PoolType
-	Hosts     []string // host:port
-	Devices   []string // iscsi: the target IQN; logical: device paths
-	Name      string   // logical: the VG
-	AuthUser  string
-	AuthUsage string
-}
-
 // PoolSourceOf reads a pool's <source>.
-func (c *Conn) PoolSourceOf(ctx context.Context, name string) (PoolSource, error) {
+func (c *Conn) PoolSourceOf(ctx context.Context, name string) (model.PoolSource, error) {
 	doc, err := c.PoolXMLDesc(ctx, name)
 	if err != nil {
-		return PoolSource{}, err
+		return model.PoolSource{}, err
 	}
 	return PoolSourceFromXML(doc)
 }
 
 // PoolSourceFromXML parses the <source> of a pool's XML.
-func PoolSourceFromXML(doc string) (PoolSource, error) {
+func PoolSourceFromXML(doc string) (model.PoolSource, error) {
 	var x libvirtxml.StoragePool
 	if err := x.Unmarshal(doc); err != nil {
-		return PoolSource{}, fmt.Errorf("parse pool XML: %w", err)
+		return model.PoolSource{}, fmt.Errorf("parse pool XML: %w", err)
 	}
-	ps := PoolSource{UUID: x.UUID, Type: model.PoolType(x.Type)}
+	ps := model.PoolSource{UUID: x.UUID, Type: model.PoolType(x.Type)}
 	if s := x.Source; s != nil {
 		ps.Name = s.Name
 		for _, h := range s.Host {
@@ -281,14 +241,30 @@ func (c *Conn) CHAPSecretExists(ctx context.Context, usage string) (bool, error)
 	return err == nil, err
 }
 
-// DefinePool defines a persistent pool from XML (virsh pool-define) and
+// DefineISCSIPool defines a persistent iscsi pool (virsh pool-define) and
 // returns the UUID libvirt gave it: the identity an undo checks.
-func (c *Conn) DefinePool(ctx context.Context, doc string) (string, error) {
-	var x libvirtxml.StoragePool
-	if err := x.Unmarshal(doc); err != nil {
-		return "", fmt.Errorf("define pool: %w", err)
+func (c *Conn) DefineISCSIPool(ctx context.Context, s model.ISCSIPoolSpec) (string, error) {
+	doc, err := ISCSIPoolXML(s)
+	if err != nil {
+		return "", fmt.Errorf("define pool %q: %w", s.Name, err)
 	}
-	return call(ctx, c, fmt.Sprintf("define pool %q", x.Name), func(l *libvirt.Libvirt) (string, error) {
+	return c.definePool(ctx, s.Name, doc)
+}
+
+// DefineLogicalPool defines a persistent logical pool (virsh pool-define)
+// and returns its UUID. A spec with the UUID of the existing pool of that
+// name redefines it (libvirt keeps a name's UUID).
+func (c *Conn) DefineLogicalPool(ctx context.Context, s model.LogicalPoolSpec) (string, error) {
+	doc, err := LogicalPoolXML(s)
+	if err != nil {
+		return "", fmt.Errorf("define pool %q: %w", s.Name, err)
+	}
+	return c.definePool(ctx, s.Name, doc)
+}
+
+// definePool sends a pool definition and returns the pool's UUID.
+func (c *Conn) definePool(ctx context.Context, name, doc string) (string, error) {
+	return call(ctx, c, fmt.Sprintf("define pool %q", name), func(l *libvirt.Libvirt) (string, error) {
 		p, err := l.StoragePoolDefineXML(doc, 0)
 		if err != nil {
 			return "", err
@@ -310,31 +286,13 @@ func (c *Conn) PoolUUID(ctx context.Context, name string) (uuid string, ok bool,
 	return FormatUUID(p.UUID), true, nil
 }
 
-// PoolAct is what PoolIf does to a pool.
-type PoolAct int
-
-// What PoolIf can do.
-const (
-	PoolActStop PoolAct = iota
-	PoolActUndefine
-	PoolActAutostartOff
-	PoolActDeleteData
-	PoolActStart
-	PoolActBuild          // pool-build --no-overwrite
-	PoolActBuildOverwrite // pool-build --overwrite
-)
-
-var poolActNames = map[PoolAct]string{PoolActStop: "stop", PoolActUndefine: "undefine",
-	PoolActAutostartOff: "turn autostart off for", PoolActDeleteData: "delete the data of",
-	PoolActStart: "start", PoolActBuild: "build", PoolActBuildOverwrite: "build (overwrite)"}
-
 // PoolIf does act to the pool called name only when check accepts its
 // UUID, read in the same sequence of calls; the act then goes to the pool
 // by that UUID (libvirtd resolves a pool handle by UUID), so a pool that
 // another admin put in its place is never touched. A pool that is gone
 // already is not an error.
-func (c *Conn) PoolIf(ctx context.Context, name string, act PoolAct, check func(uuid string) error) error {
-	err := c.do(ctx, fmt.Sprintf("%s pool %q", poolActNames[act], name), func(l *libvirt.Libvirt) error {
+func (c *Conn) PoolIf(ctx context.Context, name string, act model.PoolAct, check func(uuid string) error) error {
+	err := c.do(ctx, fmt.Sprintf("%s pool %q", act.Verb(), name), func(l *libvirt.Libvirt) error {
 		p, err := l.StoragePoolLookupByName(name)
 		if err != nil {
 			return err
@@ -343,19 +301,19 @@ func (c *Conn) PoolIf(ctx context.Context, name string, act PoolAct, check func(
 			return err
 		}
 		switch act {
-		case PoolActStop:
+		case model.PoolActStop:
 			return l.StoragePoolDestroy(p)
-		case PoolActUndefine:
+		case model.PoolActUndefine:
 			return l.StoragePoolUndefine(p)
-		case PoolActAutostartOff:
+		case model.PoolActAutostartOff:
 			return l.StoragePoolSetAutostart(p, 0)
-		case PoolActDeleteData:
+		case model.PoolActDeleteData:
 			return l.StoragePoolDelete(p, libvirt.StoragePoolDeleteNormal)
-		case PoolActStart:
+		case model.PoolActStart:
 			return l.StoragePoolCreate(p, 0)
-		case PoolActBuild:
+		case model.PoolActBuild:
 			return l.StoragePoolBuild(p, libvirt.StoragePoolBuildNoOverwrite)
-		case PoolActBuildOverwrite:
+		case model.PoolActBuildOverwrite:
 			return l.StoragePoolBuild(p, libvirt.StoragePoolBuildOverwrite)
 		}
 		return fmt.Errorf("unknown pool action %d", act)

@@ -1,12 +1,13 @@
 package libvirtx
 
 import (
+	"stowage/model"
 	"strings"
 	"testing"
 )
 
 func TestISCSIPoolXMLRoundTrip(t *testing.T) {
-	doc, err := ISCSIPoolXML(ISCSIPoolSpec{Name: "san", Host: "fd00::1", Port: 3260, Target: "iqn.2026-11.lab.stowage:san2",
+	doc, err := ISCSIPoolXML(model.ISCSIPoolSpec{Name: "san", Host: "fd00::1", Port: 3260, Target: "iqn.2026-11.lab.stowage:san2",
 		CHAPUser: "u", CHAPUsage: "stowage-chap-san"})
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +28,7 @@ func TestISCSIPoolXMLRoundTrip(t *testing.T) {
 }
 
 func TestLogicalPoolXML(t *testing.T) {
-	doc, err := LogicalPoolXML(LogicalPoolSpec{Name: "data", VG: "vgdata", Devices: []string{"/dev/disk/by-path/a", "/dev/disk/by-path/b"},
+	doc, err := LogicalPoolXML(model.LogicalPoolSpec{Name: "data", VG: "vgdata", Devices: []string{"/dev/disk/by-path/a", "/dev/disk/by-path/b"},
 		UUID: "5a7d0e1c-3b2f-4c55-9e60-57a6e1ab0002"})
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func TestLabDirVolumeLifecycle(t *testing.T) {
 	c, env := dialLab(t)
 	ctx := context.Background()
 	name := fmt.Sprintf("smoke-%d.raw", time.Now().UnixNano())
-	v, err := c.CreateVolume(ctx, env.DirPool, libvirtx.VolumeSpec{Name: name, Capacity: 3 << 20, Format: "raw"})
+	v, err := c.CreateVolume(ctx, env.DirPool, model.VolumeSpec{Name: name, Capacity: 3 << 20, Format: "raw"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"stowage/lab"
 	"stowage/libvirtx"
+	"stowage/model"
 )
 
 // hangGuard only turns a hang into a failure; no test relies on it passing.
@@ -127,8 +128,8 @@ func TestLabOwnedConnCutsAndRedials(t *testing.T) {
 			}
 			p.HoldAt(tc.holdAt)
 			errc := pending(t, "CreateVolumeWatched", p.Held, func() error {
-				_, err := c.CreateVolumeWatched(ctx, "t-owned", libvirtx.VolumeSpec{Name: "t-owned-v1", Capacity: 1 << 20, Format: "raw"}, nil,
-					libvirtx.CreateWatch{Within: within})
+				_, err := c.CreateVolumeWatched(ctx, "t-owned", model.VolumeSpec{Name: "t-owned-v1", Capacity: 1 << 20, Format: "raw"}, nil,
+					model.CreateWatch{Within: within})
 				return err
 			})
 			if !tc.freezeFirst {

@@ -5,23 +5,10 @@ import (
 	"fmt"
 
 	"github.com/digitalocean/go-libvirt"
-	"libvirt.org/go/libvirtxml"
 )
 
 // Pool lifecycle: what a setup wizard needs to create pools and undo them.
 // Each maps to one libvirt call (and one virsh command, named in the doc).
-
-// PoolDefine defines a persistent pool from XML (virsh pool-define).
-func (c *Conn) PoolDefine(ctx context.Context, doc string) error {
-	var x libvirtxml.StoragePool
-	if err := x.Unmarshal(doc); err != nil {
-		return fmt.Errorf("define pool: %w", err)
-	}
-	return c.do(ctx, fmt.Sprintf("define pool %q", x.Name), func(l *libvirt.Libvirt) error {
-		_, err := l.StoragePoolDefineXML(doc, 0)
-		return err
-	})
-}
 
 // withPool looks a pool up by name and runs fn on it.
 func (c *Conn) withPool(ctx context.Context, what, name string, fn func(*libvirt.Libvirt, libvirt.StoragePool) error) error {

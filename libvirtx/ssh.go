@@ -1,7 +1,6 @@
 package libvirtx
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"stowage/model"
 	"stowage/plan"
 )
 
@@ -31,7 +31,7 @@ import (
 //     own settings and its own host-key check;
 //   - verifies every host key against known_hosts (the URI's
 //     ?known_hosts=, else ~/.ssh/known_hosts) and, for a host it does not
-//     list, fails with *UnknownHostKeyError naming the hop, so the UI can
+//     list, fails with *model.UnknownHostKeyError naming the hop, so the UI can
 //     show the fingerprint and ask; a changed key is refused outright
 //     (possible man in the middle);
 //   - authenticates with the SSH agent ($SSH_AUTH_SOCK) and key files;
@@ -47,52 +47,9 @@ import (
 // three unanswered in a row close the connection.
 const SSHKeepalive = 10 * time.Second
 
-// UnknownHostKeyError is returned when known_hosts does not list the host.
-// Nothing was trusted; TrustHostKey records the key, then dial again.
-type UnknownHostKeyError struct {
-	// Host is the address as known_hosts records it (host or [host]:port).
-	Host        string
-	KeyType     string
-	Fingerprint string // SHA256:…, as ssh-keygen -l prints it
-	KnownHosts  string // the file TrustHostKey appends to
-	// JumpHost is the ProxyJump entry (as ssh_config spells it) whose key
-	// this is; empty when the key is the libvirt host's own.
-	JumpHost string
-	key      ssh.PublicKey
-}
-
-// Subject names the server whose key is unknown: "[10.0.0.5]:22", or
-// "jump host bastion ([10.0.0.1]:22)".
-func (e *UnknownHostKeyError) Subject() string {
-	if e.JumpHost == "" {
-		return e.Host
-	}
-	return fmt.Sprintf("jump host %s (%s)", e.JumpHost, e.Host)
-}
-
-func (e *UnknownHostKeyError) Error() string {
-	return fmt.Sprintf("unknown SSH host key for %s: %s %s (not in %s); verify the fingerprint with the host's admin before trusting it",
-		e.Subject(), e.KeyType, e.Fingerprint, e.KnownHosts)
-}
-
-// ErrHostKeyNotShown is the refusal to trust a key other than the one
-// whose fingerprint the admin was shown (the server's key changed, or
-// another hop's key is asking, between the screen and the keypress).
-var ErrHostKeyNotShown = errors.New("not the host key that was shown")
-
 // TrustedHostKey is the known_hosts line TrustHostKey wrote.
 type TrustedHostKey struct {
 	File, Line string
-}
-
-// SameKey reports whether e and o are the same key of the same server,
-// bound for the same known_hosts file.
-func (e *UnknownHostKeyError) SameKey(o *UnknownHostKeyError) bool {
-	if e == nil || o == nil || e.key == nil || o.key == nil {
-		return false
-	}
-	return e.Host == o.Host && e.JumpHost == o.JumpHost && e.KnownHosts == o.KnownHosts &&
-		e.Fingerprint == o.Fingerprint && bytes.Equal(e.key.Marshal(), o.key.Marshal())
 }
 
 // TrustHostKey appends to known_hosts (created 0600 with its directory if
@@ -101,22 +58,23 @@ func (e *UnknownHostKeyError) SameKey(o *UnknownHostKeyError) bool {
 // (the server now presents another key, or another hop asks) nothing is
 // written and the error wraps ErrHostKeyNotShown: the admin must look at
 // the new fingerprint first.
-func TrustHostKey(shown, latest *UnknownHostKeyError) (TrustedHostKey, error) {
-	if shown == nil || shown.key == nil {
+func TrustHostKey(shown, latest *model.UnknownHostKeyError) (TrustedHostKey, error) {
+	if shown == nil || len(shown.Key) == 0 {
 		return TrustedHostKey{}, errors.New("no host key was shown to trust")
 	}
-	if shown.Fingerprint != ssh.FingerprintSHA256(shown.key) {
-		return TrustedHostKey{}, fmt.Errorf("trust host key %s: the fingerprint shown (%s) is not its key's: %w", shown.Subject(), shown.Fingerprint, ErrHostKeyNotShown)
+	key, err := ssh.ParsePublicKey(shown.Key)
+	if err != nil || shown.Fingerprint != ssh.FingerprintSHA256(key) {
+		return TrustedHostKey{}, fmt.Errorf("trust host key %s: the fingerprint shown (%s) is not its key's: %w", shown.Subject(), shown.Fingerprint, model.ErrHostKeyNotShown)
 	}
 	if latest == nil {
 		return TrustedHostKey{}, fmt.Errorf("trust host key %s %s: the host no longer asks for an unknown key (its latest dial met none): %w",
-			shown.Subject(), shown.Fingerprint, ErrHostKeyNotShown)
+			shown.Subject(), shown.Fingerprint, model.ErrHostKeyNotShown)
 	}
 	if !shown.SameKey(latest) {
 		return TrustedHostKey{}, fmt.Errorf("trust host key %s %s: the latest dial met %s %s %s instead; nothing written, compare the new fingerprint first: %w",
-			shown.Subject(), shown.Fingerprint, latest.Subject(), latest.KeyType, latest.Fingerprint, ErrHostKeyNotShown)
+			shown.Subject(), shown.Fingerprint, latest.Subject(), latest.KeyType, latest.Fingerprint, model.ErrHostKeyNotShown)
 	}
-	t := TrustedHostKey{File: shown.KnownHosts, Line: knownhosts.Line([]string{shown.Host}, shown.key)}
+	t := TrustedHostKey{File: shown.KnownHosts, Line: knownhosts.Line([]string{shown.Host}, key)}
 	if err := os.MkdirAll(filepath.Dir(t.File), 0o700); err != nil {
 		return TrustedHostKey{}, fmt.Errorf("trust host key: %w", err)
 	}
@@ -259,9 +217,9 @@ func hostKeyCallback(s sshSettings) (ssh.HostKeyCallback, error) {
 }
 
 func unknownHostKey(s sshSettings, host string, key ssh.PublicKey) error {
-	return &UnknownHostKeyError{
+	return &model.UnknownHostKeyError{
 		Host: knownhosts.Normalize(host), KeyType: key.Type(), JumpHost: s.jump,
-		Fingerprint: ssh.FingerprintSHA256(key), KnownHosts: s.knownHosts, key: key,
+		Fingerprint: ssh.FingerprintSHA256(key), KnownHosts: s.knownHosts, Key: key.Marshal(),
 	}
 }
 
@@ -493,7 +451,7 @@ func (a *sshAttempt) handshakeError(hop sshSettings, overProxy bool, proxy *prox
 // classifyHandshake marks the transient handshake failures for the retry;
 // an unknown host key stays itself, for the UI to ask about.
 func classifyHandshake(hop sshSettings, err error) error {
-	var uk *UnknownHostKeyError
+	var uk *model.UnknownHostKeyError
 	if errors.As(err, &uk) {
 		return uk
 	}

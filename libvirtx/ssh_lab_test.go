@@ -12,6 +12,7 @@ import (
 
 	"stowage/lab"
 	"stowage/libvirtx"
+	"stowage/model"
 )
 
 // sshURI returns the lab's qemu+ssh URI with known_hosts swapped for path.
@@ -61,7 +62,7 @@ func TestLabSSHHostKeyTrust(t *testing.T) {
 	uri := sshURI(t, env, kh)
 	ctx := context.Background()
 	_, err := libvirtx.Dial(ctx, uri, libvirtx.Options{Timeout: 10 * time.Second})
-	var uk *libvirtx.UnknownHostKeyError
+	var uk *model.UnknownHostKeyError
 	if !errors.As(err, &uk) {
 		t.Fatalf("dial with an empty known_hosts: %v; want UnknownHostKeyError", err)
 	}

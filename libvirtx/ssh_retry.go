@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"syscall"
 	"time"
+
+	"stowage/model"
 )
 
 // sshd drops unauthenticated connections beyond MaxStartups (default
@@ -32,7 +34,7 @@ func (e *transientError) Unwrap() error { return e.err }
 // restarting sshd), as opposed to a refusal that another attempt would
 // meet again: authentication, host keys, algorithms, connection refused.
 func transientHandshake(err error) bool {
-	var uk *UnknownHostKeyError
+	var uk *model.UnknownHostKeyError
 	if err == nil || errors.As(err, &uk) {
 		return false
 	}
@@ -75,7 +77,7 @@ func (p retryPolicy) pause(n int) time.Duration {
 // run calls attempt until it succeeds, fails for good, the attempts are
 // spent or the next pause would end past deadline. An error that is not a
 // *transientError is returned as it is (after naming the earlier
-// attempts, if any), so callers can still match *UnknownHostKeyError.
+// attempts, if any), so callers can still match *model.UnknownHostKeyError.
 func (p retryPolicy) run(deadline time.Time, attempt func() error) error {
 	for n := 1; ; n++ {
 		err := attempt()
@@ -85,7 +87,7 @@ func (p retryPolicy) run(deadline time.Time, attempt func() error) error {
 		}
 		if !errors.As(err, &te) {
 			if n > 1 {
-				var uk *UnknownHostKeyError
+				var uk *model.UnknownHostKeyError
 				if errors.As(err, &uk) {
 					return uk
 				}

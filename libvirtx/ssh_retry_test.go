@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"stowage/model"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,7 +113,7 @@ func TestSSHRetryStopsAtDeadline(t *testing.T) {
 // authentication failure, an unknown or changed host key, a timeout are
 // returned at once, unchanged in kind.
 func TestSSHRetryNotTransient(t *testing.T) {
-	uk := &UnknownHostKeyError{Host: "[hv1]:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:x", KnownHosts: "/kh"}
+	uk := &model.UnknownHostKeyError{Host: "[hv1]:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:x", KnownHosts: "/kh"}
 	for name, failure := range map[string]error{
 		"connection refused": &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)},
 		"auth":               errors.New("ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain"),
@@ -135,7 +136,7 @@ func TestSSHRetryNotTransient(t *testing.T) {
 				t.Fatal("no error")
 			}
 			if name == "unknown host key" {
-				if got, ok := err.(*UnknownHostKeyError); !ok || got != uk {
+				if got, ok := err.(*model.UnknownHostKeyError); !ok || got != uk {
 					t.Errorf("error = %#v; want the UnknownHostKeyError itself", err)
 				}
 			}
@@ -172,7 +173,7 @@ func TestSSHTransientHandshake(t *testing.T) {
 		{resetHandshake(), true},
 		{fmt.Errorf("ssh: handshake failed: %w", io.ErrUnexpectedEOF), true},
 		{fmt.Errorf("ssh: handshake failed: write: %w", syscall.EPIPE), true},
-		{fmt.Errorf("x: %w", &UnknownHostKeyError{}), false},
+		{fmt.Errorf("x: %w", &model.UnknownHostKeyError{}), false},
 		{errors.New("ssh: handshake failed: ssh: unable to authenticate"), false},
 		{os.NewSyscallError("connect", syscall.ECONNREFUSED), false},
 		{nil, false},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"stowage/libvirtx"
+	"stowage/model"
 )
 
 // Names that only a private sshd resolves (see sshdOpts.hosts): the test
@@ -152,7 +153,7 @@ Host *
 	uri := "qemu+ssh://hv1/system"
 
 	_, err := libvirtx.Dial(context.Background(), uri, libvirtx.Options{Timeout: 20 * time.Second})
-	var uk *libvirtx.UnknownHostKeyError
+	var uk *model.UnknownHostKeyError
 	if !errors.As(err, &uk) {
 		t.Fatalf("dial through a jump host known_hosts does not list: %v; want UnknownHostKeyError", err)
 	}

@@ -1,6 +1,7 @@
 package libvirtx
 
 import (
+	"stowage/model"
 	"strings"
 	"testing"
 
@@ -198,7 +199,7 @@ func TestSSHParseJumpSpec(t *testing.T) {
 }
 
 func TestSSHUnknownHostKeyNamesTheHop(t *testing.T) {
-	e := &UnknownHostKeyError{Host: "[10.0.0.1]:2201", KeyType: "ssh-ed25519", Fingerprint: "SHA256:abc", KnownHosts: "/kh", JumpHost: "bastion"}
+	e := &model.UnknownHostKeyError{Host: "[10.0.0.1]:2201", KeyType: "ssh-ed25519", Fingerprint: "SHA256:abc", KnownHosts: "/kh", JumpHost: "bastion"}
 	if e.Subject() != "jump host bastion ([10.0.0.1]:2201)" || !strings.Contains(e.Error(), "unknown SSH host key for jump host bastion ([10.0.0.1]:2201)") {
 		t.Errorf("subject %q, error %q", e.Subject(), e.Error())
 	}

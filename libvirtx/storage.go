@@ -228,19 +228,8 @@ func (c *Conn) volumesOf(ctx context.Context, pool string, handles []libvirt.Sto
 	return keepFound(vols, errs, func(v model.Volume) bool { return v.Name != "" })
 }
 
-// VolumeSpec is what CreateVolume makes.
-type VolumeSpec struct {
-	Name     string
-	Capacity uint64
-	// Format is raw or qcow2 on file pools; empty for the pool's default.
-	Format string
-	// Encryption, when set, asks libvirt to format QEMU-layer LUKS with
-	// the given secret (file, logical and disk pools).
-	Encryption *model.Encryption
-}
-
-// VolumeXML renders a VolumeSpec as libvirt volume XML.
-func VolumeXML(s VolumeSpec) (string, error) {
+// VolumeXML renders a model.VolumeSpec as libvirt volume XML.
+func VolumeXML(s model.VolumeSpec) (string, error) {
 	x := libvirtxml.StorageVolume{
 		Name:     s.Name,
 		Capacity: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: s.Capacity},
@@ -265,7 +254,7 @@ func VolumeXML(s VolumeSpec) (string, error) {
 // CreateVolume creates a volume in a pool and returns it as libvirt now
 // describes it, bounded by the per-call timeout. Like CreateVolumeWatched,
 // it makes an attempt that failed on QEMU's LUKS benchmark again.
-func (c *Conn) CreateVolume(ctx context.Context, pool string, s VolumeSpec) (model.Volume, error) {
+func (c *Conn) CreateVolume(ctx context.Context, pool string, s model.VolumeSpec) (model.Volume, error) {
 	doc, err := VolumeXML(s)
 	if err != nil {
 		return model.Volume{}, err

@@ -13,7 +13,7 @@ import (
 
 // VolumeXMLWithCipher is VolumeXML plus a LUKS <cipher> and <ivgen> (nil
 // keeps libvirt's default, aes-256-cbc-essiv:sha256).
-func VolumeXMLWithCipher(s VolumeSpec, ci *model.Cipher) (string, error) {
+func VolumeXMLWithCipher(s model.VolumeSpec, ci *model.Cipher) (string, error) {
 	doc, err := VolumeXML(s)
 	if err != nil || ci == nil || s.Encryption == nil {
 		return doc, err
@@ -31,24 +31,6 @@ func VolumeXMLWithCipher(s VolumeSpec, ci *model.Cipher) (string, error) {
 	return x.Marshal()
 }
 
-// Progress reports a volume's allocation while it is being created.
-type Progress func(allocation, capacity uint64)
-
-// CreateWatch bounds and reports one CreateVolumeWatched.
-type CreateWatch struct {
-	// Within is the hard bound of one attempt, after which the connection
-	// is closed (volume creation outlives the per-call timeout: qemu-img's
-	// LUKS key derivation alone takes seconds).
-	Within time.Duration
-	// Interval is how often the new volume's allocation is polled while
-	// libvirt works; Progress receives it (nil: no polling).
-	Interval time.Duration
-	Progress Progress
-	// Retried is told of each attempt that failed on QEMU's LUKS benchmark
-	// and is made again (see IsLUKSBenchmarkFailure); nil: retried quietly.
-	Retried Retried
-}
-
 // CreateVolumeWatched creates a volume like CreateVolume, with its own
 // bound, and polls the new volume's allocation while libvirt works, so a
 // progress bar can move. ci is the LUKS cipher (nil for libvirt's default).
@@ -58,7 +40,7 @@ type CreateWatch struct {
 // libvirt cannot abort a volume creation: ctx's cancellation is honoured
 // only once StorageVolCreateXML has returned (the caller then deletes the
 // volume); w.Within is the hard bound of each attempt.
-func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s VolumeSpec, ci *model.Cipher, w CreateWatch) (model.Volume, error) {
+func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s model.VolumeSpec, ci *model.Cipher, w model.CreateWatch) (model.Volume, error) {
 	doc, err := VolumeXMLWithCipher(s, ci)
 	if err != nil {
 		return model.Volume{}, err
@@ -99,7 +81,11 @@ func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s VolumeSpe
 		})
 		return out, err
 	}
-	out, err := luksRetry(ctx, pool+"/"+s.Name, LUKSBenchmarkAttempts, jitteredPause, w.Retried, attempt)
+	var retried Retried
+	if w.Retried != nil {
+		retried = func(attempt, of int, cause error) { w.Retried(attempt, of, BriefCause(cause), cause) }
+	}
+	out, err := luksRetry(ctx, pool+"/"+s.Name, LUKSBenchmarkAttempts, jitteredPause, retried, attempt)
 	if err != nil {
 		return model.Volume{}, err
 	}
@@ -113,7 +99,7 @@ func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s VolumeSpe
 // pollAllocation polls on the create's own socket (l, sock) until stop,
 // each poll bounded by the connection's timeout; it ends when that socket
 // is gone.
-func (c *Conn) pollAllocation(l *libvirt.Libvirt, sock *trackedDialer, ph libvirt.StoragePool, name string, interval time.Duration, stop <-chan struct{}, progress Progress) {
+func (c *Conn) pollAllocation(l *libvirt.Libvirt, sock *trackedDialer, ph libvirt.StoragePool, name string, interval time.Duration, stop <-chan struct{}, progress func(allocation, capacity uint64)) {
 	if progress == nil || interval <= 0 {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 
 	"stowage/lab"
 	"stowage/libvirtx"
+	"stowage/model"
 )
 
 // ReadVolumeHead through libvirt's stream (vol-download) returns exactly
@@ -29,7 +30,7 @@ func TestLabReadVolumeHead(t *testing.T) {
 	}
 	defer c.Close()
 	name := fmt.Sprintf("t-head-%d", time.Now().UnixNano())
-	if _, err := c.CreateVolume(ctx, env.DirPool, libvirtx.VolumeSpec{Name: name, Capacity: 1 << 20, Format: "raw"}); err != nil {
+	if _, err := c.CreateVolume(ctx, env.DirPool, model.VolumeSpec{Name: name, Capacity: 1 << 20, Format: "raw"}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.DeleteVolume(context.Background(), env.DirPool, name) })

@@ -13,6 +13,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"stowage/connect"
 	"stowage/lab"
 	"stowage/libvirtx"
 	"stowage/model"
@@ -116,7 +117,7 @@ const callTimeout = 3 * time.Second
 // disconnected, its pools kept; after SIGCONT the host recovers.
 func TestLibvirtdStopsAnswering(t *testing.T) {
 	d := newDaemon(t)
-	b := NewLibvirt([]string{"test:///default?socket=" + d.Sock}, libvirtx.Options{Timeout: callTimeout},
+	b := connect.New([]string{"test:///default?socket=" + d.Sock}, libvirtx.Options{Timeout: callTimeout},
 		libvirtx.Backoff{Min: time.Nanosecond, Max: time.Nanosecond})
 	defer b.Close()
 	s := NewStore(b, callTimeout)
@@ -195,7 +196,7 @@ func TestLibvirtdRestartsMidRefresh(t *testing.T) {
 	// The kill must land while volume XML is still being read: when the
 	// reads won the race and all n arrived first, restart and try again.
 	for attempt := 1; ; attempt++ {
-		b := NewLibvirt([]string{uri}, libvirtx.Options{Timeout: noDeadline}, libvirtx.Backoff{Min: time.Nanosecond, Max: time.Nanosecond})
+		b := connect.New([]string{uri}, libvirtx.Options{Timeout: noDeadline}, libvirtx.Backoff{Min: time.Nanosecond, Max: time.Nanosecond})
 		defer b.Close()
 		s = NewStore(b, noDeadline)
 		killed := false

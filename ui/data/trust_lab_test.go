@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"stowage/connect"
 	"stowage/lab"
 	"stowage/libvirtx"
+	"stowage/model"
 	"stowage/plan"
 )
 
@@ -136,17 +138,17 @@ func TestLabTrustHostKeyShownOnly(t *testing.T) {
 	auditPath := filepath.Join(dir, "audit.jsonl")
 	port := freeLoopbackPort(t)
 	uri := fmt.Sprintf("qemu+ssh://root@127.0.0.1:%s/system?keyfile=%s&known_hosts=%s", port, lu.Query().Get("keyfile"), kh)
-	l := NewLibvirt([]string{uri}, libvirtx.Options{Timeout: 10 * time.Second}, libvirtx.Backoff{Min: time.Nanosecond, Max: time.Nanosecond})
+	l := connect.New([]string{uri}, libvirtx.Options{Timeout: 10 * time.Second}, libvirtx.Backoff{Min: time.Nanosecond, Max: time.Nanosecond})
 	defer l.Close()
 	l.Plan = plan.Runner{Audit: plan.NewAudit(auditPath)}
 	s := NewStore(l, 10*time.Second)
 	ctx := context.Background()
 	// shownKey dials and returns the unknown key as the store (and so the
 	// screen) holds it.
-	shownKey := func() *libvirtx.UnknownHostKeyError {
+	shownKey := func() *model.UnknownHostKeyError {
 		t.Helper()
-		l.sessions[0].RetryNow()
-		_, err := l.sessions[0].Conn(ctx)
+		l.RetryNow(0)
+		_, err := l.Conn(ctx, uri)
 		s.Hosts[0].Status = l.Status(0)
 		k := UnknownHostKey(s.Hosts[0])
 		if k == nil {
@@ -159,14 +161,14 @@ func TestLabTrustHostKeyShownOnly(t *testing.T) {
 	keyA := shownKey()
 	a.stop()
 	startTrustSSHD(t, port) // key B, same address
-	l.sessions[0].RetryNow()
-	if _, err := l.sessions[0].Conn(ctx); err == nil {
+	l.RetryNow(0)
+	if _, err := l.Conn(ctx, uri); err == nil {
 		t.Fatal("dial of the second sshd succeeded")
 	}
 
 	// The admin confirms A (the key on screen), the host now shows B.
 	msg := s.Trust(0)().(TrustMsg)
-	if !errors.Is(msg.Err, libvirtx.ErrHostKeyNotShown) {
+	if !errors.Is(msg.Err, model.ErrHostKeyNotShown) {
 		t.Fatalf("trusting key A while the host presents B: %v; want a refusal (ErrHostKeyNotShown)", msg.Err)
 	}
 	if _, err := os.Stat(kh); !errors.Is(err, os.ErrNotExist) {
@@ -189,7 +191,7 @@ func TestLabTrustHostKeyShownOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A failure injected right after the trust step: exactly its line goes.
-	l.Plan.FailAfter = StepTrustHostKey
+	l.Plan.FailAfter = connect.StepTrustHostKey
 	if err := l.TrustHostKey(0, keyB); err == nil || !strings.Contains(err.Error(), "injected failure") {
 		t.Fatalf("trust with an injected failure: %v", err)
 	}
@@ -206,9 +208,9 @@ func TestLabTrustHostKeyShownOnly(t *testing.T) {
 		t.Fatalf("known_hosts after trusting B: %q", b)
 	}
 	// The line is B's: the next dial gets past the host key (to auth).
-	l.sessions[0].RetryNow()
-	_, err = l.sessions[0].Conn(ctx)
-	var uk *libvirtx.UnknownHostKeyError
+	l.RetryNow(0)
+	_, err = l.Conn(ctx, uri)
+	var uk *model.UnknownHostKeyError
 	if errors.As(err, &uk) || (err != nil && strings.Contains(err.Error(), "CHANGED")) {
 		t.Errorf("dial after trusting B: %v; the key written is not the server's", err)
 	}

@@ -14,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"libvirt.org/go/libvirtxml"
 
+	"stowage/connect"
 	"stowage/lab"
 	"stowage/libvirtx"
 	"stowage/plan"
@@ -71,7 +72,7 @@ func TestLabLeakFirstPoolCephxKey(t *testing.T) {
 		mon += ":" + p
 	}
 
-	be := data.NewLibvirt([]string{env.URI}, libvirtx.Options{}, libvirtx.DefaultBackoff)
+	be := connect.New([]string{env.URI}, libvirtx.Options{}, libvirtx.DefaultBackoff)
 	t.Cleanup(be.Close)
 	be.Plan = plan.Runner{Audit: plan.NewAudit(filepath.Join(state, "audit.jsonl")), Log: slog.New(slog.NewTextHandler(logFile, nil))}
 	name := fmt.Sprintf("t-firstpool-%d", time.Now().UnixNano())

@@ -1,4 +1,12 @@
-package data
+// Package connect owns the console's connections to its hosts: one
+// libvirtx.Session per host (dialed on demand, redialed with backoff), the
+// refresh stream, domain events, describe, the first-pool workflow and
+// host-key trust. Hosts implements the console's Backend (ui/data) in
+// model types only, so that ui never imports libvirtx.
+//
+// It imports libvirtx, model and plan; never ui, themes, lipgloss or
+// bubbletea.
+package connect
 
 import (
 	"context"
@@ -10,8 +18,8 @@ import (
 	"stowage/plan"
 )
 
-// Libvirt is the production Backend: one libvirtx.Session per host.
-type Libvirt struct {
+// Hosts is the console's production backend: one libvirtx.Session per host.
+type Hosts struct {
 	sessions []*libvirtx.Session
 	opts     libvirtx.Options
 	// Plan is the template of the runner every mutation made here goes
@@ -21,15 +29,15 @@ type Libvirt struct {
 }
 
 // runner is l.Plan for host i, sending its events to events (may be nil).
-func (l *Libvirt) runner(i int, events chan<- plan.Event) plan.Runner {
+func (l *Hosts) runner(i int, events chan<- plan.Event) plan.Runner {
 	r := l.Plan
 	r.Host, r.Events = l.sessions[i].URI, events
 	return r
 }
 
-// NewLibvirt makes sessions for the URIs; nothing is dialed yet.
-func NewLibvirt(uris []string, o libvirtx.Options, b libvirtx.Backoff) *Libvirt {
-	l := &Libvirt{opts: o}
+// New makes sessions for the URIs; nothing is dialed yet.
+func New(uris []string, o libvirtx.Options, b libvirtx.Backoff) *Hosts {
+	l := &Hosts{opts: o}
 	for _, u := range uris {
 		l.sessions = append(l.sessions, libvirtx.NewSession(u, o, b))
 	}
@@ -37,7 +45,7 @@ func NewLibvirt(uris []string, o libvirtx.Options, b libvirtx.Backoff) *Libvirt 
 }
 
 // URIs lists the hosts.
-func (l *Libvirt) URIs() []string {
+func (l *Hosts) URIs() []string {
 	out := make([]string, len(l.sessions))
 	for i, s := range l.sessions {
 		out[i] = s.URI
@@ -46,11 +54,11 @@ func (l *Libvirt) URIs() []string {
 }
 
 // Status is a host's connection state.
-func (l *Libvirt) Status(i int) model.Status { return l.sessions[i].Status() }
+func (l *Hosts) Status(i int) model.Status { return l.sessions[i].Status() }
 
 // Stream reads a refresh of host i, telling the session about timeouts so
 // it marks the host degraded and redials.
-func (l *Libvirt) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, out chan<- model.Part) error {
+func (l *Hosts) Stream(ctx context.Context, i int, o model.StreamOptions, out chan<- model.Part) error {
 	s := l.sessions[i]
 	c, err := s.Conn(ctx)
 	if err != nil {
@@ -79,7 +87,7 @@ func (l *Libvirt) Stream(ctx context.Context, i int, o libvirtx.StreamOptions, o
 }
 
 // Events subscribes to domain lifecycle events on the current connection.
-func (l *Libvirt) Events(ctx context.Context, i int) (<-chan model.DomainEvent, error) {
+func (l *Hosts) Events(ctx context.Context, i int) (<-chan model.DomainEvent, error) {
 	c, err := l.sessions[i].Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -88,7 +96,7 @@ func (l *Libvirt) Events(ctx context.Context, i int) (<-chan model.DomainEvent, 
 }
 
 // Describe fetches an object's XML.
-func (l *Libvirt) Describe(ctx context.Context, i int, o Object) (string, error) {
+func (l *Hosts) Describe(ctx context.Context, i int, o model.Object) (string, error) {
 	c, err := l.sessions[i].Conn(ctx)
 	if err != nil {
 		return "", err
@@ -111,7 +119,7 @@ func (l *Libvirt) Describe(ctx context.Context, i int, o Object) (string, error)
 // CreatePool makes a first pool through the plan runner (audited, undone
 // by identity on failure), sending its progress to events (closed by the
 // caller). key (rbd: the raw cephx key) is cleared before it returns.
-func (l *Libvirt) CreatePool(ctx context.Context, i int, s model.PoolSpec, key []byte, events chan<- plan.Event) error {
+func (l *Hosts) CreatePool(ctx context.Context, i int, s model.PoolSpec, key []byte, events chan<- plan.Event) error {
 	defer clear(key)
 	// The workflow owns its connection (redialed if its socket dies, so
 	// the rollback still runs): the session's is cut whenever a refresh
@@ -126,7 +134,7 @@ func (l *Libvirt) CreatePool(ctx context.Context, i int, s model.PoolSpec, key [
 }
 
 // Close drops every connection.
-func (l *Libvirt) Close() {
+func (l *Hosts) Close() {
 	for _, s := range l.sessions {
 		_ = s.Close()
 	}
@@ -141,14 +149,14 @@ const StepTrustHostKey model.StepID = "trust-host-key"
 // asking, is refused (audited) and nothing is written. The trust runs
 // through the plan runner, so it is audited with its fingerprint; its undo
 // removes exactly the line written.
-func (l *Libvirt) TrustHostKey(i int, shown *libvirtx.UnknownHostKeyError) error {
+func (l *Hosts) TrustHostKey(i int, shown *model.UnknownHostKeyError) error {
 	r := l.runner(i, nil)
 	uri := l.sessions[i].URI
 	if shown == nil {
 		return r.Refuse("trust host key", uri, fmt.Errorf("%s: no unknown SSH host key was shown to trust", uri))
 	}
 	object := fmt.Sprintf("%s: %s %s %s", uri, shown.Subject(), shown.KeyType, shown.Fingerprint)
-	var latest *libvirtx.UnknownHostKeyError
+	var latest *model.UnknownHostKeyError
 	if err := l.sessions[i].Status().Err; err != nil {
 		errors.As(err, &latest)
 	}
@@ -157,7 +165,7 @@ func (l *Libvirt) TrustHostKey(i int, shown *libvirtx.UnknownHostKeyError) error
 		// audited as one.
 		_, err := libvirtx.TrustHostKey(shown, latest)
 		if err == nil {
-			err = fmt.Errorf("trust host key %s: %w", shown.Subject(), libvirtx.ErrHostKeyNotShown)
+			err = fmt.Errorf("trust host key %s: %w", shown.Subject(), model.ErrHostKeyNotShown)
 		}
 		return r.Refuse("trust host key", object, err)
 	}
@@ -181,9 +189,12 @@ func (l *Libvirt) TrustHostKey(i int, shown *libvirtx.UnknownHostKeyError) error
 	return nil
 }
 
+// RetryNow forgets host i's backoff, so that its next dial is made at once.
+func (l *Hosts) RetryNow(i int) { l.sessions[i].RetryNow() }
+
 // Conn returns host uri's connection (dialing it if needed), for the
 // wizards that run their own workflows on the console's sessions.
-func (l *Libvirt) Conn(ctx context.Context, uri string) (*libvirtx.Conn, error) {
+func (l *Hosts) Conn(ctx context.Context, uri string) (*libvirtx.Conn, error) {
 	for _, s := range l.sessions {
 		if s.URI == uri {
 			return s.Conn(ctx)
