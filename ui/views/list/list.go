@@ -40,6 +40,9 @@ type Model struct {
 	scope kind.Scope
 	tbl   table.Model
 	w, h  int
+	// want is what a closed screen made (common.SelectMsg), selected once
+	// the rows show it; a key press drops it.
+	want *common.DriveTarget
 }
 
 // New opens kind name in scope; ok is false for an unknown kind.
@@ -87,13 +90,22 @@ func (m *Model) selected() string {
 
 // Update rebuilds rows when the store changed and handles keys.
 func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	if _, ok := msg.(tea.MouseMsg); ok {
+		m.want = nil // the admin moves the cursor now
+	}
 	switch msg := msg.(type) {
 	case data.ChangedMsg:
 		if m.scope.Host < 0 || m.scope.Host == msg.Host {
 			m.refresh()
+			m.selectWanted()
 		}
 		return m, nil
+	case common.SelectMsg:
+		m.want = &msg.At
+		m.selectWanted()
+		return m, nil
 	case tea.KeyPressMsg:
+		m.want = nil
 		if m.tbl.Editing() {
 			var cmd tea.Cmd
 			m.tbl, cmd = m.tbl.Update(msg)
@@ -125,6 +137,41 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	var cmd tea.Cmd
 	m.tbl, cmd = m.tbl.Update(msg)
 	return m, cmd
+}
+
+// selectWanted moves the cursor to the row that shows what a closed screen
+// made: its volume, else its pool, else its VM (the row of its disk when
+// named). It keeps waiting (a refresh brings the row) until the exact row
+// is there.
+func (m *Model) selectWanted() {
+	if m.want == nil {
+		return
+	}
+	at, c := *m.want, m.ctx()
+	best, rank, exact := "", 0, false
+	for _, r := range m.tbl.Rows() {
+		host, o, ok := m.k.Describe(c, r.Key)
+		if !ok || (at.HostURI != "" && m.d.Store.Hosts[host].URI != at.HostURI) {
+			continue
+		}
+		n, ex := 0, false
+		switch {
+		case o.Kind == "volume" && at.Volume != "" && o.Pool == at.Pool && o.Name == at.Volume:
+			n, ex = 3, true
+		case o.Kind == "pool" && at.Pool != "" && o.Name == at.Pool:
+			n, ex = 2, at.Volume == ""
+		case o.Kind == "domain" && at.VM != "" && o.Name == at.VM && at.Disk != "" && strings.HasSuffix(r.Key, "\x00"+at.Disk):
+			n, ex = 2, true
+		case o.Kind == "domain" && at.VM != "" && o.Name == at.VM:
+			n, ex = 1, at.Disk == ""
+		}
+		if n > rank {
+			best, rank, exact = r.Key, n, ex
+		}
+	}
+	if rank > 0 && m.tbl.Select(best) && exact {
+		m.want = nil
+	}
 }
 
 // View draws the table, or the kind's empty message under the header.
