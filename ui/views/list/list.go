@@ -1,8 +1,10 @@
 // Package list is the one screen every resource kind is shown in: a
 // table fed from the store by a kind.Kind, with drill-down on Enter,
 // describe on `d`, the wizard keys the selection allows, and a message
-// when there is nothing to list. It imports ui/views/kind, ui/table,
-// ui/describe, ui/common, ui/data, ui/keys and themes.
+// when there is nothing to list. What a kind returns (cells, title,
+// detail, empty message) comes from render, escaped there: the list draws
+// it as it is. It imports ui/views/kind, ui/table, ui/describe, ui/common,
+// ui/data, ui/keys and themes.
 package list
 
 import (
@@ -12,7 +14,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"stowage/model"
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -70,8 +71,9 @@ func (m *Model) Scope() kind.Scope { return m.scope }
 // Table exposes the table (tests).
 func (m *Model) Table() *table.Model { return &m.tbl }
 
-// Title names the screen in the breadcrumbs.
-func (m *Model) Title() string { return model.SafeText(m.k.Title(m.ctx())) }
+// Title names the screen in the breadcrumbs (escaped by render, as every
+// text a kind returns).
+func (m *Model) Title() string { return m.k.Title(m.ctx()) }
 
 // Capturing is true while the filter line takes every key.
 func (m *Model) Capturing() bool { return m.tbl.Editing() }
@@ -179,7 +181,7 @@ func (m *Model) View() string {
 	if m.tbl.Len() == 0 && m.tbl.Filter() == "" {
 		if msg := m.k.Empty(m.ctx()); msg != "" {
 			lines := strings.Split(m.tbl.View(), "\n")
-			return lines[0] + "\n\n" + m.d.Styles.Text.Render(model.SafeLines(msg))
+			return lines[0] + "\n\n" + m.d.Styles.Text.Render(msg)
 		}
 	}
 	if d, ok := m.k.(kind.Detailer); ok && m.h > detailLines+2 {
@@ -187,7 +189,7 @@ func (m *Model) View() string {
 		if sel := m.selected(); sel != "" {
 			text = d.Detail(m.ctx(), sel)
 		}
-		lines := strings.Split(ansi.Wrap(model.SafeLines(text), m.w, " "), "\n")
+		lines := strings.Split(ansi.Wrap(text, m.w, " "), "\n")
 		for len(lines) < detailLines {
 			lines = append(lines, "")
 		}
