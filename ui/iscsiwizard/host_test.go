@@ -12,7 +12,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"stowage/iscsi"
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/ui/common"
 )
@@ -30,6 +29,7 @@ type loginHost struct {
 	iscsi.Host
 	secret         []byte // the value DefineCHAPSecret was given
 	pools          []model.Pool
+	sources        []model.PoolSource // of pools, by index
 	domains        []model.Domain
 	failDefinePool error
 }
@@ -48,16 +48,22 @@ func (h *loginHost) DefineCHAPSecret(_ context.Context, _, _ string, value []byt
 func (h *loginHost) RemoveCHAPSecretIf(_ context.Context, _ string, check func(string) error) error {
 	return check("secret-uuid")
 }
-func (h *loginHost) DefinePool(_ context.Context, xml string) (string, error) {
+func (h *loginHost) DefineISCSIPool(_ context.Context, s model.ISCSIPoolSpec) (string, error) {
 	if h.failDefinePool != nil {
 		return "", h.failDefinePool
 	}
-	p, err := libvirtx.PoolFromXML(xml)
-	if err != nil {
-		return "", err
-	}
-	h.pools = append(h.pools, p)
+	h.pools = append(h.pools, model.Pool{Name: s.Name, UUID: "pool-uuid", Type: model.PoolISCSI,
+		SourceHosts: []string{fmt.Sprintf("%s:%d", s.Host, s.Port)}, AuthUser: s.CHAPUser})
+	h.sources = append(h.sources, model.PoolSource{Hosts: []string{fmt.Sprintf("%s:%d", s.Host, s.Port)}, Devices: []string{s.Target}})
 	return "pool-uuid", nil
+}
+func (h *loginHost) PoolSourceOf(_ context.Context, name string) (model.PoolSource, error) {
+	for i, p := range h.pools {
+		if p.Name == name && i < len(h.sources) {
+			return h.sources[i], nil
+		}
+	}
+	return model.PoolSource{}, fmt.Errorf("pool %s: %w", name, model.ErrNotFound)
 }
 func (h *loginHost) PoolStart(context.Context, string) error                   { return nil }
 func (h *loginHost) PoolAutostart(context.Context, string, bool) error         { return nil }
