@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,65 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/x/exp/teatest/v2"
-
+	"stowage/connect"
 	"stowage/lab"
 	"stowage/libvirtx"
-	"stowage/themes"
 	"stowage/ui/data"
 	"stowage/ui/firstrun"
-	"stowage/ui/keys"
 )
-
-// TestConsoleTrustsUnknownSSHHostKey opens the console on the lab's sshd
-// with an empty known_hosts: the first-run screen shows the key's
-// fingerprint and the trust key; pressing it records the key and the host
-// connects, with its pools on screen.
-func TestConsoleTrustsUnknownSSHHostKey(t *testing.T) {
-	env := lab.Need(t)
-	if env.SSHURI == "" {
-		t.Fatal("lab/env has no STOWAGE_LAB_SSH_URI: run lab/up")
-	}
-	kh := filepath.Join(t.TempDir(), "known_hosts")
-	if err := os.WriteFile(kh, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(env.SSHURI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("known_hosts", kh)
-	u.RawQuery = q.Encode()
-
-	km := keys.Default()
-	pal, _ := themes.Lookup("dark")
-	o := options{uris: []string{u.String()}, timeout: 10 * time.Second, refresh: time.Hour}
-	m, closeHosts, err := newConsole(o, config{}, themes.Build(pal, true), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeHosts()
-	w := &screenWatch{Model: m}
-	tm := teatest.NewTestModel(t, w, teatest.WithInitialTermSize(140, 40))
-	defer tm.Quit()
-
-	waitScreen(t, w, func(s string) bool {
-		return strings.Contains(s, "No libvirt host could be reached") && strings.Contains(s, "unknown SSH host key") &&
-			strings.Contains(s, "SHA256:") && strings.Contains(s, "Press "+km.Trust.Help().Key+" to trust")
-	})
-	if b, _ := os.ReadFile(kh); len(b) != 0 {
-		t.Fatalf("known_hosts written before the admin agreed: %q", b)
-	}
-	tm.Send(keyPress(km.Trust))
-	waitScreen(t, w, func(s string) bool {
-		return strings.Contains(s, "● qemu+ssh://") && strings.Contains(s, env.DirPool) && !strings.Contains(s, "loading")
-	})
-	b, err := os.ReadFile(kh)
-	if err != nil || !strings.Contains(string(b), "ssh-ed25519") {
-		t.Errorf("known_hosts after trusting: %q %v", b, err)
-	}
-}
 
 // TestPermissionDeniedSocket dials a libvirt socket the user may not open
 // (mode 000, dialed as nobody in a child process, so connect(2) really
@@ -137,7 +82,7 @@ func permissionDeniedChild(sock string) {
 	rc := cmdInventory([]string{"--uri", uri, "--timeout", "3s"}, &stdout, &stderr)
 	fmt.Printf("inventory rc=%d\n%s", rc, stderr.String())
 
-	b := data.NewLibvirt([]string{uri}, libvirtx.Options{Timeout: 3 * time.Second}, libvirtx.DefaultBackoff)
+	b := connect.New([]string{uri}, libvirtx.Options{Timeout: 3 * time.Second}, libvirtx.DefaultBackoff)
 	defer b.Close()
 	s := data.NewStore(b, 3*time.Second)
 	cmd := s.Refresh(0, false)

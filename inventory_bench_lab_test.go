@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"stowage/cli/env"
 	"stowage/lab"
 	"stowage/libvirtx"
 	"stowage/model"
@@ -66,7 +67,7 @@ func benchPool(b *testing.B, n int) (uri, pool string) {
 // with an extra pool of 10,000 volumes (dial, read, encode). Each iteration
 // runs it twice, in turn, so that a noisy machine weighs on both alike:
 // "shared" as the command runs (GOMAXPROCS halved for a local libvirtd,
-// see procsFor) and its peer "all-cpus" (GOMAXPROCS set in the
+// see env.ShareCPUWithLocalDaemon) and its peer "all-cpus" (GOMAXPROCS set in the
 // environment, so the runtime's choice stays). It reports each one's
 // median and their ratio. Profile with
 //
@@ -119,7 +120,7 @@ func BenchmarkFirstRows10k(b *testing.B) {
 		b.StartTimer()
 		start := time.Now()
 		go func() {
-			c.Stream(ctx, libvirtx.StreamOptions{}, parts)
+			c.Stream(ctx, model.StreamOptions{}, parts)
 			close(done)
 		}()
 		h := model.HostInfo{}
@@ -157,3 +158,6 @@ func BenchmarkFirstRows10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
 }
+
+// defaultProcs is GOMAXPROCS as the runtime chose it (see env.DefaultProcs).
+var defaultProcs = env.DefaultProcs()

@@ -116,7 +116,7 @@ func TestLabInventoryMatchesVirsh(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.UndefineSecret(context.Background(), encSecret) })
-	if _, err := c.CreateVolume(ctx, env.DirPool, libvirtx.VolumeSpec{Name: encName, Capacity: 8 << 20, Format: "raw",
+	if _, err := c.CreateVolume(ctx, env.DirPool, model.VolumeSpec{Name: encName, Capacity: 8 << 20, Format: "raw",
 		Encryption: &model.Encryption{Format: "luks", SecretUUID: encSecret}}); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestLabInventoryMatchesVirsh(t *testing.T) {
 	// What explains an object stowage listed and neither virsh reading
 	// did: libvirt's events naming it meanwhile.
 	sawEvents := func(sub string) (bool, string) {
-		ev := events.saw(sub)
+		ev := events.Saw(sub)
 		if len(ev) == 0 {
 			return false, "no libvirt event names it"
 		}

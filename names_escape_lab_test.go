@@ -3,19 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
-
-	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
-	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"stowage/lab"
-	"stowage/themes"
-	"stowage/ui/keys"
 )
 
 // escName is a volume name libvirt accepts (XML 1.0 allows C1 controls,
@@ -41,8 +33,8 @@ func rawControls(s string) []string {
 // TestLabNamesWithControlCharacters creates, as a second admin with
 // virsh, a volume on the lab's dir pool whose name carries control
 // characters. `stowage inventory` prints it escaped in its tables and
-// exact in JSON; the console's volumes screen shows it escaped, and no
-// raw control reaches the frame.
+// exact in JSON (the console's side is cli's
+// TestLabConsoleNamesWithControlCharacters).
 func TestLabNamesWithControlCharacters(t *testing.T) {
 	env := lab.Need(t)
 	virsh := func(args ...string) (string, error) {
@@ -95,37 +87,6 @@ func TestLabNamesWithControlCharacters(t *testing.T) {
 	}
 	if !exact {
 		t.Error("inventory --json does not carry the name exactly")
-	}
-
-	// The console: volumes screen, filtered to the volume.
-	km := keys.Default()
-	pal, _ := themes.Lookup("dark")
-	o := options{uris: []string{env.URI}, timeout: 10 * time.Second, refresh: time.Hour}
-	m, closeHosts, err := newConsole(o, config{}, themes.Build(pal, true), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeHosts()
-	w := &screenWatch{Model: m}
-	tm := teatest.NewTestModel(t, w, teatest.WithInitialTermSize(160, 40),
-		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.ASCII)))
-	waitScreen(t, w, func(s string) bool { return strings.Contains(s, env.DirPool) && !strings.Contains(s, "loading") })
-	tm.Send(keyPress(km.Volumes))
-	waitText(t, w, "ATTACHED TO")
-	tm.Send(keyPress(km.Filter))
-	tm.Type(escPattern)
-	tm.Send(keyPress(km.Enter))
-	waitText(t, w, escShown)
-	if err := tm.Quit(); err != nil {
-		t.Fatal(err)
-	}
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*screenWatch)
-	frame := final.View().Content
-	if !strings.Contains(frame, escShown) {
-		t.Errorf("the console frame does not show %s escaped:\n%s", escShown, grepLines(frame, escPattern))
-	}
-	if raw := rawControls(frame); len(raw) > 0 {
-		t.Errorf("the console frame carries raw %v", raw)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package env
 
 import (
 	"bytes"
@@ -13,21 +13,22 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// config is $XDG_CONFIG_HOME/stowage/config.yaml. Precedence: flag, then
-// environment, then this file, then defaults. Loading never writes files.
-type config struct {
-	Hosts []hostConfig `yaml:"hosts"`
+// Config is $XDG_CONFIG_HOME/stowage/config.yaml: the file layer of the
+// precedence (flag, then environment, then this file, then defaults).
+// Loading never writes files.
+type Config struct {
+	Hosts []HostConfig `yaml:"hosts"`
 	Theme string       `yaml:"theme"`
 	// Timeout bounds each libvirt call ("15s").
-	Timeout duration `yaml:"timeout"`
+	Timeout Duration `yaml:"timeout"`
 	// Refresh is how often pools and volumes are polled ("5s").
-	Refresh duration `yaml:"refresh"`
+	Refresh Duration `yaml:"refresh"`
 	// Keys remaps actions by name: {"describe": ["d", "enter"]}.
 	Keys map[string][]string `yaml:"keys"`
 }
 
-// hostConfig is one host of the config file.
-type hostConfig struct {
+// HostConfig is one host of the config file.
+type HostConfig struct {
 	Name string `yaml:"name"`
 	URI  string `yaml:"uri"`
 	// CephConf and CephKeyring reach the Ceph cluster of this host's rbd
@@ -37,32 +38,37 @@ type hostConfig struct {
 	CephKeyring string `yaml:"ceph_keyring"`
 }
 
-type duration time.Duration
+// Duration is a positive time.Duration written as "15s" or "1m".
+type Duration time.Duration
 
-func (d *duration) UnmarshalYAML(n *yaml.Node) error {
+// UnmarshalYAML refuses anything but a positive duration, naming the line.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
 	if err != nil || v <= 0 {
 		return fmt.Errorf("line %d: %q is not a positive duration (write e.g. 15s or 1m)", n.Line, n.Value)
 	}
-	*d = duration(v)
+	*d = Duration(v)
 	return nil
 }
 
-// configPath is where the config lives: $XDG_CONFIG_HOME/stowage/config.yaml,
-// else ~/.config/stowage/config.yaml.
-func configPath() string {
-	dir := os.Getenv("XDG_CONFIG_HOME")
+// ConfigDir is $XDG_CONFIG_HOME/stowage, else ~/.config/stowage: the
+// config file and the user themes (themes/NAME.yaml) live there.
+func ConfigDir(getenv func(string) string) string {
+	dir := getenv("XDG_CONFIG_HOME")
 	if dir == "" {
 		home, _ := os.UserHomeDir()
 		dir = filepath.Join(home, ".config")
 	}
-	return filepath.Join(dir, "stowage", "config.yaml")
+	return filepath.Join(dir, "stowage")
 }
 
-// loadConfig reads the config; a missing file is an empty config, a
+// ConfigPath is where the config lives (see ConfigDir).
+func ConfigPath() string { return filepath.Join(ConfigDir(os.Getenv), "config.yaml") }
+
+// LoadConfig reads the config; a missing file is an empty config, a
 // malformed one an error that names the file, line and problem.
-func loadConfig(path string) (config, error) {
-	var c config
+func LoadConfig(path string) (Config, error) {
+	var c Config
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
@@ -81,4 +87,13 @@ func loadConfig(path string) (config, error) {
 		}
 	}
 	return c, nil
+}
+
+// URIs are the configured hosts' URIs, in the file's order.
+func (c Config) URIs() []string {
+	var out []string
+	for _, h := range c.Hosts {
+		out = append(out, h.URI)
+	}
+	return out
 }

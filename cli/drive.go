@@ -1,29 +1,24 @@
-package main
+package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-
-	"stowage/ceph"
+	"stowage/cli/env"
 	"stowage/drive"
 	"stowage/libvirtx"
 	"stowage/model"
-	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/driveprogress"
+	"stowage/ui/standalone"
 )
 
 const driveUsage = `stowage drive: create, attach, detach and delete (encrypted) drives headlessly.
@@ -41,8 +36,12 @@ Usage:
                        [--encryption luks1|luks2] [--hotplug-fallback next-start|qemu] [--json]
   stowage drive detach --uri U --vm VM --target vdX [--live] [--persistent] [--json]
   stowage drive delete --uri U --pool P --name N --confirm N [--json]
-  stowage drive wizard --uri U [--pool P] [--vm VM] [--theme T]
+  stowage drive wizard [--uri U] [--pool P] [--vm VM] [--theme T]
                        the console's create-drive wizard on its own
+
+Without --uri every verb works on config.yaml's first host, else
+qemu:///system; the wizard checks the other configured hosts as the
+console does. --timeout defaults to config.yaml's timeout, else 15s.
 
 Sizes: 10G and 10GiB are powers of 1024, 10GB of 1000; 500M, 1.5T, bytes.
 Encryption: luks is QEMU-layer LUKS on dir/fs/netfs/logical/disk pools
@@ -108,30 +107,25 @@ func runDriveWith(args []string, stdout, stderr io.Writer, rnd io.Reader) int {
 		fmt.Fprintf(stderr, "stowage drive %s: unexpected argument %q\n", verb, fs.Arg(0))
 		return 2
 	}
-	cfg, err := loadConfig(configPath())
+	var uris []string
+	if f.uri != "" {
+		uris = []string{f.uri}
+	}
+	e, err := env.Load(env.Flags{URIs: uris, Timeout: f.timeout})
 	if err != nil {
 		fmt.Fprintln(stderr, "stowage:", err)
 		return 2
 	}
-	if f.uri == "" {
-		f.uri = "qemu:///system"
-		if len(cfg.Hosts) > 0 {
-			f.uri = cfg.Hosts[0].URI
-		}
-	}
+	defer e.Close()
+	f.uri = e.FirstHost()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	conn, err := libvirtx.Dial(ctx, f.uri, libvirtx.Options{Timeout: f.timeout})
+	conn, err := e.Connector.Conn(ctx, f.uri)
 	if err != nil {
 		fmt.Fprintln(stderr, "stowage:", err)
 		return 1
 	}
-	defer conn.Close()
-	logf, log := openLog()
-	if logf != nil {
-		defer logf.Close()
-	}
-	d := driveDeps(conn, f.uri, cfg, f.cephConf, f.cephKeyring, log)
+	d := e.DriveDeps(conn, f.uri, f.cephConf, f.cephKeyring)
 	d.Rand = rnd
 	events := make(chan drive.Event, 16)
 	printed := make(chan struct{})
@@ -201,7 +195,7 @@ func driveFlagSet(f *driveFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.cephConf, "ceph-conf", "", "ceph.conf for rbd pools (default: config.yaml hosts[].ceph_conf, else $CEPH_CONF, /etc/ceph/ceph.conf, ~/.ceph/ceph.conf, ./ceph.conf, as librados)")
 	fs.StringVar(&f.cephKeyring, "ceph-keyring", "", "keyring of the rbd pool's cephx user USER (default: hosts[].ceph_keyring, else the pool's libvirt secret if not private, else the conf's keyring option or /etc/ceph/ceph.client.USER.keyring, /etc/ceph/ceph.keyring, /etc/ceph/keyring, /etc/ceph/keyring.bin)")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
-	fs.DurationVar(&f.timeout, "timeout", libvirtx.DefaultTimeout, "bound on each libvirt call")
+	fs.DurationVar(&f.timeout, "timeout", 0, fmt.Sprintf("bound on each libvirt call (default: config.yaml's timeout, else %s)", libvirtx.DefaultTimeout))
 	return fs
 }
 
@@ -256,162 +250,6 @@ func parseFallback(s string) (model.HotplugFallback, error) {
 		return model.HotplugFallback(s), nil
 	}
 	return "", fmt.Errorf("--hotplug-fallback %q: use next-start or qemu", s)
-}
-
-// openLog opens stowage's own log, $XDG_STATE_HOME/stowage/stowage.log;
-// without it, logging is discarded rather than failing the command.
-func openLog() (*os.File, *slog.Logger) {
-	dir := drive.StateDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, slog.New(slog.DiscardHandler)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "stowage.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, slog.New(slog.DiscardHandler)
-	}
-	return f, slog.New(slog.NewTextHandler(f, nil))
-}
-
-// cephAccess is what the admin configured to reach a host's Ceph: the
-// flag wins over config.yaml's host entry; empty fields are left to the
-// conventions librados follows (see dialCeph).
-type cephAccess struct{ conf, keyring string }
-
-func cephAccessFor(uri string, cfg config, flagConf, flagKeyring string) cephAccess {
-	a := cephAccess{conf: flagConf, keyring: flagKeyring}
-	for _, h := range cfg.Hosts {
-		if h.URI == uri {
-			if a.conf == "" {
-				a.conf = h.CephConf
-			}
-			if a.keyring == "" {
-				a.keyring = h.CephKeyring
-			}
-		}
-	}
-	return a
-}
-
-// driveDeps builds the drive workflows' dependencies for one host: the
-// audit log, and how to reach Ceph for its rbd pools (see dialCeph).
-func driveDeps(conn *libvirtx.Conn, uri string, cfg config, cephConf, cephKeyring string, log *slog.Logger) drive.Deps {
-	given := cephAccessFor(uri, cfg, cephConf, cephKeyring)
-	d := drive.Deps{Libvirt: conn, Host: uri, Log: log,
-		Audit: drive.NewAudit(filepath.Join(drive.StateDir(), "audit.jsonl"))}
-	if ceph.Supported() {
-		d.Ceph = func(ctx context.Context, p model.Pool) (drive.Ceph, error) {
-			return dialCeph(ctx, conn, p, given, ceph.HostLocator(), log)
-		}
-	}
-	return d
-}
-
-// secretReader is what dialCeph needs of libvirt: a pool's cephx secret,
-// and its value when the secret is not private.
-type secretReader interface {
-	Secret(ctx context.Context, uuid string) (model.Secret, error)
-	SecretValue(ctx context.Context, uuid string) ([]byte, error)
-}
-
-// dialCeph connects to the cluster behind an rbd pool as the pool's cephx
-// user (its <auth username>, else admin), the monitors taken from the pool.
-//   - ceph.conf: the given one (flag, then config.yaml), else where
-//     librados looks (CEPH_CONF, /etc/ceph/ceph.conf, ~/.ceph/ceph.conf,
-//     ./ceph.conf), else none.
-//   - the key: the given keyring; else the pool's libvirt secret when it
-//     is not private; else the keyring librados would use (the conf's
-//     keyring option, /etc/ceph/ceph.client.USER.keyring, ...).
-//
-// When nothing holds the key, the error names every place looked at and
-// what would be right. The key never leaves []byte and is cleared.
-func dialCeph(ctx context.Context, secrets secretReader, p model.Pool, given cephAccess, loc ceph.Locator, log *slog.Logger) (drive.Ceph, error) {
-	c, err := cephConfig(ctx, secrets, p, given, loc)
-	defer clear(c.Key)
-	if err != nil {
-		return nil, err
-	}
-	if log != nil {
-		from := "keyring " + c.Keyring
-		if len(c.Key) > 0 {
-			from = "libvirt secret " + p.AuthSecretUUID
-		}
-		log.Info("ceph access", "pool", p.Name, "user", "client."+c.User, "conf", c.ConfFile, "key_from", from)
-	}
-	cl, err := ceph.Connect(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	return cl, nil
-}
-
-// cephConfig decides how dialCeph connects (see there). On success a key
-// read from libvirt is in Key, and the caller clears it.
-func cephConfig(ctx context.Context, secrets secretReader, p model.Pool, given cephAccess, loc ceph.Locator) (ceph.Config, error) {
-	c := ceph.Config{Monitors: p.SourceHosts, User: p.AuthUser, Timeout: 20 * time.Second}
-	if c.User == "" {
-		c.User = "admin"
-	}
-	fail := func(format string, args ...any) (ceph.Config, error) {
-		return ceph.Config{}, fmt.Errorf("cannot reach Ceph for pool %s as client.%s: "+format, append([]any{p.Name, c.User}, args...)...)
-	}
-	conf, confLooked, err := loc.Conf(given.conf, c.User)
-	if err != nil {
-		return fail("%w", err)
-	}
-	c.ConfFile = conf
-	if given.keyring != "" {
-		c.Keyring = given.keyring
-		return c, nil
-	}
-	var why string
-	if p.AuthSecretUUID != "" {
-		key, reason := secretKey(ctx, secrets, p.AuthSecretUUID, c.User)
-		if key != nil {
-			c.Key = key
-			return c, nil
-		}
-		why = reason + "; "
-	}
-	keyring, looked, err := loc.Keyring(c.User, conf)
-	if err != nil {
-		return fail("%w", err)
-	}
-	if keyring != "" {
-		c.Keyring = keyring
-		return c, nil
-	}
-	var b strings.Builder
-	for _, pl := range append(confLooked, looked...) {
-		b.WriteString("\n  " + pl.String())
-	}
-	want := loc.WantKeyring(c.User, conf)
-	return fail("%sno keyring for client.%s where librados looks:%s\n"+
-		"Put client.%s's keyring at %s (mode 0600; `ceph auth get client.%s -o %s` on a Ceph admin node writes it), "+
-		"or set ceph_conf and ceph_keyring for this host in config.yaml, or pass --ceph-conf and --ceph-keyring",
-		why, c.User, b.String(), c.User, want, c.User, want)
-}
-
-// secretKey reads a cephx key from the pool's libvirt secret, base64
-// encoded as librados takes it: the key, or nil and why not.
-func secretKey(ctx context.Context, secrets secretReader, uuid, user string) ([]byte, string) {
-	s, err := secrets.Secret(ctx, uuid)
-	if err != nil {
-		return nil, fmt.Sprintf("the pool's libvirt secret %s cannot be read (%v)", uuid, err)
-	}
-	if s.Private {
-		return nil, fmt.Sprintf("the cephx key of client.%s is in libvirt secret %s, which is private: libvirt never gives it back", user, uuid)
-	}
-	raw, err := secrets.SecretValue(ctx, uuid)
-	defer clear(raw)
-	if err != nil {
-		return nil, fmt.Sprintf("libvirt secret %s (client.%s's key) gave no value (%v)", uuid, user, err)
-	}
-	if len(raw) == 0 {
-		return nil, fmt.Sprintf("libvirt secret %s (client.%s's key) is empty", uuid, user)
-	}
-	key := make([]byte, base64.StdEncoding.EncodedLen(len(raw)))
-	base64.StdEncoding.Encode(key, raw)
-	return key, ""
 }
 
 func printEvents(w io.Writer, events <-chan drive.Event) {
@@ -477,43 +315,47 @@ func printResult(w io.Writer, r drive.Result, asJSON bool) {
 }
 
 // runDriveWizard opens the create-drive wizard alone, as the console does
-// from a pool or VM, and prints the result when it closes.
+// from a pool or VM, and prints the result when it closes. Its reads share
+// one connection per host from the environment's connector, closed when
+// the program ends; a workflow dials its own, as in the console.
 func runDriveWizard(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("stowage drive wizard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	uri := fs.String("uri", "qemu:///system", "libvirt URI of the host")
+	uri := fs.String("uri", "", "libvirt URI of the host (default: config.yaml's first host, else "+env.DefaultURI+")")
 	pool := fs.String("pool", "", "preset pool")
 	vm := fs.String("vm", "", "preset VM to attach to")
-	theme := fs.String("theme", "dark", "colour theme")
+	theme := fs.String("theme", "", "colour theme (default: $STOWAGE_THEME, config.yaml's theme, else "+env.DefaultTheme+")")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
-	cfg, err := loadConfig(configPath())
+	e, err := env.Load(env.Flags{Theme: *theme, UI: true})
 	if err != nil {
 		fmt.Fprintln(stderr, "stowage:", err)
 		return 2
 	}
-	pal, err := themes.Lookup(*theme)
-	if err != nil {
-		fmt.Fprintln(stderr, "stowage:", err)
+	defer e.Close()
+	host := *uri
+	if host == "" {
+		host = e.FirstHost()
+	}
+	if _, err := libvirtx.ParseURI(host, false); err != nil {
+		fmt.Fprintln(stderr, "stowage drive wizard: --uri:", err)
 		return 2
 	}
-	logf, log := openLog()
-	if logf != nil {
-		defer logf.Close()
-	}
-	connect := cachedDial(libvirtx.DefaultTimeout)
-	acts := driveActions(connect, nil, cfg, false, themes.Build(pal, os.Getenv("NO_COLOR") != ""), log, libvirtx.DefaultTimeout)
-	root := &screenHost{stack: []common.Component{acts.CreateDrive(common.DriveTarget{HostURI: *uri, Pool: *pool, VM: *vm})}}
-	if _, err := tea.NewProgram(root).Run(); err != nil {
+	acts := driveActions(e, e.Connector.Conn)
+	root, err := standalone.Run(acts.CreateDrive(common.DriveTarget{HostURI: host, Pool: *pool, VM: *vm}), e.Keys.Quit)
+	if err != nil {
 		fmt.Fprintln(stderr, "stowage:", err)
 		return 1
 	}
-	if root.exitReport != "" {
-		fmt.Fprint(stderr, root.exitReport)
+	if root.Report != "" {
+		fmt.Fprint(stderr, root.Report)
 		return 1
 	}
-	if done, ok := root.result.(driveprogress.DoneMsg); ok {
+	if done, ok := root.Result.(driveprogress.DoneMsg); ok {
 		if done.Err != nil {
 			fmt.Fprintln(stderr, "stowage drive wizard:", done.Err)
 			return 1

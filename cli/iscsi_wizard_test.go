@@ -1,12 +1,16 @@
-package main
+package cli
 
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+
 	"stowage/libvirtx"
+	"stowage/ui/common"
 )
 
 // The console's LVM-on-iSCSI wizard checks every other host the console
@@ -38,5 +42,46 @@ func TestLVMOnISCSIWizardChecksEveryConnectedHost(t *testing.T) {
 	}
 	if otherHosts(connect, hosts[1:2], hosts[1]) != nil {
 		t.Error("a console with one host has other hosts")
+	}
+}
+
+// The wizard's connections are released when its own Update asks to be
+// popped, however the Pop is wrapped; any other message releases nothing.
+func TestOnPopClosesOnlyOnPop(t *testing.T) {
+	closed := 0
+	release := func() { closed++ }
+	other := func() tea.Msg { return "other" }
+	if msg := onPop(other, release)(); msg != "other" || closed != 0 {
+		t.Fatalf("a plain message: %v, closed %d", msg, closed)
+	}
+	for name, cmd := range map[string]tea.Cmd{
+		"plain":    common.Pop(nil),
+		"batch":    tea.Batch(other, common.Pop(nil)),
+		"sequence": tea.Sequence(other, common.Pop(nil)),
+	} {
+		closed = 0
+		var run func(tea.Cmd) bool
+		run = func(c tea.Cmd) bool {
+			msg := c()
+			if _, ok := msg.(common.PopMsg); ok {
+				return true
+			}
+			if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice {
+				popped := false
+				for i := range v.Len() {
+					if sub, ok := v.Index(i).Interface().(tea.Cmd); ok && sub != nil && run(sub) {
+						popped = true
+					}
+				}
+				return popped
+			}
+			return false
+		}
+		if !run(onPop(cmd, release)) || closed != 1 {
+			t.Errorf("%s: popped and closed %d times; want the pop and 1 close", name, closed)
+		}
+	}
+	if onPop(nil, release) != nil {
+		t.Error("a nil Cmd became one")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package env
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestCephAccessPrecedence(t *testing.T) {
-	cfg := config{Hosts: []hostConfig{
+	cfg := Config{Hosts: []HostConfig{
 		{URI: "qemu+ssh://other/system", CephConf: "/other.conf", CephKeyring: "/other.keyring"},
 		{URI: "qemu:///system", CephConf: "/cfg.conf", CephKeyring: "/cfg.keyring"},
 	}}

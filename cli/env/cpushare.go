@@ -1,4 +1,4 @@
-package main
+package env
 
 import (
 	"os"
@@ -11,9 +11,9 @@ import (
 // before stowage changed anything.
 var defaultProcs = runtime.GOMAXPROCS(0)
 
-// shareCPUWithLocalDaemon sets GOMAXPROCS to procsFor's choice unless the
+// ShareCPUWithLocalDaemon sets GOMAXPROCS to procsFor's choice unless the
 // admin set GOMAXPROCS in the environment, and returns the value in force.
-func shareCPUWithLocalDaemon(uris []string, readonly bool) int {
+func ShareCPUWithLocalDaemon(uris []string, readonly bool) int {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return runtime.GOMAXPROCS(0)
 	}
@@ -42,3 +42,7 @@ func procsFor(base int, uris []string, readonly bool) int {
 	}
 	return base
 }
+
+// DefaultProcs is GOMAXPROCS as the runtime chose it, before stowage
+// changed anything (benchmarks compare against it).
+func DefaultProcs() int { return defaultProcs }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -74,7 +74,7 @@ func TestLabLeakCHAPSecretSetupLVM(t *testing.T) {
 		return rc, out.String(), errb.String()
 	}
 
-	events := watchEvents(t, env.URI)
+	events := lab.WatchEvents(t, env.URI)
 	procs := lab.WatchProcesses(2 * time.Millisecond)
 
 	// Refusals that read (or would read) the secret file.
@@ -131,8 +131,8 @@ func TestLabLeakCHAPSecretSetupLVM(t *testing.T) {
 	// libvirt saw the pool come and go (its events, not stowage's word),
 	// and nothing is left.
 	for _, want := range []string{"for storage pool " + luns + ": Defined", "for storage pool " + luns + ": Undefined"} {
-		if len(events.saw(want)) < 2 {
-			g.Errorf("libvirt's events show %q %d times; want one per setup run (2)", want, len(events.saw(want)))
+		if len(events.Saw(want)) < 2 {
+			g.Errorf("libvirt's events show %q %d times; want one per setup run (2)", want, len(events.Saw(want)))
 		}
 	}
 	if _, err := virsh(t, env.URI, "pool-info", luns); err == nil {

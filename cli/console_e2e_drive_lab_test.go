@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -142,7 +142,7 @@ func TestConsoleCreatesLUKSDriveAndAttaches(t *testing.T) {
 	name := "t-e2e-luks-" + e2eStamp()
 	e2eForgetDrive(t, env.URI, env.DirPool, name)
 	e2eLeaveVMClean(t, env, name) // runs first: the disk goes before its volume
-	c := e2eOpen(t, []string{env.URI}, config{})
+	c := e2eOpen(t, []string{env.URI}, cfgNone)
 	c.waitFor("the lab's pools", e2eGuard, func(s string) bool {
 		return strings.Contains(s, env.DirPool) && strings.Contains(s, "9.0.0") && !strings.Contains(s, "loading")
 	})
@@ -323,7 +323,7 @@ func TestConsoleCreatesLUKS2OnRBDAndDeletes(t *testing.T) {
 	// No Ceph configuration at all: stowage finds the cluster where librados
 	// and the rbd CLI look (lab/up installs the lab's client conf and
 	// keyring in /etc/ceph), as a newcomer's `make demo` must.
-	c := e2eOpen(t, []string{env.URI}, config{})
+	c := e2eOpen(t, []string{env.URI}, cfgNone)
 	c.waitFor("the lab's pools", e2eGuard, func(s string) bool {
 		return strings.Contains(s, env.RBDPool) && strings.Contains(s, "9.0.0") && !strings.Contains(s, "loading")
 	})

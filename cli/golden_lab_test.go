@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -17,17 +17,17 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"stowage/cli/env"
 	"stowage/lab"
-	"stowage/themes"
 	"stowage/ui/app"
 	"stowage/ui/keys"
 )
 
 // Golden screens of the console on the test-driver fixture host
 // (testdata/host.xml through the lab's libvirtd): 120x30, ASCII colour
-// profile, files in testdata/TestGoldenScreens/. Regenerate with
+// profile, files in cli/testdata/TestGoldenScreens/ (the fixture is ../testdata/host.xml). Regenerate with
 //
-//	STOWAGE_LAB=require go test -run TestGoldenScreens -update .
+//	STOWAGE_LAB=require go test -run TestGoldenScreens -update ./cli/
 //
 // They are few on purpose: they go stale on framework upgrades.
 
@@ -36,7 +36,7 @@ import (
 func goldenFixture(t *testing.T) string {
 	t.Helper()
 	lab.Need(t)
-	src, err := os.ReadFile("testdata/host.xml")
+	src, err := os.ReadFile("../testdata/host.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,10 +135,6 @@ func waitText(t *testing.T, w *screenWatch, s string) {
 func TestGoldenScreens(t *testing.T) {
 	uri := goldenFixture(t)
 	km := keys.Default()
-	pal, err := themes.Lookup("dark")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cases := []struct {
 		name string
 		// drive presses keys and waits for the screen they lead to.
@@ -177,11 +173,7 @@ func TestGoldenScreens(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := options{uris: []string{uri}, timeout: 10 * time.Second, refresh: time.Hour}
-			m, closeHosts, err := newConsole(o, config{}, themes.Build(pal, true), slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, closeHosts := newConsole(consoleEnv(t, []string{uri}, env.Config{}, true, slog.New(slog.DiscardHandler), 10*time.Second))
 			defer closeHosts()
 			w := &screenWatch{Model: m}
 			tm := teatest.NewTestModel(t, w, teatest.WithInitialTermSize(120, 30),

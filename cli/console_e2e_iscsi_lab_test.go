@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -127,7 +127,7 @@ func TestConsoleLVMOnISCSIWizardOnNestedHost(t *testing.T) {
 		}
 	})
 
-	c := e2eOpen(t, []string{n.URI}, config{})
+	c := e2eOpen(t, []string{n.URI}, cfgNone)
 	host, _, _ := strings.Cut(n.URI, "?")
 	c.waitFor("the nested host connected", e2eGuard, func(s string) bool {
 		return strings.Contains(s, "● "+n.URI) && !strings.Contains(s, "loading")

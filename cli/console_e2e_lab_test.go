@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -20,8 +20,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"stowage/cli/env"
 	"stowage/lab"
-	"stowage/themes"
 	"stowage/ui/app"
 	"stowage/ui/keys"
 )
@@ -98,20 +98,13 @@ const e2eGuard = 2 * time.Minute
 
 // e2eOpen starts the console on uris as `stowage --uri …` would, with
 // cfg as config.yaml, at 160x45.
-func e2eOpen(t *testing.T, uris []string, cfg config) *e2eConsole {
+func e2eOpen(t *testing.T, uris []string, cfg env.Config) *e2eConsole {
 	t.Helper()
 	state := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", state)
-	pal, err := themes.Lookup("dark")
-	if err != nil {
-		t.Fatal(err)
-	}
 	logBuf := &e2eLog{}
-	o := options{uris: uris, timeout: libvirtxTimeoutForE2E, refresh: time.Hour}
-	m, closeHosts, err := newConsole(o, cfg, themes.Build(pal, false), slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := consoleEnv(t, uris, cfg, false, slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})), libvirtxTimeoutForE2E)
+	m, closeHosts := newConsole(e)
 	c := &e2eConsole{Model: m, t: t, km: keys.Default(), log: logBuf, stateDir: state, changed: make(chan struct{})}
 	c.tm = teatest.NewTestModel(t, c, teatest.WithInitialTermSize(160, 45))
 	t.Cleanup(func() {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"stowage/cli/env"
 	"stowage/iscsi"
 	"stowage/lab"
 	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
-	"stowage/themes"
 	"stowage/ui/common"
 )
 
@@ -195,10 +195,11 @@ func itoa(n int64) string {
 }
 
 func TestLVMOnISCSIActionVanishesUnderReadonly(t *testing.T) {
-	if lvmOnISCSIAction(true, themes.Styles{}, time.Second, nil, nil) != nil {
+	if lvmOnISCSIAction(&env.Env{ReadOnly: true}, nil, nil) != nil {
 		t.Fatal("the LVM-on-iSCSI wizard is offered under --readonly")
 	}
-	open := lvmOnISCSIAction(false, themes.Styles{}, time.Second, nil, nil)
+	e := &env.Env{Timeout: time.Second, Connector: env.NewConnector[*libvirtx.Conn](nil)}
+	open := lvmOnISCSIAction(e, nil, nil)
 	if open == nil || open(common.DriveTarget{HostURI: "qemu:///system"}) == nil {
 		t.Fatal("no wizard without --readonly")
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"stowage/cli/env"
 	"stowage/libvirtx"
-	"stowage/themes"
 	"stowage/ui/common"
 )
 
@@ -23,7 +23,7 @@ func TestDriveScreensDialOnlyInCmds(t *testing.T) {
 		calls.Add(1)
 		return nil, unreachable
 	}
-	acts := driveActions(connect, nil, config{}, false, themes.Styles{}, slog.New(slog.DiscardHandler), time.Second)
+	acts := driveActions(&env.Env{Log: slog.New(slog.DiscardHandler), Timeout: time.Second}, connect)
 	at := common.DriveTarget{HostURI: "qemu:///system", Pool: "p", Volume: "v", VM: "vm", Disk: "vdb"}
 	for name, open := range map[string]func(common.DriveTarget) common.Component{
 		"create": acts.CreateDrive, "attach": acts.AttachDrive,
@@ -40,7 +40,7 @@ func TestDriveScreensDialOnlyInCmds(t *testing.T) {
 			t.Errorf("%s: the load Cmd never asked for a connection", name)
 		}
 	}
-	if acts := driveActions(connect, nil, config{}, true, themes.Styles{}, nil, time.Second); acts.CreateDrive != nil || acts.DeleteDrive != nil {
+	if acts := driveActions(&env.Env{ReadOnly: true}, connect); acts.CreateDrive != nil || acts.DeleteDrive != nil {
 		t.Error("--readonly left drive actions set")
 	}
 }

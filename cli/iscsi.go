@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"stowage/cli/env"
 	"stowage/iscsi"
 	"stowage/libvirtx"
 	"stowage/model"
@@ -27,7 +28,9 @@ const iscsiUsage = `stowage iscsi: iSCSI discovery and LVM on iSCSI, headless.
         --vg NAME --pool NAME [--iscsi-pool NAME] [--chap-user USER
         [--chap-secret-file FILE]] [--confirm-overwrite TOKEN]
         [--check-host URI]... [--json]
-  stowage iscsi wizard --uri URI [--portal HOST[:PORT]]   the console wizard alone
+  stowage iscsi wizard [--uri URI] [--portal HOST[:PORT]] [--theme T]
+        the console wizard alone; without --uri on config.yaml's first host
+        (else qemu:///system), checking the other configured hosts' VMs
 
 Discovery and logins run on the host named by --uri (the hypervisor), not
 here. setup-lvm checks every name first, then (phase 1) defines and starts
@@ -91,16 +94,26 @@ func (c *iscsiCommon) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Minute, "bound on each libvirt call (a login or a build can take long)")
 }
 
-func (c *iscsiCommon) dial(ctx context.Context) (*libvirtx.Conn, iscsi.Portal, error) {
+// dial opens the environment and the connection to --uri, both closed by
+// e.Close when the command returns.
+func (c *iscsiCommon) dial(ctx context.Context) (*env.Env, *libvirtx.Conn, iscsi.Portal, error) {
 	if c.uri == "" {
-		return nil, iscsi.Portal{}, errors.New("--uri is required")
+		return nil, nil, iscsi.Portal{}, errors.New("--uri is required")
 	}
 	p, err := iscsi.ParsePortal(c.portal)
 	if err != nil {
-		return nil, p, fmt.Errorf("--portal: %w", err)
+		return nil, nil, p, fmt.Errorf("--portal: %w", err)
 	}
-	conn, err := libvirtx.Dial(ctx, c.uri, libvirtx.Options{Timeout: c.timeout})
-	return conn, p, err
+	e, err := env.Load(env.Flags{URIs: []string{c.uri}, Timeout: c.timeout})
+	if err != nil {
+		return nil, nil, p, err
+	}
+	conn, err := e.Connector.Conn(ctx, c.uri)
+	if err != nil {
+		e.Close()
+		return nil, nil, p, err
+	}
+	return e, conn, p, nil
 }
 
 func iscsiDiscover(args []string, stdout, stderr io.Writer) int {
@@ -112,12 +125,12 @@ func iscsiDiscover(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ctx := context.Background()
-	conn, p, err := c.dial(ctx)
+	e, conn, p, err := c.dial(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "stowage iscsi discover:", err)
 		return 1
 	}
-	defer conn.Close()
+	defer e.Close()
 	ts, err := iscsi.Discover(ctx, conn, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "stowage iscsi discover:", err)
@@ -176,19 +189,18 @@ func iscsiSetupLVM(args []string, stdout, stderr io.Writer) int {
 		return fail(errors.New("--chap-secret-file needs --chap-user"))
 	}
 	ctx := context.Background()
-	conn, p, err := c.dial(ctx)
+	e, conn, p, err := c.dial(ctx)
 	if err != nil {
 		return fail(err)
 	}
-	defer conn.Close()
+	defer e.Close()
 	req.Portal = p
 	var others []iscsi.OtherHost
 	for _, uri := range checkHosts {
-		o, err := libvirtx.Dial(ctx, uri, libvirtx.Options{Timeout: c.timeout})
+		o, err := e.Connector.Conn(ctx, uri)
 		if err != nil {
 			return fail(fmt.Errorf("--check-host %s: %w", uri, err))
 		}
-		defer o.Close()
 		others = append(others, iscsi.OtherHost{URI: uri, Host: o})
 	}
 	progress := func(st iscsi.Step) {
@@ -205,7 +217,7 @@ func iscsiSetupLVM(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, line)
 	}
 	s := iscsi.NewSetup(conn, req, progress)
-	s.Runner = plan.Runner{Host: c.uri, Audit: plan.NewAudit(plan.DefaultAuditPath())}
+	s.Runner = plan.Runner{Host: c.uri, Audit: e.Audit}
 	s.Others = others
 	runErr := s.Run(ctx)
 	if c.json {

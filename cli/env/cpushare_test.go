@@ -1,4 +1,4 @@
-package main
+package env
 
 import (
 	"runtime"
@@ -31,7 +31,7 @@ func TestShareCPUKeepsTheAdminsGOMAXPROCS(t *testing.T) {
 	defer runtime.GOMAXPROCS(was)
 	t.Setenv("GOMAXPROCS", strconv.Itoa(was))
 	runtime.GOMAXPROCS(was)
-	if got := shareCPUWithLocalDaemon([]string{"qemu:///system"}, false); got != was || runtime.GOMAXPROCS(0) != was {
+	if got := ShareCPUWithLocalDaemon([]string{"qemu:///system"}, false); got != was || runtime.GOMAXPROCS(0) != was {
 		t.Errorf("GOMAXPROCS=%d set by the admin: got %d (runtime %d), want it kept", was, got, runtime.GOMAXPROCS(0))
 	}
 	t.Setenv("GOMAXPROCS", "")
@@ -40,7 +40,7 @@ func TestShareCPUKeepsTheAdminsGOMAXPROCS(t *testing.T) {
 	// call, or one after GOMAXPROCS was changed, gives the same answer.
 	for _, inForce := range []int{8, want} {
 		runtime.GOMAXPROCS(inForce)
-		if got := shareCPUWithLocalDaemon([]string{"qemu:///system"}, false); got != want || runtime.GOMAXPROCS(0) != want {
+		if got := ShareCPUWithLocalDaemon([]string{"qemu:///system"}, false); got != want || runtime.GOMAXPROCS(0) != want {
 			t.Errorf("local host, %d in force: got %d (runtime %d), want %d", inForce, got, runtime.GOMAXPROCS(0), want)
 		}
 	}

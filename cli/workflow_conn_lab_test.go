@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"stowage/connect"
 	"stowage/drive"
 	"stowage/lab"
 	"stowage/libvirtx"
 	"stowage/model"
-	"stowage/ui/data"
 )
 
 // wfHangGuard only turns a hang into a failure.
@@ -87,9 +87,10 @@ func TestLabRefreshCancelledDuringCreate(t *testing.T) {
 	env := lab.Need(t)
 	wfStateHome(t)
 	ctx := context.Background()
-	sessions := data.NewLibvirt([]string{env.URI}, libvirtx.Options{Timeout: 15 * time.Second}, libvirtx.DefaultBackoff)
+	sessions := connect.New([]string{env.URI}, libvirtx.Options{Timeout: 15 * time.Second}, libvirtx.DefaultBackoff)
 	defer sessions.Close()
-	b := driveBackend{uri: env.URI, connect: sessions.Conn, own: ownDial(15 * time.Second), cfg: config{}}
+	e := consoleEnv(t, []string{env.URI}, cfgNone, true, nil, 15*time.Second)
+	b := driveBackend{uri: env.URI, connect: sessions.Conn, own: e.OwnDial, env: e}
 	name := fmt.Sprintf("t-wf-refresh-%d", os.Getpid())
 	p, err := b.Prepare(ctx, model.DriveSpec{Host: env.URI, Pool: env.DirPool, Name: name, Size: 16 << 20,
 		Encryption: model.EncryptLUKS, Cipher: model.RecommendedCipher})
@@ -113,7 +114,7 @@ func TestLabRefreshCancelledDuringCreate(t *testing.T) {
 			for range parts {
 			}
 		}()
-		_ = sessions.Stream(rctx, 0, libvirtx.StreamOptions{}, parts)
+		_ = sessions.Stream(rctx, 0, model.StreamOptions{}, parts)
 		close(parts)
 		select {
 		case <-shared.Disconnected():
@@ -156,7 +157,8 @@ func privateDrive(t *testing.T, callTimeout time.Duration) (*lab.Libvirtd, drive
 	pool := "t-wf-pool"
 	wfVirsh(t, d.URI(), "pool-define-as", pool, "dir", "--target", d.PoolDir())
 	wfVirsh(t, d.URI(), "pool-start", pool)
-	b := driveBackend{uri: d.URI(), connect: cachedDial(callTimeout), own: ownDial(callTimeout), cfg: config{}}
+	e := consoleEnv(t, []string{d.URI()}, cfgNone, true, nil, callTimeout)
+	b := driveBackend{uri: d.URI(), connect: e.Connector.Conn, own: e.OwnDial, env: e}
 	p, err := b.Prepare(context.Background(), model.DriveSpec{Host: d.URI(), Pool: pool, Name: "t-wf-d1", Size: 16 << 20,
 		Encryption: model.EncryptLUKS, Cipher: model.RecommendedCipher})
 	if err != nil {

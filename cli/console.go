@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"stowage/cli/env"
+	"stowage/connect"
+	"stowage/libvirtx"
+	"stowage/plan"
+	"stowage/ui/app"
+	"stowage/ui/data"
+	"stowage/ui/views"
+)
+
+// newConsole wires the console on the environment: one libvirt session per
+// host (dialed on first refresh, redialed with backoff), the store, the
+// keymap, and the root model. The returned func closes the sessions.
+func newConsole(e *env.Env) (*app.Model, func()) {
+	hosts := connect.New(e.Hosts, libvirtx.Options{Timeout: e.Timeout, ReadOnly: e.ReadOnly}, libvirtx.DefaultBackoff)
+	// The first pool and host-key trust run through plan, audited.
+	hosts.Plan = plan.Runner{Audit: e.Audit, Log: e.Log}
+	store := data.NewStore(hosts, e.Timeout)
+	// The wizards' entry points run on the console's own sessions. Under
+	// --readonly every action stays nil, so no mutating key is offered.
+	actions := driveActions(e, hosts.Conn)
+	actions.LVMOnISCSI = lvmOnISCSIAction(e, hosts.Conn, actions.CreateDrive)
+	m := app.New(app.Deps{
+		Store:    store,
+		Keys:     e.Keys,
+		Styles:   e.Styles,
+		Actions:  actions,
+		ReadOnly: e.ReadOnly,
+		Refresh:  e.Refresh,
+		Kinds:    views.Registry(),
+	})
+	return m, hosts.Close
+}

@@ -1,0 +1,109 @@
+package env
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+)
+
+// fakeConn counts itself open until closed; drop simulates a timed-out
+// call that closed the socket.
+type fakeConn struct {
+	uri    string
+	open   *int
+	mu     *sync.Mutex
+	gone   chan struct{}
+	closed bool
+}
+
+func (c *fakeConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		*c.open--
+	}
+	return nil
+}
+
+func (c *fakeConn) Disconnected() <-chan struct{} { return c.gone }
+
+type fakeDialer struct {
+	mu    sync.Mutex
+	open  int
+	dials int
+}
+
+func (d *fakeDialer) dial(_ context.Context, uri string) (*fakeConn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.open++
+	d.dials++
+	return &fakeConn{uri: uri, open: &d.open, mu: &d.mu, gone: make(chan struct{})}, nil
+}
+
+func (d *fakeDialer) counts() (open, dials int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.open, d.dials
+}
+
+// A screen's scope closes exactly its connections; the root's Close (at
+// exit) closes the rest, scopes still open included; nothing opens after.
+func TestConnectorScopesCloseTheirConnections(t *testing.T) {
+	ctx := context.Background()
+	d := &fakeDialer{}
+	root := NewConnector(d.dial)
+	a, _ := root.Conn(ctx, "qemu:///system")
+	if again, _ := root.Conn(ctx, "qemu:///system"); again != a {
+		t.Fatal("a second ask dialed again instead of sharing the connection")
+	}
+	for range 3 {
+		// Each wizard opened and closed: what the LVM-on-iSCSI action does.
+		s := root.Scope(nil)
+		if _, err := s.Conn(ctx, "qemu+ssh://hv/system"); err != nil {
+			t.Fatal(err)
+		}
+		if open, _ := d.counts(); open != 2 || root.Open() != 2 {
+			t.Fatalf("%d open (root says %d) with a wizard open; want 2", open, root.Open())
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Conn(ctx, "qemu+ssh://hv/system"); !errors.Is(err, ErrClosed) {
+			t.Fatalf("a closed scope dialed again (%v): a late Cmd of a closed screen would leak it", err)
+		}
+		if open, _ := d.counts(); open != 1 || root.Open() != 1 {
+			t.Fatalf("%d open after the wizard closed; want 1 (the root's)", open)
+		}
+	}
+	left := root.Scope(nil)
+	_, _ = left.Conn(ctx, "qemu+ssh://hv2/system")
+	if err := root.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := d.counts(); open != 0 {
+		t.Fatalf("%d connections open after the root closed", open)
+	}
+	if _, err := root.Scope(nil).Conn(ctx, "qemu:///system"); !errors.Is(err, ErrClosed) {
+		t.Errorf("a scope of a closed root dialed: %v", err)
+	}
+}
+
+// A connection that dropped is closed and dialed again, not handed out.
+func TestConnectorRedialsADroppedConnection(t *testing.T) {
+	ctx := context.Background()
+	d := &fakeDialer{}
+	c := NewConnector(d.dial)
+	first, _ := c.Conn(ctx, "qemu:///system")
+	close(first.gone)
+	second, _ := c.Conn(ctx, "qemu:///system")
+	if second == first {
+		t.Fatal("a dropped connection was handed out again")
+	}
+	if open, dials := d.counts(); open != 1 || dials != 2 {
+		t.Errorf("open %d dials %d; want 1 and 2", open, dials)
+	}
+	_ = c.Close()
+}
