@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +43,28 @@ func TestRunBadInput(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	if rc := run([]string{"--theme", "purple"}, &out, &errb); rc != 2 || !strings.Contains(errb.String(), "unknown theme") {
 		t.Errorf("rc=%d stderr=%q", rc, errb.String())
+	}
+}
+
+// The wizards run alone read the configured theme (and would find the
+// admin's own theme file next to config.yaml): a configured theme that
+// does not exist fails them before anything is drawn, as it fails the
+// console. They used to ignore config.yaml's theme altogether.
+func TestWizardsReadTheConfiguredTheme(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Setenv("STOWAGE_THEME", "")
+	if err := os.MkdirAll(filepath.Join(dir, "stowage"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "stowage", "config.yaml"), []byte("theme: mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"drive", "wizard"}, {"iscsi", "wizard"}, {}} {
+		var out, errb bytes.Buffer
+		if rc := run(args, &out, &errb); rc != 2 || !strings.Contains(errb.String(), `unknown theme "mine"`) {
+			t.Errorf("%v: rc %d, stderr %q; want 2 and the configured theme unknown", args, rc, errb.String())
+		}
 	}
 }
