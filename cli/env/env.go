@@ -69,7 +69,6 @@ type Env struct {
 	Audit            *plan.Audit
 	Connector        *Connector[*libvirtx.Conn]
 	logFile          *os.File
-	getenv           func(string) string
 }
 
 // Load builds the environment from the command's flags, the process's
@@ -82,7 +81,7 @@ func load(f Flags, getenv func(string) string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{Config: cfg, Dir: dir, getenv: getenv, ReadOnly: f.ReadOnly}
+	e := &Env{Config: cfg, Dir: dir, ReadOnly: f.ReadOnly}
 	e.Hosts = f.URIs
 	if len(e.Hosts) == 0 {
 		e.Hosts = cfg.URIs()
