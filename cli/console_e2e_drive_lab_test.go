@@ -402,3 +402,34 @@ func TestConsoleCreatesLUKS2OnRBDAndDeletes(t *testing.T) {
 	})
 	c.assertNoSecrets(passphrase, e2eCephxKey(t, env.CephKeyring))
 }
+
+// TestConsoleSelectsTheDriveItCreated: a drive created from a pool's
+// volumes view is the selected row once the progress view closes (the
+// console re-reads the host and the browser selects what was made):
+// describe, which acts on the selected row, names the new volume.
+func TestConsoleSelectsTheDriveItCreated(t *testing.T) {
+	env := lab.Need(t)
+	name := "t-e2e-select-" + e2eStamp()
+	e2eForgetDrive(t, env.URI, env.DirPool, name)
+	c := e2eOpen(t, []string{env.URI}, cfgNone)
+	c.waitFor("the lab's pools", e2eGuard, func(s string) bool {
+		return strings.Contains(s, env.DirPool) && strings.Contains(s, "9.0.0") && !strings.Contains(s, "loading")
+	})
+	c.selectPool(env.DirPool)
+	c.press(c.km.Enter) // the pool's volumes
+	c.waitFor("the pool's volumes", e2eGuard, func(s string) bool {
+		first, _, _ := strings.Cut(s, "\n")
+		return strings.HasSuffix(strings.TrimSpace(first), env.DirPool) && strings.Contains(s, "ATTACHED TO")
+	})
+	end := c.createDriveFlow(e2eDrive{pool: env.DirPool, name: name, size: "16M", encryption: "LUKS in QEMU", format: "luks"})
+	if !strings.Contains(end, "done") || strings.Contains(end, "failed:") {
+		t.Fatalf("create drive did not succeed:\n%s", end)
+	}
+	c.press(c.offered("close"))
+	c.waitFor("the volumes view showing the new drive", e2eGuard, func(s string) bool {
+		first, _, _ := strings.Cut(s, "\n")
+		return strings.HasSuffix(strings.TrimSpace(first), env.DirPool) && strings.Contains(s, "ATTACHED TO") && strings.Contains(s, name)
+	})
+	c.press(c.km.Describe)
+	c.waitText(e2eGuard, fmt.Sprintf("vol-dumpxml --pool %s %s", env.DirPool, name))
+}
