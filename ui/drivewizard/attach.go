@@ -27,8 +27,10 @@ type Attacher struct {
 	form               *huh.Form
 	err                error
 	// req numbers the reads (common.Route).
-	req           common.Requests
-	progress      *driveprogress.Model
+	req      common.Requests
+	progress *driveprogress.Model
+	// closed: popped once (see Wizard.closed).
+	closed        bool
 	width, height int
 	back          key.Binding
 }
@@ -108,6 +110,9 @@ func (a *Attacher) prepare() tea.Cmd {
 
 // Update routes messages.
 func (a *Attacher) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	if a.closed {
+		return a, nil
+	}
 	if a.progress != nil {
 		_, cmd := a.progress.Update(msg)
 		return a, cmd
@@ -152,6 +157,7 @@ func (a *Attacher) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 	}
 	switch a.form.State {
 	case huh.StateAborted:
+		a.closed = true
 		return a, common.Pop(nil)
 	case huh.StateCompleted:
 		return a, a.prepare()

@@ -19,6 +19,9 @@ import (
 
 // Update routes messages by phase.
 func (w *Wizard) Update(msg tea.Msg) (common.Component, tea.Cmd) {
+	if w.closed {
+		return w, nil
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		w.SetSize(msg.Width, msg.Height)
@@ -70,6 +73,7 @@ func (w *Wizard) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 				w.buildForm()
 				return w, w.form.Init()
 			}
+			w.closed = true
 			return w, common.Pop(nil)
 		case huh.StateCompleted:
 			return w, w.prepare()

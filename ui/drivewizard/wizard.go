@@ -119,10 +119,14 @@ type Wizard struct {
 	prepared drive.Prepared
 	preview  drive.Preview
 	progress *driveprogress.Model
-	width    int
-	height   int
-	scroll   int
-	keys     keys.DriveWizardKeys
+	// closed is set once the wizard asked to be popped: an aborted form
+	// stays aborted, and a message reaching it before the pop (a select's
+	// options loading) must not pop the screen below too.
+	closed bool
+	width  int
+	height int
+	scroll int
+	keys   keys.DriveWizardKeys
 }
 
 // New opens the wizard preset to at's pool or VM.
