@@ -214,6 +214,17 @@ func TestConsoleLVMOnISCSIWizardOnNestedHost(t *testing.T) {
 	if ok, err := conn.CHAPSecretExists(ctx, iscsi.SecretUsage(iscsiPool)); err != nil || !ok {
 		t.Fatalf("the CHAP secret of %s is not a libvirt secret on the nested host (%v)", iscsiPool, err)
 	}
+	// The console offers the new pool's first drive: the wizard's create
+	// binding opens the drive wizard on that pool; cancelling it comes back.
+	if !strings.Contains(screen, "create its first encrypted drive") {
+		t.Fatalf("the built wizard does not offer the first drive:\n%s", screen)
+	}
+	c.press(ik.CreateDrive)
+	c.waitFor("the drive wizard on the new pool", e2eGuard, func(s string) bool {
+		return strings.Contains(s, "Create a drive on") && huhFocused(s, "Pool") && huhSelected(s, pool)
+	})
+	c.press(c.km.Form.Cancel)
+	c.waitText(e2eGuard, "Pool "+pool+" is active and autostarts")
 	// Closing the wizard shows the new pools in the console at once.
 	c.press(ik.Back)
 	c.waitFor("the hosts screen again", e2eGuard, func(s string) bool {
