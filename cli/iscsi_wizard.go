@@ -44,8 +44,9 @@ func lvmOnISCSIAction(e *env.Env, connect connector, createDrive func(common.Dri
 // and builds run for minutes, and a call that times out closes its
 // connection (libvirtx.Conn.do), which must not take the browser's down.
 // That connection belongs to the screen: it is dialed on first use from a
-// scope of the environment's connector and closed when the wizard closes
-// (closeOnPop), or at exit if it is still open then.
+// scope of the environment's connector and released when the wizard closes
+// (closeOnPop; the socket is closed in the background, so the screen never
+// waits on the daemon's answer), or closed at exit if it is still open.
 func newISCSIWizard(e *env.Env, d iscsiwizard.Deps, timeout time.Duration) common.Component {
 	scope := e.Connector.Scope(e.Dial(max(timeout, iscsiCallTimeout)))
 	uri := d.HostURI
@@ -60,7 +61,7 @@ func newISCSIWizard(e *env.Env, d iscsiwizard.Deps, timeout time.Duration) commo
 	if len(d.Keys.Back.Keys()) == 0 {
 		d.Keys = iscsiwizard.DefaultKeyMap() // an environment built without a keymap
 	}
-	return &closeOnPop{Model: iscsiwizard.New(d), close: func() { _ = scope.Close() }}
+	return &closeOnPop{Model: iscsiwizard.New(d), close: scope.Release}
 }
 
 // closeOnPop is a screen whose resources are released when it closes: the

@@ -89,26 +89,55 @@ func (c *Connector[C]) Scope(dial func(ctx context.Context, uri string) (C, erro
 // Close closes every connection this connector and its scopes made; later
 // calls to Conn fail with ErrClosed. Safe to call twice.
 func (c *Connector[C]) Close() error {
+	conns, scopes := c.detach()
+	return closeAll(conns, scopes)
+}
+
+// Release is Close for a screen that is closing on the UI's path: the
+// connector is closed at once (Conn fails, Open no longer counts it) and
+// its connections are closed in the background. A connection's Close
+// waits for the daemon's answer, up to the per-call bound (minutes for
+// the LVM-on-iSCSI wizard); the screen must not stay open that long.
+func (c *Connector[C]) Release() {
+	conns, scopes := c.detach()
+	if len(conns) > 0 || len(scopes) > 0 {
+		go func() { _ = closeAll(conns, scopes) }()
+	}
+}
+
+// detach marks c closed and takes what it holds, without I/O.
+func (c *Connector[C]) detach() ([]C, []*Connector[C]) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	c.closed = true
-	conns, scopes := c.open, c.scopes
+	var conns []C
+	for _, conn := range c.open {
+		conns = append(conns, conn)
+	}
+	var scopes []*Connector[C]
+	for s := range c.scopes {
+		scopes = append(scopes, s)
+	}
 	c.open, c.scopes = nil, nil
 	c.mu.Unlock()
-	var errs []error
-	for s := range scopes {
-		errs = append(errs, s.Close())
-	}
-	for _, conn := range conns {
-		errs = append(errs, conn.Close())
-	}
 	if p := c.parent; p != nil {
 		p.mu.Lock()
 		delete(p.scopes, c)
 		p.mu.Unlock()
+	}
+	return conns, scopes
+}
+
+func closeAll[C Conn](conns []C, scopes []*Connector[C]) error {
+	var errs []error
+	for _, s := range scopes {
+		errs = append(errs, s.Close())
+	}
+	for _, conn := range conns {
+		errs = append(errs, conn.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -15,6 +15,8 @@ type fakeConn struct {
 	mu     *sync.Mutex
 	gone   chan struct{}
 	closed bool
+	// shut is closed once Close ran.
+	shut chan struct{}
 }
 
 func (c *fakeConn) Close() error {
@@ -23,6 +25,7 @@ func (c *fakeConn) Close() error {
 	if !c.closed {
 		c.closed = true
 		*c.open--
+		close(c.shut)
 	}
 	return nil
 }
@@ -40,7 +43,7 @@ func (d *fakeDialer) dial(_ context.Context, uri string) (*fakeConn, error) {
 	defer d.mu.Unlock()
 	d.open++
 	d.dials++
-	return &fakeConn{uri: uri, open: &d.open, mu: &d.mu, gone: make(chan struct{})}, nil
+	return &fakeConn{uri: uri, open: &d.open, mu: &d.mu, gone: make(chan struct{}), shut: make(chan struct{})}, nil
 }
 
 func (d *fakeDialer) counts() (open, dials int) {
@@ -106,4 +109,31 @@ func TestConnectorRedialsADroppedConnection(t *testing.T) {
 		t.Errorf("open %d dials %d; want 1 and 2", open, dials)
 	}
 	_ = c.Close()
+}
+
+// Release (a screen closing) detaches at once: the connector is closed and
+// counts nothing, and its connection is closed in the background, so the
+// screen never waits on a daemon's answer.
+func TestConnectorReleaseDetachesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	d := &fakeDialer{}
+	root := NewConnector(d.dial)
+	s := root.Scope(nil)
+	conn, err := s.Conn(ctx, "qemu+ssh://hv/system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Release()
+	if n := root.Open(); n != 0 {
+		t.Fatalf("root counts %d after the scope was released", n)
+	}
+	if _, err := s.Conn(ctx, "qemu+ssh://hv/system"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("a released scope dialed: %v", err)
+	}
+	<-conn.shut // the background close ran (a missing one hangs until go test's timeout)
+	if open, _ := d.counts(); open != 0 {
+		t.Errorf("%d open after the background close", open)
+	}
+	s.Release() // twice is harmless
+	_ = root.Close()
 }
