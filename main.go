@@ -4,16 +4,11 @@
 package main
 
 import (
-	"io"
 	"os"
 
 	"stowage/cli"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-func run(args []string, stdout, stderr io.Writer) int {
-	return cli.Run(args, stdout, stderr, map[string]cli.Command{"inventory": cmdInventory})
+	os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -70,28 +70,25 @@ Options:
 `
 
 // Command is a subcommand: it parses its own flags and returns the exit
-// status. Commands that live outside cli (inventory, for now) are given
-// to Run.
+// status.
 type Command func(args []string, stdout, stderr io.Writer) int
 
 // subcommands maps each subcommand's name to its entry point.
 func subcommands() map[string]Command {
 	return map[string]Command{
-		"drive": runDrive,
-		"iscsi": iscsiCommand,
+		"drive":     runDrive,
+		"iscsi":     iscsiCommand,
+		"inventory": cmdInventory,
 	}
 }
 
 // Run runs stowage with args (without the program name) and returns the
-// exit status. more adds subcommands defined elsewhere.
-func Run(args []string, stdout, stderr io.Writer, more map[string]Command) int {
+// exit status.
+func Run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "help" {
 		args = []string{"--help"}
 	}
 	if len(args) > 0 {
-		if cmd, ok := more[args[0]]; ok {
-			return cmd(args[1:], stdout, stderr)
-		}
 		if cmd, ok := subcommands()[args[0]]; ok {
 			return cmd(args[1:], stdout, stderr)
 		}

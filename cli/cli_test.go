@@ -10,7 +10,7 @@ import (
 )
 
 // run is what package main runs, without the subcommands main adds.
-func run(args []string, stdout, stderr *bytes.Buffer) int { return Run(args, stdout, stderr, nil) }
+func run(args []string, stdout, stderr *bytes.Buffer) int { return Run(args, stdout, stderr) }
 
 func TestParseFlags(t *testing.T) {
 	var errb bytes.Buffer

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -10,25 +10,15 @@ import (
 	"stowage/lab"
 )
 
-// escName is a volume name libvirt accepts (XML 1.0 allows C1 controls,
+// invEscName is a volume name libvirt accepts (XML 1.0 allows C1 controls,
 // DEL and bidi overrides; it refuses ESC itself): an 8-bit CSI that sets
 // red on terminals that honour C1, a DEL, and a right-to-left override
 // that reverses what follows.
 const (
-	escName    = "t-esc-\u009b31m\x7f\u202ex"
-	escShown   = `t-esc-\u009b31m\x7f\u202ex`
-	escPattern = "t-esc-"
+	invEscName    = "t-esc-\u009b31m\x7f\u202ex"
+	invEscShown   = `t-esc-\u009b31m\x7f\u202ex`
+	invEscPattern = "t-esc-"
 )
-
-func rawControls(s string) []string {
-	var found []string
-	for _, bad := range []string{"\u009b", "\x7f", "\u202e"} {
-		if strings.Contains(s, bad) {
-			found = append(found, strings.Trim(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(bad, "\u009b", "CSI"), "\x7f", "DEL"), "\u202e", "RLO"), " "))
-		}
-	}
-	return found
-}
 
 // TestLabNamesWithControlCharacters creates, as a second admin with
 // virsh, a volume on the lab's dir pool whose name carries control
@@ -41,12 +31,12 @@ func TestLabNamesWithControlCharacters(t *testing.T) {
 		out, err := exec.Command("virsh", append([]string{"-c", env.URI}, args...)...).CombinedOutput()
 		return string(out), err
 	}
-	virsh("vol-delete", "--pool", env.DirPool, escName)
-	if out, err := virsh("vol-create-as", env.DirPool, escName, "1M", "--format", "raw"); err != nil {
+	virsh("vol-delete", "--pool", env.DirPool, invEscName)
+	if out, err := virsh("vol-create-as", env.DirPool, invEscName, "1M", "--format", "raw"); err != nil {
 		t.Fatalf("virsh vol-create-as with control characters in the name: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
-		if out, err := virsh("vol-delete", "--pool", env.DirPool, escName); err != nil {
+		if out, err := virsh("vol-delete", "--pool", env.DirPool, invEscName); err != nil {
 			t.Errorf("cleanup: %v: %s", err, out)
 		}
 	})
@@ -55,11 +45,11 @@ func TestLabNamesWithControlCharacters(t *testing.T) {
 	if rc := cmdInventory([]string{"--uri", env.URI}, &out, &errb); rc != 0 {
 		t.Logf("inventory exit %d: %s", rc, errb.String())
 	}
-	if !strings.Contains(out.String(), escShown) {
-		t.Errorf("inventory text does not show %s escaped:\n%s", escShown, grepLines(out.String(), escPattern))
+	if !strings.Contains(out.String(), invEscShown) {
+		t.Errorf("inventory text does not show %s escaped:\n%s", invEscShown, grepLines(out.String(), invEscPattern))
 	}
 	if raw := rawControls(out.String() + errb.String()); len(raw) > 0 {
-		t.Errorf("inventory text carries raw %v:\n%q", raw, grepLines(out.String(), escPattern))
+		t.Errorf("inventory text carries raw %v:\n%q", raw, grepLines(out.String(), invEscPattern))
 	}
 
 	out.Reset()
@@ -81,21 +71,11 @@ func TestLabNamesWithControlCharacters(t *testing.T) {
 	for _, h := range doc.Hosts {
 		for _, p := range h.Pools {
 			for _, v := range p.Volumes {
-				exact = exact || v.Name == escName
+				exact = exact || v.Name == invEscName
 			}
 		}
 	}
 	if !exact {
 		t.Error("inventory --json does not carry the name exactly")
 	}
-}
-
-func grepLines(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

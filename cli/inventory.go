@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"stowage/cli/env"
 	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/render"
@@ -66,7 +67,7 @@ func cmdInventory(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if len(uris) == 0 {
-		cfg, err := loadConfig(configPath())
+		cfg, err := env.LoadConfig(env.ConfigPath())
 		if err != nil {
 			fmt.Fprintln(stderr, "stowage inventory:", err)
 			return 2
@@ -84,7 +85,7 @@ func cmdInventory(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	shareCPUWithLocalDaemon(uris, readonly)
+	env.ShareCPUWithLocalDaemon(uris, readonly)
 	// A one-shot batch whose live heap stays small (10,000 volumes are a
 	// few MiB): collect less often, and leave the CPU to the XML reading
 	// (measured: GC was about a tenth of the command's CPU).

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,27 +20,6 @@ import (
 	"stowage/libvirtx"
 	"stowage/model"
 )
-
-func virsh(t *testing.T, uri string, args ...string) (string, error) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	cmd := exec.Command("virsh", append([]string{"-q", "-c", uri}, args...)...)
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if err != nil {
-		return out.String(), fmt.Errorf("virsh %s: %v: %s", strings.Join(args, " "), err, errb.String())
-	}
-	return out.String(), nil
-}
-
-func mustVirsh(t *testing.T, uri string, args ...string) string {
-	t.Helper()
-	out, err := virsh(t, uri, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 func size(t *testing.T, v uint64, unit string) uint64 {
 	n, err := model.ScaleUnit(v, unit)
@@ -311,26 +289,6 @@ func TestLabInventoryMatchesVirsh(t *testing.T) {
 	if bytes.Contains(stdout.Bytes(), []byte("passphrase")) {
 		t.Error("inventory output mentions a passphrase")
 	}
-}
-
-// defineSecretXML defines a secret with virsh and undefines it at the end.
-func defineSecretXML(t *testing.T, uri string, s *libvirtxml.Secret) string {
-	t.Helper()
-	doc, err := s.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(t.TempDir(), "secret.xml")
-	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("virsh", "-c", uri, "secret-define", f).Output()
-	if err != nil || len(strings.Fields(string(out))) < 2 {
-		t.Fatalf("virsh secret-define: %q %v", out, err)
-	}
-	uuid := strings.Fields(string(out))[1]
-	t.Cleanup(func() { _, _ = virsh(t, uri, "secret-undefine", uuid) })
-	return uuid
 }
 
 // stowageView puts the inventory in virshView's terms; a name listed

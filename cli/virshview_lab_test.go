@@ -1,7 +1,6 @@
-package main
+package cli
 
 import (
-	"bufio"
 	"fmt"
 	"slices"
 	"sort"
@@ -261,18 +260,6 @@ func virshDisk(d libvirtxml.DomainDisk) vDisk {
 		}
 	}
 	return k
-}
-
-// colonFields reads virsh's "Key:   value" listings (pool-info, dominfo).
-func colonFields(s string) map[string]string {
-	out := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok {
-			out[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	return out
 }
 
 // churnCheck compares one kind of object between stowage and two virsh
