@@ -337,12 +337,9 @@ func runDriveWizard(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer e.Close()
-	host := *uri
-	if host == "" {
-		host = e.FirstHost()
-	}
-	if _, err := libvirtx.ParseURI(host, false); err != nil {
-		fmt.Fprintln(stderr, "stowage drive wizard: --uri:", err)
+	host, err := e.Host(*uri)
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage drive wizard:", err)
 		return 2
 	}
 	acts := driveActions(e, e.Connector.Conn)

@@ -13,7 +13,6 @@ import (
 
 	"stowage/cli/env"
 	"stowage/iscsi"
-	"stowage/libvirtx"
 	"stowage/ui/common"
 	"stowage/ui/iscsiwizard"
 	"stowage/ui/standalone"
@@ -160,12 +159,9 @@ func iscsiWizard(args []string, _, stderr io.Writer) int {
 		return 2
 	}
 	defer e.Close()
-	host := *uri
-	if host == "" {
-		host = e.FirstHost()
-	}
-	if _, err := libvirtx.ParseURI(host, false); err != nil {
-		fmt.Fprintln(stderr, "stowage iscsi wizard: --uri:", err)
+	host, err := e.Host(*uri)
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage iscsi wizard:", err)
 		return 2
 	}
 	// Reads share the environment's connections (closed at exit); the

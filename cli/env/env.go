@@ -149,6 +149,19 @@ func (e *Env) OwnDial(ctx context.Context, uri string) (*libvirtx.Conn, error) {
 // none: config.yaml's first host, else DefaultURI.
 func (e *Env) FirstHost() string { return e.Hosts[0] }
 
+// Host is the host a single-host command works on: uri when given, else
+// FirstHost; checked as a libvirt URI (read-write: the commands that ask
+// for one change things).
+func (e *Env) Host(uri string) (string, error) {
+	if uri == "" {
+		uri = e.FirstHost()
+	}
+	if _, err := libvirtx.ParseURI(uri, false); err != nil {
+		return "", fmt.Errorf("--uri: %w", err)
+	}
+	return uri, nil
+}
+
 // Close closes every connection the environment's connector and its
 // scopes still hold, and the log.
 func (e *Env) Close() {
