@@ -45,7 +45,7 @@ func wfObjects(t *testing.T, uri, pool, name, usage string) (vol, secret bool) {
 // wfRun runs a workflow with an unbuffered event channel; on is called
 // with every event before the workflow may go on (the runner waits for
 // the event to be taken), so on acts at an exact point of the plan.
-func wfRun(t *testing.T, run func(ev chan<- drive.Event) (drive.Result, error), on func(drive.Event)) (drive.Result, error, []drive.Event) {
+func wfRun(t *testing.T, run func(ev chan<- drive.Event) (drive.Result, error), on func(drive.Event)) (drive.Result, []drive.Event, error) {
 	t.Helper()
 	ev := make(chan drive.Event)
 	type out struct {
@@ -65,7 +65,7 @@ func wfRun(t *testing.T, run func(ev chan<- drive.Event) (drive.Result, error), 
 		case e, ok := <-ev:
 			if !ok {
 				o := <-done
-				return o.r, o.err, seen
+				return o.r, seen, o.err
 			}
 			seen = append(seen, e)
 			on(e)
@@ -102,7 +102,7 @@ func TestLabRefreshCancelledDuringCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	cut := false
-	res, err, _ := wfRun(t, func(ev chan<- drive.Event) (drive.Result, error) { return b.Create(ctx, p, ev) }, func(e drive.Event) {
+	res, _, err := wfRun(t, func(ev chan<- drive.Event) (drive.Result, error) { return b.Create(ctx, p, ev) }, func(e drive.Event) {
 		if e.Kind != drive.StepStarted || e.Step.ID != model.StepCreateVolume || cut {
 			return
 		}
@@ -140,7 +140,7 @@ func TestLabRefreshCancelledDuringCreate(t *testing.T) {
 		t.Fatalf("after the create: volume %v, secret %v (%q); want both", vol, sec, res.SecretUUID)
 	}
 
-	if _, err, _ := wfRun(t, func(ev chan<- drive.Event) (drive.Result, error) { return b.Delete(ctx, env.DirPool, name, ev) }, func(drive.Event) {}); err != nil {
+	if _, _, err := wfRun(t, func(ev chan<- drive.Event) (drive.Result, error) { return b.Delete(ctx, env.DirPool, name, ev) }, func(drive.Event) {}); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	if vol, sec := wfObjects(t, env.URI, env.DirPool, name, res.Path); vol || sec {
@@ -174,7 +174,7 @@ func privateDrive(t *testing.T, callTimeout time.Duration) (*lab.Libvirtd, drive
 func TestLabLibvirtdStoppedMidWorkflowRollbackRedials(t *testing.T) {
 	d, b, p, pool := privateDrive(t, 3*time.Second)
 	frozen := false
-	_, err, seen := wfRun(t, func(ev chan<- drive.Event) (drive.Result, error) { return b.Create(context.Background(), p, ev) }, func(e drive.Event) {
+	_, seen, err := wfRun(t, func(ev chan<- drive.Event) (drive.Result, error) { return b.Create(context.Background(), p, ev) }, func(e drive.Event) {
 		switch {
 		case e.Kind == drive.StepStarted && e.Step.ID == model.StepVerify:
 			d.Freeze()
@@ -212,7 +212,7 @@ func TestLabLibvirtdStoppedMidWorkflowRollbackRedials(t *testing.T) {
 // daemon runs again, virsh shows exactly those objects.
 func TestLabLibvirtdStoppedThroughRollbackNamesLeftovers(t *testing.T) {
 	d, b, p, pool := privateDrive(t, 2*time.Second)
-	_, err, seen := wfRun(t, func(ev chan<- drive.Event) (drive.Result, error) { return b.Create(context.Background(), p, ev) }, func(e drive.Event) {
+	_, seen, err := wfRun(t, func(ev chan<- drive.Event) (drive.Result, error) { return b.Create(context.Background(), p, ev) }, func(e drive.Event) {
 		if e.Kind == drive.StepStarted && e.Step.ID == model.StepVerify {
 			d.Freeze()
 		}
