@@ -49,7 +49,6 @@ type Peer struct {
 type Ceph interface {
 	CreateImage(pool, name string, size uint64) error
 	FormatLUKS(pool, name, format string, passphrase []byte) error
-	RemoveImage(pool, name string) error
 	// ImageID is the image's id (RBD's identity for it); RemoveImageIfID
 	// removes the image only while it has that id.
 	ImageID(pool, name string) (string, error)

@@ -104,7 +104,11 @@ func (r *cephRig) dialAndUse(t *testing.T, p model.Pool, given cephAccess, loc c
 	if err := cl.CreateImage(r.env.CephPool, name, 1<<20); err != nil {
 		return err
 	}
-	return cl.RemoveImage(r.env.CephPool, name)
+	id, err := cl.ImageID(r.env.CephPool, name)
+	if err != nil {
+		return err
+	}
+	return cl.RemoveImageIfID(r.env.CephPool, name, id)
 }
 
 func (r *cephRig) noKeyIn(t *testing.T, what, s string) {
