@@ -8,7 +8,7 @@ export GOFLAGS := -tags=pacific
 GO ?= go
 BIN := bin/stowage
 
-.PHONY: build build-noceph demo test test-fast bench lab-up lab-down lab-status lab-hypervisor vet clean
+.PHONY: build build-noceph demo test test-fast bench bench-go lab-up lab-down lab-status lab-hypervisor vet clean
 
 build:
 	$(GO) build -o $(BIN) .
@@ -62,7 +62,16 @@ test: lab-up
 test-fast:
 	$(GO) test ./...
 
-bench:
+# Benchmarks, not tests: bench/run runs every part (inventory against
+# virsh and libvirtd's own CPU, the console, a fleet of ssh hosts, the
+# encryption engines) side by side on the lab and writes bench/REPORT.md and
+# bench/results.json. BENCH_QUICK=1 for a short smoke run; BENCH_PARTS="…"
+# for some parts only. Nothing here can fail `make test`.
+bench: lab-up build
+	bench/run
+
+# Every Go benchmark of every package (the lab ones need the lab).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 vet:
