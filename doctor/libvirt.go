@@ -255,7 +255,9 @@ func orphanSecrets(h model.HostInfo) []model.Finding {
 func poolFill(h model.HostInfo) []model.Finding {
 	var out []model.Finding
 	for _, p := range h.Pools {
-		if !p.Active || p.Capacity == 0 {
+		// A pool that cannot create volumes (iscsi, scsi, mpath) is its
+		// LUNs: always "full", and nothing grows in it.
+		if creates, _ := model.CreateAbility(p.Type, true); !p.Active || p.Capacity == 0 || !creates {
 			continue
 		}
 		object := fmt.Sprintf("pool %s on %s", p.Name, h.URI)
@@ -274,7 +276,7 @@ func poolFill(h model.HostInfo) []model.Finding {
 				Related:  []string{"pool:" + p.Name},
 			})
 		}
-		if p.Type == model.PoolISCSI || p.Type == model.PoolISCSIDirect || !p.VolumesLoaded {
+		if !p.VolumesLoaded {
 			continue
 		}
 		var promised uint64

@@ -151,6 +151,12 @@ func TestPoolFill(t *testing.T) {
 	if len(fs) != 1 || fs[0].Severity != model.SeverityCritical {
 		t.Fatalf("99%% full: want critical, got\n%s", checks(fs))
 	}
+	fs = Libvirt(host(func(h *model.HostInfo) {
+		h.Pools = append(h.Pools, model.PoolInfo{Pool: model.Pool{Name: "san", Type: model.PoolISCSIDirect, Active: true, Capacity: 1 << 30}, VolumesLoaded: true})
+	}))
+	if len(fs) != 0 {
+		t.Fatalf("an iscsi pool is its LUNs, always full: want nothing, got\n%s", checks(fs))
+	}
 	fs = Libvirt(host(func(h *model.HostInfo) { h.Pools[0].Volumes[0].Capacity = 150 << 30 }))
 	if len(fs) != 1 || fs[0].Check != "pool.overcommitted" || !strings.Contains(fs[0].Message, "150%") {
 		t.Fatalf("over-committed: got\n%s", checks(fs))
