@@ -14,7 +14,6 @@ import (
 
 	"stowage/cli/env"
 	"stowage/doctor"
-	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
@@ -59,25 +58,21 @@ func doctorFix(ctx context.Context, e *env.Env, f doctorFlags, stdout, stderr io
 	}
 	defer c.Close()
 	h := c.Inventory(ctx)
-	var found *model.Finding
-	for _, fd := range doctorFindings(h) {
-		if a := fd.Action; a != nil && a.Kind == kind && a.Target == target {
-			found = &fd
-			break
-		}
-	}
+	found := doctor.Find(doctor.Libvirt(h), kind, target)
 	if found == nil {
 		return refuse("no finding on %s asks for %s any more (another admin may have fixed it): nothing done", uri, f.fix)
 	}
 	fmt.Fprintf(stderr, "fixing: %s\n", model.SafeText(found.Message))
-	start := time.Now()
-	switch kind {
-	case model.FixStartPool, model.FixAutostartPool:
-		err = fixPool(ctx, c, h, kind, target)
-	case model.FixSetSecret:
-		err = fixSecret(ctx, c, found.Action, f.secretFile, stderr)
+	var value []byte
+	if kind == model.FixSetSecret {
+		if value, err = readSecretValue(f.secretFile, target, stderr); err != nil {
+			return refuse("%v", err)
+		}
+		defer clear(value)
 	}
-	if errors.Is(err, errNotApplied) {
+	start := time.Now()
+	err = doctor.ApplyLibvirt(ctx, c, h, *found.Action, value)
+	if errors.Is(err, doctor.ErrNotApplied) {
 		return refuse("%v", err)
 	}
 	r.Record(action, target, resultOf(err), err, time.Since(start))
@@ -88,9 +83,6 @@ func doctorFix(ctx context.Context, e *env.Env, f doctorFlags, stdout, stderr io
 	fmt.Fprintf(stdout, "fixed: %s %s on %s\n", kind, model.SafeText(target), uri)
 	return 0
 }
-
-// doctorFindings is every finding stowage can fix itself on one host.
-var doctorFindings = doctor.Libvirt
 
 func resultOf(err error) string {
 	if err != nil {
@@ -104,48 +96,6 @@ func oneURI(uris uriList) string {
 		return ""
 	}
 	return uris[0]
-}
-
-// errNotApplied marks a fix stowage declined before changing anything.
-var errNotApplied = errors.New("not applied")
-
-// fixPool starts a pool or marks it autostart, by the UUID the diagnosis
-// read: a pool another admin put in its place is left alone.
-func fixPool(ctx context.Context, c *libvirtx.Conn, h model.HostInfo, kind, name string) error {
-	uuid := ""
-	for _, p := range h.Pools {
-		if p.Name == name {
-			uuid = p.UUID
-		}
-	}
-	act := model.PoolActStart
-	if kind == model.FixAutostartPool {
-		act = model.PoolActAutostartOn
-	}
-	return c.PoolIf(ctx, name, act, func(got string) error {
-		if got != uuid {
-			return fmt.Errorf("pool %s is another pool now (UUID %s, diagnosed %s): %w", name, got, uuid, errNotApplied)
-		}
-		return nil
-	})
-}
-
-// fixSecret re-defines a lost disk secret with the UUID and usage the
-// disk names, private and persistent, with the value the admin gives.
-func fixSecret(ctx context.Context, c *libvirtx.Conn, a *model.FixAction, file string, stderr io.Writer) error {
-	value, err := readSecretValue(file, a.Target, stderr)
-	if err != nil {
-		return fmt.Errorf("%v: %w", err, errNotApplied)
-	}
-	defer clear(value)
-	_, err = c.DefineSecret(ctx, libvirtx.SecretSpec{
-		UUID: a.Target, UsageType: a.Detail["usage"], UsageID: a.Detail["usage_id"],
-		Description: "re-defined by stowage doctor",
-	}, value)
-	if errors.Is(err, model.ErrNotTheSame) {
-		return fmt.Errorf("%v: %w", err, errNotApplied)
-	}
-	return err
 }
 
 // readSecretValue reads a secret's value from file, else from the

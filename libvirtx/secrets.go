@@ -181,3 +181,13 @@ func (c *Conn) UndefineSecret(ctx context.Context, uuid string) error {
 	}
 	return err
 }
+
+// DefineLostSecret re-defines a secret a disk still names: private,
+// persistent, with that UUID and usage and the value given (never logged
+// nor kept; the caller clears it). It refuses, with model.ErrNotTheSame,
+// when a secret of that UUID exists.
+func (c *Conn) DefineLostSecret(ctx context.Context, uuid, usageType, usageID string, value []byte) error {
+	_, err := c.DefineSecret(ctx, SecretSpec{UUID: uuid, UsageType: usageType, UsageID: usageID,
+		Description: "re-defined by stowage doctor"}, value)
+	return err
+}
