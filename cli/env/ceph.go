@@ -157,3 +157,22 @@ func secretKey(ctx context.Context, secrets secretReader, uuid, user string) ([]
 	base64.StdEncoding.Encode(key, raw)
 	return key, ""
 }
+
+// CephConfig is how stowage reaches the cluster behind host uri's rbd pool
+// p as the pool's cephx user, decided as for the drive workflows (see
+// dialCeph): config.yaml's host entry, then librados's conventions. A key
+// read from libvirt is in Key; the caller clears it.
+func (e *Env) CephConfig(ctx context.Context, conn *libvirtx.Conn, uri string, p model.Pool) (ceph.Config, error) {
+	return cephConfig(ctx, conn, p, cephAccessFor(uri, e.Config, "", ""), ceph.HostLocator())
+}
+
+// CephAdmin is client.admin's access to the cluster c reaches, when this
+// machine has its keyring where librados looks (the doctor reads other
+// users' caps with it); ok is false when it has none.
+func CephAdmin(c ceph.Config) (admin ceph.Config, ok bool) {
+	keyring, _, err := ceph.HostLocator().Keyring("admin", c.ConfFile)
+	if err != nil || keyring == "" {
+		return ceph.Config{}, false
+	}
+	return ceph.Config{ConfFile: c.ConfFile, Monitors: c.Monitors, User: "admin", Keyring: keyring, Timeout: c.Timeout}, true
+}
