@@ -13,6 +13,7 @@ package ceph
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"stowage/model"
@@ -37,6 +38,21 @@ type Config struct {
 	Key     []byte
 	// Timeout bounds connecting and each monitor/OSD operation.
 	Timeout time.Duration
+}
+
+func monitorsOf(c Config) string {
+	if len(c.Monitors) > 0 {
+		return strings.Join(c.Monitors, ",")
+	}
+	return "the monitors of " + c.ConfFile
+}
+
+// timeout is Timeout, or the default when it is unset.
+func (c Config) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return 30 * time.Second
+	}
+	return c.Timeout
 }
 
 func (c Config) validate() error {
@@ -85,3 +101,30 @@ type imageReplaced struct{}
 
 func (imageReplaced) Error() string        { return "the image of that name is another image now" }
 func (imageReplaced) Is(target error) bool { return target == model.ErrNotTheSame }
+
+// DoctorOptions says what Diagnose looks at beyond the cluster itself.
+type DoctorOptions struct {
+	// Pools are the pools the host uses (its libvirt rbd pools' Ceph
+	// pools): their images are checked for stale locks and watchers, and
+	// the user's caps on them.
+	Pools []string
+	// Admin, when its User is set, is an admin connection used only to
+	// read the user's caps (`auth get`); without it a missing cap shows as
+	// EPERM on the pool.
+	Admin Config
+}
+
+// ErrLockChanged is returned (wrapped) by BreakLock when the image no
+// longer has the lock named: it breaks nothing. It matches
+// model.ErrNotTheSame.
+var ErrLockChanged error = lockChanged{}
+
+type lockChanged struct{}
+
+func (lockChanged) Error() string        { return "the lock is not the one named any more" }
+func (lockChanged) Is(target error) bool { return target == model.ErrNotTheSame }
+
+// ErrLockLive is returned (wrapped) by BreakLock when the locker still
+// watches the image: it is alive, and breaking its lock would let two
+// clients write.
+var ErrLockLive = errors.New("the lock's holder is alive (it watches the image)")
