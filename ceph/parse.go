@@ -126,7 +126,9 @@ func parseBlocklist(b []byte) ([]model.CephBlocklistEntry, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	// Ceph 16 flushes its formatter twice here: the answer is the list
+	// followed by a second, empty one ("[…][]"). Read the first value.
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&raw); err != nil {
 		return nil, fmt.Errorf("osd blocklist ls: %w", err)
 	}
 	out := make([]model.CephBlocklistEntry, 0, len(raw))
