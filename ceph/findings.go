@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -98,11 +99,11 @@ func healthFix(c model.CephHealthCheck) string {
 // poolFindings flags pools near their full point or their quota.
 func poolFindings(cluster string, c model.CephCluster) []model.Finding {
 	var out []model.Finding
-	ratios := fmt.Sprintf("`osd dump`: nearfull_ratio %.2f, full_ratio %.2f", c.NearfullRatio, c.FullRatio)
+	ratios := fmt.Sprintf("`osd dump`: nearfull_ratio %.3g, full_ratio %.3g", c.NearfullRatio, c.FullRatio)
 	for _, p := range c.Pools {
 		obj := "ceph pool " + p.Name + " of cluster " + cluster
-		ev := fmt.Sprintf("mon command `df`: pool %s stored %s, max_avail %s, percent_used %.1f%%; %s",
-			p.Name, model.IBytes(p.StoredBytes), model.IBytes(p.MaxAvailBytes), 100*p.PercentUsed, ratios)
+		ev := fmt.Sprintf("mon command `df`: pool %s stored %s, max_avail %s, percent_used %s; %s",
+			p.Name, model.IBytes(p.StoredBytes), model.IBytes(p.MaxAvailBytes), pct(p.PercentUsed), ratios)
 		// PercentUsed is used/(used+max_avail), and max_avail ends where the
 		// fullest OSD under the pool reaches the full ratio: the pool warns
 		// where its OSDs would reach nearfull, i.e. at nearfull/full of it.
@@ -117,14 +118,18 @@ func poolFindings(cluster string, c model.CephCluster) []model.Finding {
 				Evidence: ev, Fix: "free space (`rbd du -p " + p.Name + "` shows the largest images; remove unused ones) or add OSDs"})
 		case warnAt > 0 && p.PercentUsed >= warnAt:
 			out = append(out, model.Finding{Severity: model.SeverityWarning, Object: obj, Check: CheckPoolFull,
-				Message: fmt.Sprintf("Pool %s is %.1f%% used, past the %.0f%% where its OSDs reach the nearfull ratio: writes stop when they reach the full ratio.",
-					p.Name, 100*p.PercentUsed, 100*warnAt),
+				Message: fmt.Sprintf("Pool %s is %s used, past the %s where its OSDs reach the nearfull ratio: writes stop when they reach the full ratio.",
+					p.Name, pct(p.PercentUsed), pct(warnAt)),
 				Evidence: ev, Fix: "free space (`rbd du -p " + p.Name + "` shows the largest images; remove unused ones) or add OSDs"})
 		}
 		out = append(out, quotaFindings(obj, p)...)
 	}
 	return out
 }
+
+// pct shows a fraction as a percentage with three significant digits, so
+// that a tiny figure does not print as 0%.
+func pct(f float64) string { return strconv.FormatFloat(100*f, 'g', 3, 64) + "%" }
 
 func quotaFindings(obj string, p model.CephPool) []model.Finding {
 	var out []model.Finding
@@ -338,9 +343,13 @@ func errno(err error) syscall.Errno {
 // monitorFinding says why connecting failed, naming the cause.
 func monitorFinding(c Config, err error) model.Finding {
 	mons := monitorsOf(c)
+	at := "at " + mons
+	if len(c.Monitors) == 0 {
+		at = "named in " + c.ConfFile
+	}
 	f := model.Finding{
-		Severity: model.SeverityCritical, Object: "ceph monitors " + mons, Check: CheckMonitor,
-		Evidence: fmt.Sprintf("connect as client.%s to %s (timeout %s): %v", c.User, mons, c.timeout(), err),
+		Severity: model.SeverityCritical, Object: "ceph monitors " + at, Check: CheckMonitor,
+		Evidence: fmt.Sprintf("librados connect (timeout %s): %v", c.timeout(), err),
 		Fix:      fmt.Sprintf("check that the monitors run and this host reaches them: `ceph -m %s --id %s --connect-timeout 5 -s`", strings.Join(c.Monitors, ","), c.User),
 	}
 	if len(c.Monitors) == 0 {
@@ -348,15 +357,15 @@ func monitorFinding(c Config, err error) model.Finding {
 	}
 	switch e := errno(err); {
 	case e == syscall.ETIMEDOUT || errors.Is(err, model.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
-		f.Message = fmt.Sprintf("No monitor at %s answered within %s: every VM and pool using this cluster fails to open its images.", mons, c.timeout())
+		f.Message = fmt.Sprintf("No monitor %s answered within %s: every VM and pool using this cluster fails to open its images.", at, c.timeout())
 	case e == syscall.EACCES || e == syscall.EPERM:
-		f.Message = fmt.Sprintf("The monitors at %s refused client.%s's key: every VM and pool using this key fails to open its images.", mons, c.User)
+		f.Message = fmt.Sprintf("The monitors %s refused client.%s's key: every VM and pool using this key fails to open its images.", at, c.User)
 		f.Fix = fmt.Sprintf("check the key: `ceph auth get client.%s` (as admin) against the keyring or the libvirt secret", c.User)
 	case e == syscall.ENOENT:
-		f.Message = fmt.Sprintf("Cannot connect to %s: a file is missing (ceph.conf or keyring), so nothing using this cluster works from here.", mons)
+		f.Message = fmt.Sprintf("Cannot connect to the monitors %s: a file is missing (ceph.conf or keyring), so nothing using this cluster works from here.", at)
 		f.Fix = "give the right --ceph-conf and --ceph-keyring"
 	default:
-		f.Message = fmt.Sprintf("Cannot connect to the monitors at %s: every VM and pool using this cluster fails to open its images.", mons)
+		f.Message = fmt.Sprintf("Cannot connect to the monitors %s: every VM and pool using this cluster fails to open its images.", at)
 	}
 	return f
 }
