@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -331,4 +332,54 @@ func wrongKey(t *testing.T, keyring string) []byte {
 	}
 	t.Fatalf("no key line in %s", keyring)
 	return nil
+}
+
+// A pool at its object quota makes a critical finding; raising the quota
+// as its fix says clears it. A pool of its own, so that nothing else
+// meets the quota.
+func TestLabDoctorPoolQuota(t *testing.T) {
+	env := lab.Need(t)
+	admin := labAdmin(t, env)
+	pool := "t-doc-quota-" + uniq(t)
+	if err := makeRBDPool(admin, pool); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := admin.DeletePool(pool); err != nil {
+			t.Errorf("delete pool %s: %v", pool, err)
+		}
+	})
+	cl, err := ceph.Connect(t.Context(), adminConfig(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	if err := cl.CreateImage(pool, "t-doc-q", 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	// df's figures come from the OSDs' statistics, a few seconds late.
+	var objects uint64
+	waitFor(t, "df to count the new pool's objects", func() bool {
+		c, err := cl.Cluster(t.Context())
+		if i := slices.IndexFunc(c.Pools, func(p model.CephPool) bool { return p.Name == pool }); err == nil && i >= 0 {
+			objects = c.Pools[i].Objects
+		}
+		return objects > 0
+	})
+	if objects == 0 {
+		t.FailNow()
+	}
+	setQuota := func(n uint64) {
+		adminCmd(t, admin, map[string]any{"prefix": "osd pool set-quota", "pool": pool, "field": "max_objects", "val": strconv.FormatUint(n, 10)})
+	}
+	setQuota(objects)
+	fs := findings(diagnose(t, adminConfig(env), ceph.DoctorOptions{}), ceph.CheckPoolQuota, "ceph pool "+pool+" ")
+	if len(fs) != 1 || fs[0].Severity != model.SeverityCritical || !strings.Contains(fs[0].Fix, "max_objects "+strconv.FormatUint(2*objects, 10)) {
+		t.Fatalf("pool at its quota of %d objects: %+v", objects, fs)
+	}
+	t.Logf("found: %s | %s | %s", fs[0].Message, fs[0].Evidence, fs[0].Fix)
+	setQuota(2 * objects)
+	if fs := findings(diagnose(t, adminConfig(env), ceph.DoctorOptions{}), ceph.CheckPoolQuota, "ceph pool "+pool+" "); len(fs) != 0 {
+		t.Errorf("after raising the quota: %+v", fs)
+	}
 }

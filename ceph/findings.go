@@ -137,18 +137,18 @@ func quotaFindings(obj string, p model.CephPool) []model.Finding {
 		if quota == 0 || float64(used) < quotaWarnFraction*float64(quota) {
 			return
 		}
-		sev, state := model.SeverityWarning, "near"
+		sev, state, cost := model.SeverityWarning, "near", "writes are refused once it is reached"
 		if used >= quota {
-			sev, state = model.SeverityCritical, "at"
+			sev, state, cost = model.SeverityCritical, "at", "writes to its images are refused now"
 		}
 		out = append(out, model.Finding{Severity: sev, Object: obj, Check: CheckPoolQuota,
-			Message: fmt.Sprintf("Pool %s is %s its %s quota (%s of %s): writes are refused once it is reached.",
-				p.Name, state, what, show(used), show(quota)),
-			Evidence: fmt.Sprintf("mon commands `df` and `osd dump`: pool %s %s %s, quota_max_%s %s", p.Name, what, show(used), key, show(quota)),
+			Message: fmt.Sprintf("Pool %s is %s its %s quota (%s of %s): %s.",
+				p.Name, state, what, show(used), show(quota), cost),
+			Evidence: fmt.Sprintf("mon commands `df` and `osd dump`: pool %s holds %s, quota_max_%s %s", p.Name, show(used), key, show(quota)),
 			Fix:      fmt.Sprintf("`ceph osd pool set-quota %s max_%s %d` (or free space)", p.Name, key, 2*quota)})
 	}
 	check("byte", p.StoredBytes, p.QuotaMaxBytes, model.IBytes, "bytes")
-	check("object", p.Objects, p.QuotaMaxObjects, func(n uint64) string { return fmt.Sprint(n) }, "objects")
+	check("object", p.Objects, p.QuotaMaxObjects, func(n uint64) string { return fmt.Sprint(n, " objects") }, "objects")
 	return out
 }
 
