@@ -4,6 +4,21 @@
 // librados looks for ceph.conf and keyrings when nothing names them
 // (Locator: pure file lookups, in every build).
 //
+// For the Ceph view and `stowage doctor` it reads a cluster's facts
+// (Client.Cluster: health detail, df, the OSD map's ratios and quotas;
+// Client.Image: size, used, encryption from the header, features,
+// watchers, lockers, snapshots, parent) and runs the doctor's checks
+// (Diagnose → []model.Finding: health, pools near full or quota, stale
+// locks, blocklisted clients, images open by several clients, a user's
+// caps, unreachable monitors), with one fix: Client.BreakLock, which
+// breaks a lock only while it is still the one named. The decisions
+// (parse.go, caps.go, findings.go) are pure and build everywhere; the
+// calls (cluster.go, doctor.go) need go-ceph. Every call is bounded by
+// Config.Timeout through librados's own timeouts (client_mount_timeout,
+// rados_mon_op_timeout, rados_osd_op_timeout): a dead monitor or a wrong
+// key fails within it, never hangs. Recording a fix in the audit log and
+// asking for confirmation is the caller's job.
+//
 // It imports model only; never libvirtx, ui, themes, bubbletea or lipgloss.
 // Built with the noceph tag it compiles without cgo or Ceph's libraries,
 // and every call returns ErrNoCeph, so stowage still runs on a hypervisor
