@@ -151,34 +151,37 @@ func diagnose(ctx context.Context, e *env.Env, uris []string) []model.Finding {
 }
 
 func diagnoseHost(ctx context.Context, e *env.Env, uri string) []model.Finding {
-	h, err := hostInventory(ctx, e, uri)
+	c, err := e.OwnDial(ctx, uri)
 	if err != nil {
-		return []model.Finding{{
-			Severity: model.SeverityCritical, Object: "host " + uri, Check: "host.unreachable",
-			Message:  fmt.Sprintf("Host %s cannot be read: nothing on it can be checked or managed from here.", uri),
-			Evidence: err.Error(),
-			Fix:      fmt.Sprintf("check that libvirtd runs on the host and that this machine reaches it: virsh -c %s list", uri),
-		}}
+		return []model.Finding{unreachable(uri, err)}
 	}
+	defer c.Close()
+	return hostFindings(ctx, e, c, c.Inventory(ctx))
+}
+
+// hostFindings is every check on a host read into h over c: libvirt's,
+// the probes', and Ceph's for its rbd pools.
+func hostFindings(ctx context.Context, e *env.Env, c *libvirtx.Conn, h model.HostInfo) []model.Finding {
 	fs := doctor.Libvirt(h)
 	for _, msg := range h.Errors {
 		fs = append(fs, model.Finding{
-			Severity: model.SeverityWarning, Object: "host " + uri, Check: "host.partial",
+			Severity: model.SeverityWarning, Object: "host " + h.URI, Check: "host.partial",
 			Message:  "Part of the host could not be read, so the checks that need it were skipped: " + msg + ".",
 			Evidence: msg,
 		})
 	}
+	fs = append(fs, diagnoseCeph(ctx, e, c, h)...)
+	model.SortFindings(fs)
 	return fs
 }
 
-// hostInventory reads one host's inventory on a connection of its own.
-func hostInventory(ctx context.Context, e *env.Env, uri string) (model.HostInfo, error) {
-	c, err := e.OwnDial(ctx, uri)
-	if err != nil {
-		return model.HostInfo{}, err
+func unreachable(uri string, err error) model.Finding {
+	return model.Finding{
+		Severity: model.SeverityCritical, Object: "host " + uri, Check: "host.unreachable",
+		Message:  fmt.Sprintf("Host %s cannot be read: nothing on it can be checked or managed from here.", uri),
+		Evidence: err.Error(),
+		Fix:      fmt.Sprintf("check that libvirtd runs on the host and that this machine reaches it: virsh -c %s list", uri),
 	}
-	defer c.Close()
-	return c.Inventory(ctx), nil
 }
 
 // printFindings writes each finding as a block; names from libvirt and

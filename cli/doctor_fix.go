@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/term"
 
+	"stowage/ceph"
 	"stowage/cli/env"
 	"stowage/doctor"
+	"stowage/libvirtx"
 	"stowage/model"
 	"stowage/plan"
 )
@@ -28,9 +31,9 @@ func doctorFix(ctx context.Context, e *env.Env, f doctorFlags, stdout, stderr io
 	case !ok || target == "":
 		fmt.Fprintf(stderr, "stowage doctor: --fix %q: want KIND:TARGET, e.g. start-pool:default (a finding's fix names it)\n", f.fix)
 		return 2
-	case kind != model.FixStartPool && kind != model.FixAutostartPool && kind != model.FixSetSecret:
-		fmt.Fprintf(stderr, "stowage doctor: --fix %q: unknown fix %q; stowage applies %s, %s and %s\n",
-			f.fix, kind, model.FixStartPool, model.FixAutostartPool, model.FixSetSecret)
+	case kind != model.FixStartPool && kind != model.FixAutostartPool && kind != model.FixSetSecret && kind != model.FixBreakLock:
+		fmt.Fprintf(stderr, "stowage doctor: --fix %q: unknown fix %q; stowage applies %s, %s, %s and %s\n",
+			f.fix, kind, model.FixStartPool, model.FixAutostartPool, model.FixSetSecret, model.FixBreakLock)
 		return 2
 	}
 	uri, err := e.Host(oneURI(f.uris))
@@ -58,7 +61,12 @@ func doctorFix(ctx context.Context, e *env.Env, f doctorFlags, stdout, stderr io
 	}
 	defer c.Close()
 	h := c.Inventory(ctx)
-	found := doctor.Find(doctor.Libvirt(h), kind, target)
+	found := doctor.Find(hostFindings(ctx, e, c, h), kind, target)
+	if found == nil && len(h.Errors) > 0 {
+		// A partial read proves nothing: say what could not be read.
+		return refuse("%s could not be read in full (%s), so stowage cannot confirm %s is still needed: nothing done; try again",
+			uri, strings.Join(h.Errors, "; "), f.fix)
+	}
 	if found == nil {
 		return refuse("no finding on %s asks for %s any more (another admin may have fixed it): nothing done", uri, f.fix)
 	}
@@ -71,7 +79,11 @@ func doctorFix(ctx context.Context, e *env.Env, f doctorFlags, stdout, stderr io
 		defer clear(value)
 	}
 	start := time.Now()
-	err = doctor.ApplyLibvirt(ctx, c, h, *found.Action, value)
+	if kind == model.FixBreakLock {
+		err = breakLock(ctx, e, c, h, *found.Action)
+	} else {
+		err = doctor.ApplyLibvirt(ctx, c, h, *found.Action, value)
+	}
 	if errors.Is(err, doctor.ErrNotApplied) {
 		return refuse("%v", err)
 	}
@@ -126,4 +138,34 @@ func readSecretValue(file, uuid string, stderr io.Writer) ([]byte, error) {
 		return nil, errors.New("the secret's value is empty")
 	}
 	return b, nil
+}
+
+// breakLock breaks the stale lock a finding named, on the cluster of the
+// host's rbd pool that holds the image, as the pool's user: only that
+// locker's lock with that cookie, and only while the locker still does
+// not watch the image (ceph.BreakLock re-checks).
+func breakLock(ctx context.Context, e *env.Env, c *libvirtx.Conn, h model.HostInfo, a model.FixAction) error {
+	cephPool, image, _ := strings.Cut(a.Target, "/")
+	clusters, _ := cephClusters(ctx, e, c, h)
+	defer func() {
+		for _, cl := range clusters {
+			clear(cl.cfg.Key)
+		}
+	}()
+	for _, cl := range clusters {
+		if !slices.Contains(cl.cephPools, cephPool) {
+			continue
+		}
+		conn, err := ceph.Connect(ctx, cl.cfg)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		err = conn.BreakLock(ctx, cephPool, image, a.Detail["locker"], a.Detail["cookie"])
+		if errors.Is(err, ceph.ErrLockChanged) || errors.Is(err, ceph.ErrLockLive) {
+			return fmt.Errorf("%v: %w", err, doctor.ErrNotApplied)
+		}
+		return err
+	}
+	return fmt.Errorf("no rbd pool on %s holds Ceph pool %s any more: %w", h.URI, cephPool, doctor.ErrNotApplied)
 }
