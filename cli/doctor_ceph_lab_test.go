@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +67,30 @@ func TestLabDoctorCombinedScenario(t *testing.T) {
 	// The lock of a client that has exited: the rbd tool takes it and quits.
 	if _, err := labRBD(t, env, "lock", "add", spec, "doctor-test"); err != nil {
 		t.Fatal(err)
+	}
+
+	// The Ceph view of the same host: the image with its lock, its
+	// libvirt pool and the VM.
+	var inv bytes.Buffer
+	// Its exit status is not asserted: 1 also says some other object of
+	// the shared lab host vanished while it was read.
+	var stderr bytes.Buffer
+	cmdInventory([]string{"--uri", env.URI, "--ceph", "--json"}, &inv, &stderr)
+	var doc inventoryDoc
+	if err := json.Unmarshal(inv.Bytes(), &doc); err != nil {
+		t.Fatalf("inventory --ceph JSON: %v\nstderr: %s", err, stderr.String())
+	}
+	var seen *model.CephImage
+	for _, v := range doc.Ceph {
+		for i, im := range v.Images {
+			if im.Name == image {
+				seen = &v.Images[i]
+			}
+		}
+	}
+	if seen == nil || seen.LibvirtPool != env.RBDPool || len(seen.VMs) != 1 || seen.VMs[0] != vm ||
+		len(seen.Lockers) != 1 || seen.Lockers[0].Cookie != "doctor-test" || seen.Encryption != "none" {
+		t.Fatalf("inventory --ceph's image %s: %+v; want pool %s, VM %s, one locker, no encryption", image, seen, env.RBDPool, vm)
 	}
 
 	r := doctorRun("--uri", env.URI, "--json", vm)

@@ -117,3 +117,52 @@ type CephUserCaps struct {
 	OSD    string `json:"osd"`
 	MGR    string `json:"mgr,omitempty"`
 }
+
+// CephView is one Ceph cluster as a host's rbd pools reach it: the
+// cluster's facts, the images of the Ceph pools those libvirt pools hold,
+// and the libvirt side of each image. `stowage inventory --ceph` prints
+// it; the console's Ceph view draws it.
+type CephView struct {
+	// Host is the libvirt host whose rbd pools point at the cluster;
+	// User the cephx user stowage read it as.
+	Host    string      `json:"host"`
+	User    string      `json:"user"`
+	Cluster CephCluster `json:"cluster"`
+	Images  []CephImage `json:"images"`
+	// Errors are the parts that could not be read; the rest is shown.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// CephImage is an RBD image with the libvirt pool it is a volume of and
+// the VMs whose disks use it.
+type CephImage struct {
+	RBDImage
+	LibvirtPool string   `json:"libvirt_pool,omitempty"`
+	VMs         []string `json:"vms"`
+}
+
+// LinkCeph ties images to the libvirt side of host h: the rbd pool whose
+// Ceph pool holds each image, and the VMs with a disk on it. Pure.
+func LinkCeph(h HostInfo, images []RBDImage) []CephImage {
+	out := make([]CephImage, 0, len(images))
+	for _, img := range images {
+		ci := CephImage{RBDImage: img, VMs: []string{}}
+		for _, p := range h.Pools {
+			if p.Type != PoolRBD || p.SourceName != img.Pool {
+				continue
+			}
+			ci.LibvirtPool = p.Name
+		}
+		spec := img.Pool + "/" + img.Name
+		for _, d := range h.Domains {
+			for _, k := range d.Disks {
+				if k.SourceType == "network" && k.Source == "rbd:"+spec {
+					ci.VMs = append(ci.VMs, d.Name)
+					break
+				}
+			}
+		}
+		out = append(out, ci)
+	}
+	return out
+}
