@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
-		"os"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
