@@ -13,7 +13,7 @@ import (
 
 // Images is what RBD needs of Ceph (ceph.Client satisfies it).
 type Images interface {
-	CreateImage(pool, name string, size uint64) error
+	CreateImageWithoutDiff(pool, name string, size uint64) error
 	FormatLUKS(pool, name, format string, passphrase []byte) error
 	ImageID(pool, name string) (string, error)
 	RemoveImageIfID(pool, name, id string) error
@@ -99,12 +99,12 @@ func (r *RBD) made(name string) (plan.Made, error) {
 func (r *RBD) Create(ctx context.Context, f Format, name string, size uint64, pass []byte, retried Retried) (plan.Made, error) {
 	switch f {
 	case Plain:
-		if err := r.Ceph.CreateImage(r.Pool, name, size); err != nil {
+		if err := r.Ceph.CreateImageWithoutDiff(r.Pool, name, size); err != nil {
 			return plan.Made{}, err
 		}
 		return r.made(name)
 	case LibrbdLUKS2:
-		if err := r.Ceph.CreateImage(r.Pool, name, size+LUKS2HeaderSize); err != nil {
+		if err := r.Ceph.CreateImageWithoutDiff(r.Pool, name, size+LUKS2HeaderSize); err != nil {
 			return plan.Made{}, err
 		}
 		m, err := r.made(name)
@@ -143,7 +143,9 @@ func (r *RBD) filename(name string) string {
 	if len(r.Monitors) > 0 {
 		s += ":mon_host=" + esc(strings.Join(r.Monitors, ","))
 	}
-	return s
+	// The same features as the other images (see ceph's
+	// CreateImageWithoutDiff): layering (1) and exclusive-lock (4).
+	return s + ":rbd_default_features=5"
 }
 
 // Blockdev implements Storage: the rbd driver as the pool's user, the key

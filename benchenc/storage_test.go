@@ -15,7 +15,7 @@ import (
 func TestRBDFilenameEscapesAndCarriesNoKey(t *testing.T) {
 	r := &RBD{Pool: "stowage", User: "libvirt", Monitors: []string{"10.0.0.1:6789", "10.0.0.2:6789"}, ConfFile: "/etc/ceph/ceph.conf", Key: []byte("SECRETKEY")}
 	got := r.filename("stowage-bench-1-qemu-luks")
-	want := `rbd:stowage/stowage-bench-1-qemu-luks:id=libvirt:conf=/etc/ceph/ceph.conf:mon_host=10.0.0.1\:6789,10.0.0.2\:6789`
+	want := `rbd:stowage/stowage-bench-1-qemu-luks:id=libvirt:conf=/etc/ceph/ceph.conf:mon_host=10.0.0.1\:6789,10.0.0.2\:6789:rbd_default_features=5`
 	if got != want {
 		t.Errorf("filename:\n got %s\nwant %s", got, want)
 	}
