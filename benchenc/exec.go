@@ -69,13 +69,10 @@ func pipes(files [][]byte) ([]*os.File, func(), error) {
 	return rs, closeAll, nil
 }
 
+// command builds a child; one started with context.Background() lives
+// until stopped (the daemon).
 func command(ctx context.Context, name string, args []string, rs []*os.File) *exec.Cmd {
-	var c *exec.Cmd
-	if ctx != nil {
-		c = exec.CommandContext(ctx, name, args...)
-	} else {
-		c = exec.Command(name, args...)
-	}
+	c := exec.CommandContext(ctx, name, args...)
 	c.ExtraFiles = rs
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c.WaitDelay = 5 * time.Second
@@ -114,7 +111,7 @@ func (OSExec) Start(name string, args []string, files [][]byte) (Proc, error) {
 		return nil, err
 	}
 	defer closeAll() // the child holds its own copies once started
-	c := command(nil, name, args, rs)
+	c := command(context.Background(), name, args, rs)
 	p := &osProc{c: c, err: &syncBuffer{}}
 	c.Stdout, c.Stderr = io.Discard, p.err
 	if err := c.Start(); err != nil {
