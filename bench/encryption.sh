@@ -71,6 +71,22 @@ pct() { # pct VALUE_JQ_PATH → "-43%" / "-0.5%"
 secs() { jq -r "($1) as \$s | if \$s == null then \"-\" elif \$s < 1 then \"\(\$s * 100 | round / 100) s\" else \"\(\$s * 10 | round / 10) s\" end" "$J"; }
 LABELS=(seq_read_1m_qd8_mib_s "1M seq read QD8" seq_read_1m_qd1_mib_s "1M seq read QD1" rand_read_4k_qd16_iops "4K random read QD16"
 	seq_write_1m_qd8_mib_s "1M seq write QD8" seq_write_1m_qd1_mib_s "1M seq write QD1")
+# rows POOL FORMAT...: a table row per workload, plain then each format
+# with its difference from plain.
+rows() {
+	local pool=$1 i k w f line
+	shift
+	for ((i = 0; i < ${#LABELS[@]}; i += 2)); do
+		k=${LABELS[i]}
+		w=${k%_mib_s}
+		w=${w%_iops}
+		line="| ${LABELS[i + 1]} | $(fig "$pool" "$k" plain) |"
+		for f in "$@"; do
+			line+=" $(fig "$pool" "$k" "$f") ($(pct ".encryption.$pool.ratios.${f//-/_}_vs_plain_${w}_pct")) |"
+		done
+		echo "$line"
+	done
+}
 size_mib=$(jq '.encryption.rbd.size_bytes / 1048576' "$J")
 runs=$(jq '.encryption.rbd.runs' "$J")
 
@@ -87,12 +103,7 @@ runs=$(jq '.encryption.rbd.runs' "$J")
 	echo
 	echo "| workload | plain | QEMU-layer LUKS | librbd LUKS2 |"
 	echo "|---|---|---|---|"
-	for ((i = 0; i < ${#LABELS[@]}; i += 2)); do
-		k=${LABELS[i]}
-		w=${k%_mib_s}
-		w=${w%_iops}
-		echo "| ${LABELS[i + 1]} | $(fig rbd "$k" plain) | $(fig rbd "$k" qemu-luks) ($(pct ".encryption.rbd.ratios.qemu_luks_vs_plain_${w}_pct")) | $(fig rbd "$k" librbd-luks2) ($(pct ".encryption.rbd.ratios.librbd_luks2_vs_plain_${w}_pct")) |"
-	done
+	rows rbd qemu-luks librbd-luks2
 	echo "| create (once) | $(secs '.encryption.rbd.create_s.plain') | $(secs '.encryption.rbd.create_s["qemu-luks"]') | $(secs '.encryption.rbd.create_s["librbd-luks2"]') |"
 	echo "| open (median) | $(secs '.encryption.rbd.open_s.plain.median') | $(secs '.encryption.rbd.open_s["qemu-luks"].median') | $(secs '.encryption.rbd.open_s["librbd-luks2"].median') |"
 	echo "| unlock (each open = open − plain's) | - | $(secs '.encryption.rbd.unlock_s["qemu-luks"]') | $(secs '.encryption.rbd.unlock_s["librbd-luks2"]') |"
@@ -113,12 +124,7 @@ runs=$(jq '.encryption.rbd.runs' "$J")
 	echo
 	echo "| workload | plain | QEMU-layer LUKS |"
 	echo "|---|---|---|"
-	for ((i = 0; i < ${#LABELS[@]}; i += 2)); do
-		k=${LABELS[i]}
-		w=${k%_mib_s}
-		w=${w%_iops}
-		echo "| ${LABELS[i + 1]} | $(fig dir "$k" plain) | $(fig dir "$k" qemu-luks) ($(pct ".encryption.dir.ratios.qemu_luks_vs_plain_${w}_pct")) |"
-	done
+	rows dir qemu-luks
 	echo "| create (once) | $(secs '.encryption.dir.create_s.plain') | $(secs '.encryption.dir.create_s["qemu-luks"]') |"
 	echo "| unlock (each open) | - | $(secs '.encryption.dir.unlock_s["qemu-luks"]') |"
 	echo
