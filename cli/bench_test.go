@@ -75,3 +75,12 @@ func TestBenchReadonlyRefusedAndAudited(t *testing.T) {
 		t.Errorf("audit log: %s", b)
 	}
 }
+
+// stowage --help lists every subcommand, bench with the others.
+func TestUsageListsEverySubcommand(t *testing.T) {
+	for name := range subcommands() {
+		if !strings.Contains(usage, "\n  stowage "+name+" ") {
+			t.Errorf("stowage --help does not list %q:\n%s", name, usage)
+		}
+	}
+}
