@@ -92,7 +92,7 @@ func benchFlagSet(f *benchFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.size, "size", "", fmt.Sprintf("each image's size: %s to %s, whole MiB (default %s; --quick %s)",
 		model.IBytes(benchenc.MinSize), model.IBytes(benchenc.MaxSize), model.IBytes(benchenc.FullOptions.Size), model.IBytes(benchenc.QuickOptions.Size)))
 	fs.IntVar(&f.runs, "runs", 0, fmt.Sprintf("runs of every workload on every image; figures are medians (default %d; --quick %d)", benchenc.FullOptions.Runs, benchenc.QuickOptions.Runs))
-	fs.BoolVar(&f.quick, "quick", false, "small images, one run: a first look in under a minute")
+	fs.BoolVar(&f.quick, "quick", false, "small images, one run: a first look (creating the encrypted images, PBKDF included, takes most of it)")
 	fs.BoolVar(&f.json, "json", false, "print the figures as JSON")
 	fs.BoolVar(&f.readonly, "readonly", false, "refused: the benchmark creates and removes images")
 	fs.StringVar(&f.cephConf, "ceph-conf", "", "ceph.conf for rbd pools (default: as stowage drive finds it)")
