@@ -41,6 +41,7 @@ Usage:
   stowage inventory [--uri URI]... [--json]            pools, volumes, VMs, secrets as tables or JSON
   stowage drive create|attach|detach|delete|wizard      encrypted drives (stowage drive --help)
   stowage iscsi discover|setup-lvm|wizard               LVM on iSCSI (stowage iscsi --help)
+  stowage bench encryption --pool POOL [--quick]       what LUKS costs on an rbd or dir pool (stowage bench --help)
   stowage help                                          this text
 
 Console keys: enter/esc drill down and back, d describe, / filter, : palette,
@@ -79,6 +80,7 @@ func subcommands() map[string]Command {
 		"drive":     runDrive,
 		"iscsi":     iscsiCommand,
 		"inventory": cmdInventory,
+		"bench":     runBench,
 	}
 }
 

@@ -157,3 +157,11 @@ func secretKey(ctx context.Context, secrets secretReader, uuid, user string) ([]
 	base64.StdEncoding.Encode(key, raw)
 	return key, ""
 }
+
+// CephConfig decides how to reach an rbd pool's cluster exactly as the
+// drive workflows do (see dialCeph), for a command that hands the key to
+// QEMU as well (the encryption benchmark). A key read from libvirt is in
+// Key, else Keyring names the file; the caller clears Key.
+func (e *Env) CephConfig(ctx context.Context, conn *libvirtx.Conn, p model.Pool, uri, cephConf, cephKeyring string) (ceph.Config, error) {
+	return cephConfig(ctx, conn, p, cephAccessFor(uri, e.Config, cephConf, cephKeyring), ceph.HostLocator())
+}
