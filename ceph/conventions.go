@@ -337,3 +337,29 @@ func confValue(v string) string {
 	}
 	return strings.TrimSpace(v)
 }
+
+// KeyringKey reads client.user's key from a keyring file (text: the key
+// line of its [client.user] section), for a program that must be handed
+// the key itself (QEMU's key-secret). The file's bytes are cleared; the
+// caller clears the key.
+func KeyringKey(path, user string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	defer clear(b)
+	if err != nil {
+		return nil, fmt.Errorf("read keyring: %w", err)
+	}
+	entity := "client." + user
+	section := ""
+	for line := range bytes.Lines(b) {
+		line = bytes.TrimSpace(line)
+		if len(line) > 1 && line[0] == '[' && line[len(line)-1] == ']' {
+			section = string(bytes.TrimSpace(line[1 : len(line)-1]))
+			continue
+		}
+		k, v, ok := bytes.Cut(line, []byte("="))
+		if ok && section == entity && string(bytes.TrimSpace(k)) == "key" {
+			return bytes.Clone(bytes.TrimSpace(v)), nil
+		}
+	}
+	return nil, fmt.Errorf("keyring %s holds no key for %s", path, entity)
+}

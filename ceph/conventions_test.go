@@ -227,3 +227,21 @@ func placesString(ps []Place) string {
 	}
 	return strings.Join(s, "; ")
 }
+
+func TestKeyringKey(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "keyring")
+	body := "[client.admin]\n\tkey = ADMINKEY==\n[client.libvirt]\n\tcaps mon = \"profile rbd\"\n\tkey = LIBVIRTKEY==\n"
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := KeyringKey(p, "libvirt")
+	if err != nil || string(k) != "LIBVIRTKEY==" {
+		t.Errorf("KeyringKey = %q, %v", k, err)
+	}
+	if _, err := KeyringKey(p, "nobody"); err == nil || !strings.Contains(err.Error(), "no key for client.nobody") {
+		t.Errorf("a missing entry: %v", err)
+	}
+	if _, err := KeyringKey(filepath.Join(t.TempDir(), "none"), "libvirt"); err == nil {
+		t.Error("a missing file gave a key")
+	}
+}

@@ -23,6 +23,9 @@ func (*Client) Close() {}
 // CreateImage always fails with ErrNoCeph.
 func (*Client) CreateImage(string, string, uint64) error { return ErrNoCeph }
 
+// CreateImageWithoutDiff always fails with ErrNoCeph.
+func (*Client) CreateImageWithoutDiff(string, string, uint64) error { return ErrNoCeph }
+
 // RemoveImage always fails with ErrNoCeph.
 func (*Client) RemoveImage(string, string) error { return ErrNoCeph }
 

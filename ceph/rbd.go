@@ -108,6 +108,21 @@ func (cl *Client) ioctx(pool string) (*rados.IOContext, error) {
 // CreateImage creates an RBD image of size bytes (layering, the default
 // features for a new image).
 func (cl *Client) CreateImage(pool, name string, size uint64) error {
+	return cl.createImage(pool, name, size, 0)
+}
+
+// CreateImageWithoutDiff creates an image with layering and exclusive-lock
+// only: no object map, so no fast-diff. For the encryption benchmark: with
+// fast-diff, QEMU's rbd driver answers a block-status query with a
+// diff-iterate, and an NBD export asks one for every read (measured: 4 KiB
+// reads at QD16 3.4 times slower), which no guest's reads pay. After the
+// first write to each object, reads and overwrites do not use the object map.
+func (cl *Client) CreateImageWithoutDiff(pool, name string, size uint64) error {
+	return cl.createImage(pool, name, size, rbd.FeatureLayering|rbd.FeatureExclusiveLock)
+}
+
+// createImage creates an image; features 0 takes the cluster's defaults.
+func (cl *Client) createImage(pool, name string, size, features uint64) error {
 	if err := ImageName(name); err != nil {
 		return err
 	}
@@ -118,6 +133,11 @@ func (cl *Client) CreateImage(pool, name string, size uint64) error {
 	defer io.Destroy()
 	opts := rbd.NewRbdImageOptions()
 	defer opts.Destroy()
+	if features != 0 {
+		if err := opts.SetUint64(rbd.ImageOptionFeatures, features); err != nil {
+			return fmt.Errorf("ceph: features for image %s/%s: %w", pool, name, err)
+		}
+	}
 	if err := rbd.CreateImage(io, name, size, opts); err != nil {
 		if errors.Is(err, rbd.ErrExist) {
 			return fmt.Errorf("ceph: image %s/%s already exists", pool, name)

@@ -38,10 +38,11 @@ const usage = `stowage: a terminal console for storage on libvirt/KVM hosts.
 
 Usage:
   stowage [--uri URI]... [--readonly] [--theme NAME]   open the console
-  stowage inventory [--uri URI]... [--json]            pools, volumes, VMs, secrets as tables or JSON
+  stowage inventory [--uri URI]... [--json] [--ceph]   pools, volumes, VMs, secrets (and Ceph images) as tables or JSON
   stowage drive create|attach|detach|delete|wizard      encrypted drives (stowage drive --help)
   stowage iscsi discover|setup-lvm|wizard               LVM on iSCSI (stowage iscsi --help)
   stowage doctor [--uri URI]... [VM|POOL|DRIVE] [--json] what is wrong and how to fix it (stowage doctor --help)
+  stowage bench encryption --pool POOL [--quick]       what LUKS costs on an rbd or dir pool (stowage bench --help)
   stowage help                                          this text
 
 Console keys: enter/esc drill down and back, d describe, / filter, : palette,
@@ -81,6 +82,7 @@ func subcommands() map[string]Command {
 		"iscsi":     iscsiCommand,
 		"inventory": cmdInventory,
 		"doctor":    cmdDoctor,
+		"bench":     runBench,
 	}
 }
 

@@ -31,7 +31,7 @@ func cephClusters(ctx context.Context, e *env.Env, c *libvirtx.Conn, h model.Hos
 		if p.Type != model.PoolRBD || !p.Active {
 			continue
 		}
-		cfg, err := e.CephConfig(ctx, c, h.URI, p.Pool)
+		cfg, err := e.CephConfig(ctx, c, p.Pool, h.URI, "", "")
 		if err != nil {
 			fs = append(fs, model.Finding{
 				Severity: model.SeverityWarning, Object: fmt.Sprintf("pool %s on %s", p.Name, h.URI), Check: "ceph.access",

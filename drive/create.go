@@ -33,10 +33,10 @@ type Result struct {
 	Leftovers  []Leftover `json:"leftovers,omitempty"`
 }
 
-// newPassphrase reads PassphraseEntropy random bytes and returns them as
+// NewPassphrase reads PassphraseEntropy random bytes and returns them as
 // unpadded base64url text (43 bytes): text, so that an admin recovering a
 // disk with cryptsetup can type it, and identical for libvirt and librbd.
-func newPassphrase(r io.Reader) ([]byte, error) {
+func NewPassphrase(r io.Reader) ([]byte, error) {
 	raw := make([]byte, PassphraseEntropy)
 	defer clear(raw)
 	if _, err := io.ReadFull(r, raw); err != nil {
@@ -74,7 +74,7 @@ func Create(ctx context.Context, d Deps, p Prepared, events chan<- Event) (Resul
 			a.Audit = "create secret"
 			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 				var err error
-				if pass, err = newPassphrase(d.Rand); err != nil {
+				if pass, err = NewPassphrase(d.Rand); err != nil {
 					return plan.Made{}, err
 				}
 				uuid, err := d.Libvirt.DefineVolumeSecret(ctx, p.VolumePath, model.SecretDescription(d.Host, s.Pool, s.Name))

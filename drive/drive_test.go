@@ -25,7 +25,7 @@ func (r fixedRand) Read(p []byte) (int, error) {
 }
 
 func expectedPass(r fixedRand) []byte {
-	p, _ := newPassphrase(r)
+	p, _ := NewPassphrase(r)
 	return p
 }
 

@@ -106,3 +106,13 @@ func jitteredPause(ctx context.Context, attempt int) error {
 		return fmt.Errorf("retry after QEMU's LUKS benchmark failure: %w", ctx.Err())
 	}
 }
+
+// RetryLUKSBenchmark runs create until it succeeds, fails for another
+// reason, or has failed on QEMU's benchmark LUKSBenchmarkAttempts times
+// (then a *LUKSBenchmarkError naming what), pausing a little longer after
+// each failure. For callers that run qemu-img themselves (the encryption
+// benchmark): the failed attempt's leftovers are theirs to remove inside
+// create.
+func RetryLUKSBenchmark[T any](ctx context.Context, what string, retried Retried, create func() (T, error)) (T, error) {
+	return luksRetry(ctx, what, LUKSBenchmarkAttempts, jitteredPause, retried, create)
+}

@@ -158,12 +158,12 @@ func secretKey(ctx context.Context, secrets secretReader, uuid, user string) ([]
 	return key, ""
 }
 
-// CephConfig is how stowage reaches the cluster behind host uri's rbd pool
-// p as the pool's cephx user, decided as for the drive workflows (see
-// dialCeph): config.yaml's host entry, then librados's conventions. A key
-// read from libvirt is in Key; the caller clears it.
-func (e *Env) CephConfig(ctx context.Context, conn *libvirtx.Conn, uri string, p model.Pool) (ceph.Config, error) {
-	return cephConfig(ctx, conn, p, cephAccessFor(uri, e.Config, "", ""), ceph.HostLocator())
+// CephConfig decides how to reach an rbd pool's cluster exactly as the
+// drive workflows do (see dialCeph), for a command that hands the key to
+// QEMU as well (the encryption benchmark). A key read from libvirt is in
+// Key, else Keyring names the file; the caller clears Key.
+func (e *Env) CephConfig(ctx context.Context, conn *libvirtx.Conn, p model.Pool, uri, cephConf, cephKeyring string) (ceph.Config, error) {
+	return cephConfig(ctx, conn, p, cephAccessFor(uri, e.Config, cephConf, cephKeyring), ceph.HostLocator())
 }
 
 // CephAdmin is client.admin's access to the cluster c reaches, when this
