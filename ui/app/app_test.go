@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +32,21 @@ type fake struct {
 	parts   [][]model.Part
 	err     []error
 	streams atomic.Int32
+
+	// fixes records ApplyFix's calls; fixed, when set, answers them (and
+	// may change parts, under mu).
+	mu    sync.Mutex
+	fixes []fixCall
+	fixed func(f *fake, i int, a model.FixAction) error
+}
+
+// fixCall is one ApplyFix call: value is the caller's slice itself, so a
+// test sees whether it was cleared.
+type fixCall struct {
+	host   int
+	action model.FixAction
+	value  []byte
+	typed  string
 }
 
 func (f *fake) URIs() []string { return f.uris }
@@ -39,10 +55,22 @@ func (f *fake) Stream(ctx context.Context, i int, o model.StreamOptions, out cha
 	if f.err[i] != nil {
 		return f.err[i]
 	}
-	for _, p := range f.parts[i] {
+	f.mu.Lock()
+	parts := f.parts[i]
+	f.mu.Unlock()
+	for _, p := range parts {
 		out <- p
 	}
 	return nil
+}
+func (f *fake) ApplyFix(_ context.Context, i int, a model.FixAction, value []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fixes = append(f.fixes, fixCall{host: i, action: a, value: value, typed: string(value)})
+	if f.fixed == nil {
+		return errors.New("no fixes in the fake")
+	}
+	return f.fixed(f, i, a)
 }
 func (f *fake) Status(i int) model.Status {
 	if f.err[i] != nil {
