@@ -138,7 +138,7 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		}
 	case FixedMsg:
 		if msg.Host == m.host {
-			m.note = fmt.Sprintf("fixed: %s %s; reading the host again", msg.Action.Kind, model.SafeText(msg.Action.Target))
+			m.note = fmt.Sprintf("fixed: %s %s", msg.Action.Kind, model.SafeText(msg.Action.Target))
 			return m, m.reread()
 		}
 	case tea.KeyPressMsg:
@@ -242,7 +242,11 @@ func (m *Model) View() string {
 		head = append(head, "", st.Good.Render("No findings: nothing the doctor checks is wrong with "+m.what()+"."))
 		return strings.Join(head, "\n")
 	}
-	head = append(head, st.Muted.Render(fmt.Sprintf("%d findings, most severe first", len(m.findings))), "")
+	count := "1 finding"
+	if len(m.findings) > 1 {
+		count = fmt.Sprintf("%d findings, most severe first", len(m.findings))
+	}
+	head = append(head, st.Muted.Render(count), "")
 	var body []string
 	start := 0
 	for i, f := range m.findings {
