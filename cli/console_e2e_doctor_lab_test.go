@@ -16,6 +16,19 @@ import (
 // doctorBanner is the hosts screen's count of open findings.
 var doctorBanner = regexp.MustCompile(`doctor: (\d+) open findings? \((\d+) critical\)`)
 
+// filterToPool filters the pools screen to pool, which the test named
+// uniquely, and waits until it is the selected row (stopped or not).
+func (c *e2eConsole) filterToPool(pool string) {
+	c.t.Helper()
+	c.press(c.km.Filter)
+	c.typ(pool)
+	c.press(c.km.Enter)
+	c.waitFor(pool+" selected", e2eGuard, func(s string) bool {
+		m := poolDetail.FindStringSubmatch(s)
+		return strings.Contains(s, "filter: "+pool) && m != nil && m[1] == pool
+	})
+}
+
 // The doctor in the console, end to end on the lab: a second admin
 // (virsh) stops a pool that a defined VM's disk names; the hosts screen's
 // banner counts it, the diagnose key on the pool lists the finding with
@@ -58,13 +71,7 @@ func TestConsoleDoctorFixesAStoppedPool(t *testing.T) {
 
 	// Diagnose the pool: the screen reads the host again first, so the
 	// finding is there although the console read the pool active.
-	c.press(c.km.Filter)
-	c.typ(pool)
-	c.press(c.km.Enter)
-	c.waitFor(pool+" selected", e2eGuard, func(s string) bool {
-		m := poolDetail.FindStringSubmatch(s)
-		return strings.Contains(s, "filter: "+pool) && m != nil && m[1] == pool
-	})
+	c.filterToPool(pool)
 	c.press(c.km.Diagnose)
 	screen := c.waitText(e2eGuard, "Doctor: pool "+pool, "CRITICAL", "pool "+pool+" on "+env.URI,
 		"Pool "+pool+" is inactive while VM "+vm, "evidence: virStoragePoolGetInfo("+pool+"): inactive")
@@ -83,13 +90,7 @@ func TestConsoleDoctorFixesAStoppedPool(t *testing.T) {
 
 	// Back to the pool's findings, and fix it: the target is typed first.
 	c.press(c.km.Pools)
-	c.press(c.km.Filter)
-	c.typ(pool)
-	c.press(c.km.Enter)
-	c.waitFor(pool+" selected again", e2eGuard, func(s string) bool {
-		m := poolDetail.FindStringSubmatch(s)
-		return strings.Contains(s, "filter: "+pool) && m != nil && m[1] == pool
-	})
+	c.filterToPool(pool)
 	c.press(c.km.Diagnose)
 	c.waitText(e2eGuard, "Doctor: pool "+pool, "is inactive while VM "+vm)
 	c.press(c.offered(c.km.Fix.Help().Desc))

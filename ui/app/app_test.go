@@ -166,13 +166,20 @@ func blink(msg tea.Msg) bool {
 
 func newModel(t *testing.T, f *fake, acts common.Actions) *Model {
 	t.Helper()
+	return newModelFrom(t, f, Deps{Keys: keys.Default(), Actions: acts})
+}
+
+// newModelFrom builds the root on f with d's keys, actions and --readonly
+// (the store, styles, views and timer are the tests'), sized, with its
+// first reads done.
+func newModelFrom(t *testing.T, f *fake, d Deps) *Model {
+	t.Helper()
 	pal, _ := themes.Lookup("dark")
-	store := data.NewStore(f, time.Second)
-	m := New(Deps{Store: store, Keys: keys.Default(), Styles: themes.Build(pal, true), Actions: acts,
-		Refresh: time.Hour, Kinds: views.Registry(),
-		Tick: func(_ time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
-			return func() tea.Msg { return tickArmed{fire: fn} }
-		}})
+	d.Store, d.Styles, d.Refresh, d.Kinds = data.NewStore(f, time.Second), themes.Build(pal, true), time.Hour, views.Registry()
+	d.Tick = func(_ time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
+		return func() tea.Msg { return tickArmed{fire: fn} }
+	}
+	m := New(d)
 	m.Update(tea.WindowSizeMsg{Width: 140, Height: 30})
 	drain(t, m, m.Init())
 	return m
@@ -211,13 +218,16 @@ func typeText(t *testing.T, m *Model, s string) {
 	drain(t, m, tea.Batch(cmds...))
 }
 
-func topList(t *testing.T, m *Model) *list.Model {
+func topList(t *testing.T, m *Model) *list.Model { t.Helper(); return topAs[*list.Model](t, m) }
+
+// topAs is the top screen as a T; the test fails when it is another.
+func topAs[T common.Component](t *testing.T, m *Model) T {
 	t.Helper()
-	l, ok := m.Top().(*list.Model)
+	c, ok := m.Top().(T)
 	if !ok {
 		t.Fatalf("top screen is %T", m.Top())
 	}
-	return l
+	return c
 }
 
 func TestDrillDownAndBack(t *testing.T) {

@@ -4,18 +4,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	tea "charm.land/bubbletea/v2"
 
 	"stowage/model"
-	"stowage/themes"
 	"stowage/ui/common"
-	"stowage/ui/data"
 	"stowage/ui/diagnose"
 	"stowage/ui/keys"
 	"stowage/ui/keys/keytest"
-	"stowage/ui/views"
 )
 
 const lostSecret = "6f1c1a52-0000-4000-8000-00000000dead"
@@ -64,20 +58,6 @@ func startPool(f *fake, i int, a model.FixAction) error {
 	return nil
 }
 
-func newModelRO(t *testing.T, f *fake, readOnly bool) *Model {
-	t.Helper()
-	pal, _ := themes.Lookup("dark")
-	store := data.NewStore(f, time.Second)
-	m := New(Deps{Store: store, Keys: keys.Default(), Styles: themes.Build(pal, true), ReadOnly: readOnly,
-		Refresh: time.Hour, Kinds: views.Registry(),
-		Tick: func(_ time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
-			return func() tea.Msg { return tickArmed{fire: fn} }
-		}})
-	m.Update(tea.WindowSizeMsg{Width: 160, Height: 40})
-	drain(t, m, m.Init())
-	return m
-}
-
 // selectRow moves the top list's cursor to the row whose key ends in id.
 func selectRow(t *testing.T, m *Model, id string) {
 	t.Helper()
@@ -93,11 +73,7 @@ func selectRow(t *testing.T, m *Model, id string) {
 
 func topDiagnose(t *testing.T, m *Model) *diagnose.Model {
 	t.Helper()
-	d, ok := m.Top().(*diagnose.Model)
-	if !ok {
-		t.Fatalf("top screen is %T, want the findings screen", m.Top())
-	}
-	return d
+	return topAs[*diagnose.Model](t, m)
 }
 
 // The hosts screen counts the open findings (warning and above, and the
@@ -271,7 +247,7 @@ func TestSetSecretValueIsMaskedAndCleared(t *testing.T) {
 // Under --readonly the fix key is neither offered nor acted on.
 func TestFixKeyAbsentUnderReadOnly(t *testing.T) {
 	f := &fake{uris: []string{"test:///sick"}, parts: [][]model.Part{sickHost()}, err: []error{nil}, fixed: startPool}
-	m := newModelRO(t, f, true)
+	m := newModelFrom(t, f, Deps{Keys: keys.Default(), ReadOnly: true})
 	km := keys.Default()
 	selectRow(t, m, "stopped")
 	press(t, m, km.Diagnose)
