@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"stowage/doctor"
@@ -38,6 +39,11 @@ func (l *Hosts) ApplyFix(ctx context.Context, i int, a model.FixAction, value []
 	defer c.Close()
 	h := c.Inventory(ctx)
 	found := doctor.Find(doctor.Libvirt(h), a.Kind, a.Target)
+	if found == nil && len(h.Errors) > 0 {
+		// A partial read proves nothing: say what could not be read.
+		return r.Refuse(action, a.Target, fmt.Errorf("%s could not be read in full (%s), so stowage cannot confirm %s:%s is still needed: nothing done; try again: %w",
+			uri, strings.Join(h.Errors, "; "), a.Kind, a.Target, doctor.ErrNotApplied))
+	}
 	if found == nil {
 		return r.Refuse(action, a.Target, fmt.Errorf("no finding on %s asks for %s:%s any more (another admin may have fixed it): nothing done: %w", uri, a.Kind, a.Target, doctor.ErrNotApplied))
 	}
