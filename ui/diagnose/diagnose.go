@@ -220,16 +220,11 @@ func (m *Model) fixKey() key.Binding {
 // shows.
 func (m *Model) View() string {
 	st := m.d.Styles
-	var head []string
-	uri := ""
-	if m.host < len(m.d.Store.Hosts) {
-		uri = m.d.Store.Hosts[m.host].URI
-	}
-	head = append(head, st.Title.Render("Doctor: "+m.what()+" on "+model.SafeText(uri)))
+	h := m.d.Store.Hosts[m.host]
+	head := []string{st.Title.Render("Doctor: " + m.what() + " on " + model.SafeText(h.URI))}
 	if m.note != "" {
 		head = append(head, st.Good.Render(m.note))
 	}
-	h := m.d.Store.Hosts[m.host]
 	switch {
 	case !m.fresh:
 		head = append(head, st.Muted.Render("reading the host again, so that the findings are current…"))
