@@ -221,7 +221,11 @@ func (m *Model) fixKey() key.Binding {
 func (m *Model) View() string {
 	st := m.d.Styles
 	h := m.d.Store.Hosts[m.host]
-	head := []string{st.Title.Render("Doctor: " + m.what() + " on " + model.SafeText(h.URI))}
+	title := "Doctor: " + m.what()
+	if m.obj.Kind != "host" {
+		title += " on " + model.SafeText(h.URI)
+	}
+	head := []string{st.Title.Render(title)}
 	if m.note != "" {
 		head = append(head, st.Good.Render(m.note))
 	}
