@@ -46,7 +46,8 @@ Usage:
   stowage help                                          this text
 
 Console keys: enter/esc drill down and back, d describe, / filter, : palette,
-s sort, 1-5 views, ? help (keys are remappable in config.yaml, see README).
+s sort, 1-5 views, D diagnose (the doctor's findings; f applies a fix), ? help
+(keys are remappable in config.yaml, see README).
 During a drive workflow ctrl+c cancels and rolls back; a second ctrl+c quits at
 once and prints what may be left, with the commands that remove it.
 NO_COLOR disables colours; STOWAGE_THEME picks a theme (below --theme, above

@@ -17,6 +17,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"stowage/doctor"
 	"stowage/model"
 	"stowage/plan"
 	"stowage/ui/common"
@@ -47,6 +48,12 @@ type Backend interface {
 	// showed for host, only while the host's last dial still met exactly
 	// that key (else it refuses), and lets the next refresh dial at once.
 	TrustHostKey(host int, shown *model.UnknownHostKeyError) error
+	// ApplyFix applies a doctor fix on host: on a fresh connection, from
+	// a fresh inventory, and only while a finding there still asks for it
+	// (else it refuses, doctor.ErrNotApplied). Every outcome is audited,
+	// a refusal too (always under --readonly). value is set-secret's
+	// value, cleared before ApplyFix returns.
+	ApplyFix(ctx context.Context, host int, a model.FixAction, value []byte) error
 }
 
 // UnknownHostKey is the SSH host key a host's last dial did not know.
@@ -87,6 +94,14 @@ type Host struct {
 	Loading bool
 	// Err is the last refresh's connection error.
 	Err error
+	// Findings are what the doctor's libvirt checks (doctor.Libvirt) find
+	// in Info, worked out when a refresh completes: not per part (a half
+	// read host is not diagnosed), not per frame. A failed refresh keeps
+	// the last ones.
+	Findings []model.Finding
+	// Reads counts completed refreshes: a screen that asked for fresh
+	// data waits until it passes the count it saw when it asked.
+	Reads uint64
 
 	// refreshes numbers full refreshes: a newer one makes the older's
 	// parts stale (a domains-only refresh joins the current one).
@@ -278,8 +293,10 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		}
 		h := &s.Hosts[msg.Host]
 		h.Loading, h.Err, h.Status = false, msg.Err, msg.Status
+		h.Reads++
 		if msg.Err == nil {
 			h.Loaded = true
+			h.Findings = doctor.Libvirt(h.Info)
 			// Errors of this refresh only: keep the last few.
 			if n := len(h.Info.Errors); n > 5 {
 				h.Info.Errors = h.Info.Errors[n-5:]
@@ -326,6 +343,27 @@ func nextEvent(i int, route common.Route, ch <-chan model.DomainEvent) tea.Cmd {
 		}
 		return EventMsg{Route: route, Host: i, Event: ev, next: ch}
 	}
+}
+
+// OpenFindings counts the findings at warning or above on hosts (all of
+// them when hosts is nil), and how many of those are critical.
+func (s *Store) OpenFindings(hosts []int) (open, critical int) {
+	if hosts == nil {
+		for i := range s.Hosts {
+			hosts = append(hosts, i)
+		}
+	}
+	for _, i := range hosts {
+		for _, f := range s.Hosts[i].Findings {
+			if f.Severity >= model.SeverityWarning {
+				open++
+			}
+			if f.Severity >= model.SeverityCritical {
+				critical++
+			}
+		}
+	}
+	return open, critical
 }
 
 // Describe fetches an object's XML as a Cmd.

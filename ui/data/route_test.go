@@ -26,6 +26,9 @@ func (oneHost) CreatePool(context.Context, int, model.PoolSpec, []byte, chan<- p
 	return nil
 }
 func (oneHost) TrustHostKey(int, *model.UnknownHostKeyError) error { return nil }
+func (oneHost) ApplyFix(context.Context, int, model.FixAction, []byte) error {
+	return errors.New("no fixes")
+}
 
 // A refresh's results carry its Route: once a newer refresh started, the
 // older one's parts are drained but dropped and its end is ignored; a
