@@ -156,7 +156,25 @@ func diagnoseHost(ctx context.Context, e *env.Env, uri string) []model.Finding {
 		return []model.Finding{unreachable(uri, err)}
 	}
 	defer c.Close()
-	return hostFindings(ctx, e, c, c.Inventory(ctx))
+	h := c.Inventory(ctx)
+	return append(hostFindings(ctx, e, c, h), storageFindings(ctx, c, h)...)
+}
+
+// storageFindings runs the checks that probe beyond the inventory: the
+// iscsi pools' targets and the logical pools' VGs (see
+// libvirtx.ProbeISCSIPool for the one refresh that makes). Not part of
+// hostFindings: a fix's re-diagnosis needs none of them (their fixes are
+// commands), and must not refresh pools on the way.
+func storageFindings(ctx context.Context, c *libvirtx.Conn, h model.HostInfo) []model.Finding {
+	var probes []model.ISCSIProbe
+	for _, p := range doctor.ProbedISCSIPools(h) {
+		probes = append(probes, c.ProbeISCSIPool(ctx, p))
+	}
+	fs := doctor.ISCSISessions(h, probes)
+	if doctor.NeedsVGProbe(h) {
+		fs = append(fs, doctor.MissingPVs(h, c.ProbeVolumeGroups(ctx))...)
+	}
+	return fs
 }
 
 // hostFindings is every check on a host read into h over c: libvirt's,
