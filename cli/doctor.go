@@ -49,7 +49,17 @@ Checks: pools inactive or not autostarted while VMs use them; VM disks
 whose volume is gone; encrypted disks whose secret is missing or has no
 value (private secrets hide their value, so those are not judged); orphan
 secrets; pools 90% (warning) or 97% (critical) full, or over-committed;
-librbd-encrypted drives on a libvirt that cannot hot-plug them.
+librbd-encrypted drives on a libvirt that cannot hot-plug them; iscsi and
+iscsi-direct pools whose target the host no longer reaches; logical pools
+whose volume group misses a physical volume.
+
+Reads only, with one exception: an active, persistent iscsi-direct pool
+is refreshed (libvirt keeps no session for it, so a refresh is the only
+way to reach its target), and libvirt stops a pool whose refresh fails;
+the finding says so, and how to start it again. Kernel iscsi pools are never
+refreshed (stopping one logs out of its session): their LUNs are checked
+against the host's block devices. --readonly refuses the refresh and the
+volume-group listing; those checks then say what they could not read.
 
 Flags:
 `

@@ -65,8 +65,10 @@ func ISCSISessions(h model.HostInfo, probes []model.ISCSIProbe) []model.Finding 
 		case pr.Stopped && p.Persistent:
 			f.Message = strings.TrimSuffix(f.Message, ".") + "; libvirt stopped the pool when the refresh failed."
 			f.Evidence += "; virStoragePoolIsActive afterwards: 0 (libvirt stops a pool whose refresh fails)"
-			f = withAction(f, model.FixAction{Kind: model.FixStartPool, Host: h.URI, Target: pr.Pool})
-			f.Fix = fmt.Sprintf("bring target %s back on the SAN at %s (and its ACL for this host's initiator), then start the pool: %s", pr.Target, pr.Portal, f.Fix)
+			// Not stowage's start-pool: --fix re-diagnoses first, and an
+			// inactive pool is not probed, so no finding would ask for it
+			// (unless VMs use the pool: then pool.inactive-in-use does).
+			f.Fix = fmt.Sprintf("bring target %s back on the SAN at %s (and its ACL for this host's initiator), then start the pool: virsh -c %s pool-start %s", pr.Target, pr.Portal, h.URI, pr.Pool)
 		case pr.Type == model.PoolISCSI:
 			host, port, _ := strings.Cut(pr.Portal, ":")
 			f.Fix = fmt.Sprintf("on the host: iscsiadm --mode node --targetname %s --portal %s:%s --login (after the LUNs are back on the SAN: iscsiadm --mode session --rescan), then virsh -c %s pool-refresh %s", pr.Target, host, port, h.URI, pr.Pool)

@@ -28,8 +28,8 @@ import (
 // died on it on this project's lab, so it is never used. A refresh that
 // fails makes libvirt stop the pool (storagePoolRefreshImpl): that is
 // the truth (its LUNs are out of reach) and the backend has no stop hook,
-// so no VM's QEMU session is touched; the finding says so and offers the
-// start. A transient pool is not refreshed: libvirt would remove it, and
+// so no VM's QEMU session is touched; the finding says so and how to
+// start it again. A transient pool is not refreshed: libvirt would remove it, and
 // with it its definition. A read-only connection refuses the refresh;
 // the probe then reports what libvirt last listed.
 //
