@@ -13,9 +13,11 @@ import (
 	"stowage/model"
 )
 
-// tgtTarget is a temporary target on the lab's tgtd: one file-backed LUN.
+// tgtTarget is a temporary target on the lab's tgtd: LUN i+1 is backed
+// by files[i].
 type tgtTarget struct {
-	tid, iqn, file string
+	tid, iqn string
+	files    []string
 }
 
 // tgtRun runs tgtadm with the lab's lld (console_e2e_iscsi_lab_test.go's
@@ -28,41 +30,64 @@ func tgtRun(args ...string) error {
 	return nil
 }
 
-// newTgtTarget makes target iqn with one LUN backed by file, on the first
-// tid tgtd does not use (lab/up's targets use 1, 12 and 13); removed when
-// the test ends.
-func newTgtTarget(t *testing.T, iqn, file string) *tgtTarget {
+// newTgtTarget makes target iqn with a LUN of size bytes per file, on the
+// first tid tgtd does not use (lab/up's targets use 1, 12 and 13); the
+// target and the files are removed when the test ends.
+func newTgtTarget(t *testing.T, iqn string, size int64, files ...string) *tgtTarget {
 	t.Helper()
-	if err := os.WriteFile(file, nil, 0o600); err != nil {
-		t.Fatal(err)
+	for _, f := range files {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(f) })
+		if err := os.Truncate(f, size); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.Truncate(file, 16<<20); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(file) })
 	for tid := 40; tid < 100; tid++ {
-		tg := &tgtTarget{tid: strconv.Itoa(tid), iqn: iqn, file: file}
+		tg := &tgtTarget{tid: strconv.Itoa(tid), iqn: iqn, files: files}
 		if tgtRun("--mode", "target", "--op", "new", "--tid", tg.tid, "--targetname", iqn) != nil {
 			continue // taken (by another test, too)
 		}
 		t.Cleanup(func() { tg.delete(t) })
-		tg.addLUN(t)
+		for i := range files {
+			tg.addLUN(t, i+1)
+		}
+		if err := tgtRun("--mode", "target", "--op", "bind", "--tid", tg.tid, "--initiator-address", "ALL"); err != nil {
+			t.Fatal(err)
+		}
 		return tg
 	}
 	t.Fatal("tgtd has no free tid in 40-99")
 	return nil
 }
 
-func (tg *tgtTarget) addLUN(t *testing.T) {
+func (tg *tgtTarget) addLUN(t *testing.T, lun int) {
 	t.Helper()
-	for _, args := range [][]string{
-		{"--mode", "logicalunit", "--op", "new", "--tid", tg.tid, "--lun", "1", "--backing-store", tg.file},
-		{"--mode", "target", "--op", "bind", "--tid", tg.tid, "--initiator-address", "ALL"},
-	} {
-		if err := tgtRun(args...); err != nil {
-			t.Fatal(err)
-		}
+	if err := tgtRun("--mode", "logicalunit", "--op", "new", "--tid", tg.tid, "--lun", strconv.Itoa(lun), "--backing-store", tg.files[lun-1]); err != nil {
+		t.Fatal(err)
 	}
+}
+
+// deleteLUN removes one LUN as the SAN's admin would.
+func (tg *tgtTarget) deleteLUN(t *testing.T, lun int) {
+	t.Helper()
+	if err := tgtRun("--mode", "logicalunit", "--op", "delete", "--tid", tg.tid, "--lun", strconv.Itoa(lun)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hasLUN reports whether the target exposes the LUN now.
+func (tg *tgtTarget) hasLUN(lun int) bool {
+	out, _ := tgtadm("--mode", "target", "--op", "show")
+	_, rest, ok := strings.Cut(string(out), fmt.Sprintf("Target %s: %s\n", tg.tid, tg.iqn))
+	if !ok {
+		return false
+	}
+	if i := strings.Index(rest, "\nTarget "); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.Contains(rest, fmt.Sprintf("LUN: %d\n", lun))
 }
 
 // delete removes the target as a second admin on the SAN would, sessions
@@ -78,13 +103,18 @@ func (tg *tgtTarget) delete(t *testing.T) {
 	}
 }
 
-// recreate puts the same target back (same tid, IQN and LUN file).
+// recreate puts the same target back (same tid, IQN and LUN files).
 func (tg *tgtTarget) recreate(t *testing.T) {
 	t.Helper()
 	if err := tgtRun("--mode", "target", "--op", "new", "--tid", tg.tid, "--targetname", tg.iqn); err != nil {
 		t.Fatal(err)
 	}
-	tg.addLUN(t)
+	for i := range tg.files {
+		tg.addLUN(t, i+1)
+	}
+	if err := tgtRun("--mode", "target", "--op", "bind", "--tid", tg.tid, "--initiator-address", "ALL"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestLabDoctorISCSITargetGone: an iscsi-direct pool on a temporary tgt
@@ -99,7 +129,7 @@ func TestLabDoctorISCSITargetGone(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	id := fmt.Sprintf("t-doc-iscsi-%d", time.Now().UnixNano())
 	iqn := "iqn.2026-11.lab.stowage:" + id
-	tg := newTgtTarget(t, iqn, filepath.Join("/var/tmp", id+".img"))
+	tg := newTgtTarget(t, iqn, 16<<20, filepath.Join("/var/tmp", id+".img"))
 
 	host, port, _ := strings.Cut(env.ISCSIPortal, ":")
 	xml := fmt.Sprintf(`<pool type='iscsi-direct'><name>%s</name><source><host name='%s' port='%s'/><device path='%s'/>`+
