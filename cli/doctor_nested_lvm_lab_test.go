@@ -148,6 +148,55 @@ func TestNestedDoctorMissingPV(t *testing.T) {
 	if f := waitFinding(false); f != nil {
 		t.Fatalf("LUN back and rescanned: want no PV finding, got %+v", *f)
 	}
+
+	// The host's admin logs out of the session under the kernel iscsi
+	// pool: its LUNs' devices go, and with them the whole VG.
+	portal := strings.Replace(n.Portal, ":", ",", 1)
+	logout := "iscsiadm --mode node --targetname " + iqn + " --portal " + portal + " --logout"
+	if _, err := onNested(t, n, logout); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { relogin(t, n, iqn, portal) })
+	var sess, pv *model.Finding
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); {
+		r := doctorRun("--uri", n.URI, "--timeout", "3m", "--json")
+		fs := r.findings(t)
+		sess, pv = byCheck(fs, "pool.iscsi-session-gone", res.ISCSIPool), byCheck(fs, "pool.pv-missing", pool)
+		if sess != nil && pv != nil {
+			break
+		}
+	}
+	if sess == nil || sess.Severity != model.SeverityCritical || pv == nil {
+		t.Fatalf("session logged out: want critical pool.iscsi-session-gone on %s and pool.pv-missing on %s, got %+v and %+v", res.ISCSIPool, pool, sess, pv)
+	}
+	t.Logf("finding: %s\nevidence: %s\nfix: %s", sess.Message, sess.Evidence, sess.Fix)
+	if !strings.Contains(sess.Evidence, "2 of 2 LUNs have no block device on the host") || !strings.Contains(sess.Fix, "--targetname "+iqn) || !strings.Contains(sess.Fix, "--login") {
+		t.Errorf("session finding: evidence %q, fix %q", sess.Evidence, sess.Fix)
+	}
+	if !strings.Contains(pv.Message, "not on the host any more") {
+		t.Errorf("whole VG gone: %s", pv.Message)
+	}
+	relogin(t, n, iqn, portal)
+	for deadline := time.Now().Add(5 * time.Minute); ; {
+		fs := doctorRun("--uri", n.URI, "--timeout", "3m", "--json").findings(t)
+		sess, pv = byCheck(fs, "pool.iscsi-session-gone", res.ISCSIPool), byCheck(fs, "pool.pv-missing", pool)
+		if sess == nil && pv == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logged in again: findings stay: %+v %+v", sess, pv)
+		}
+	}
+}
+
+// relogin logs the nested host in to the target again, as the session
+// finding's fix says, when it is not logged in, and lets LVM see its PVs.
+func relogin(t *testing.T, n lab.Nested, iqn, portal string) {
+	t.Helper()
+	cmd := "iscsiadm --mode session 2>/dev/null | grep -q ' " + iqn + " ' || iscsiadm --mode node --targetname " + iqn + " --portal " + portal + " --login >/dev/null; udevadm settle; pvscan --cache >/dev/null"
+	if _, err := onNested(t, n, cmd); err != nil {
+		t.Error(err)
+	}
 }
 
 // restorePV puts LUN 2 back on the SAN when it is gone, and runs on the

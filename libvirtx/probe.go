@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/digitalocean/go-libvirt"
@@ -104,6 +105,7 @@ func (c *Conn) probeKernelISCSI(ctx context.Context, p model.Pool, pr model.ISCS
 			pr.GoneLUNs = append(pr.GoneLUNs, v.Name)
 		}
 	}
+	slices.Sort(pr.GoneLUNs)
 	pr.Call = fmt.Sprintf("virStoragePoolListAllVolumes(%s) and virConnectListAllNodeDevices(storage): the LUNs' SCSI keys against the host's block devices", p.Name)
 	pr.Answer = fmt.Sprintf("%d of %d LUNs have no block device on the host", len(pr.GoneLUNs), luns)
 	if len(pr.GoneLUNs) > 0 {
