@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"os/exec"
@@ -60,17 +58,7 @@ func TestNestedDoctorMissingPV(t *testing.T) {
 	iqn := "iqn.2026-11.lab.stowage:" + id
 	tg := newTgtTarget(t, iqn, 64<<20, filepath.Join("/var/tmp", id+"-lun1.img"), filepath.Join("/var/tmp", id+"-lun2.img"))
 
-	var out, errb bytes.Buffer
-	rc := run([]string{"iscsi", "setup-lvm", "--uri", n.URI, "--portal", n.Portal, "--target", iqn,
-		"--luns", "1,2", "--vg", vg, "--pool", pool, "--json"}, &out, &errb)
-	var res struct {
-		OK        bool
-		ISCSIPool string `json:"iscsi_pool"`
-		Error     string
-	}
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		t.Fatalf("setup-lvm --json: %v\n%s\n%s", err, out.String(), errb.String())
-	}
+	res, rc, stderr := setupLVMCmd(t, n.URI, n.Portal, iqn, "1,2", vg, pool)
 	t.Cleanup(func() {
 		// The teardown removes the VG (pvremove on both LUNs), the pools,
 		// and logs out; the target goes after it (registered earlier).
@@ -90,7 +78,7 @@ func TestNestedDoctorMissingPV(t *testing.T) {
 	// teardown its PV back.
 	t.Cleanup(func() { restorePV(t, n, tg) })
 	if rc != 0 || !res.OK {
-		t.Fatalf("setup-lvm: rc %d, %s\n%s", rc, res.Error, errb.String())
+		t.Fatalf("setup-lvm: rc %d, %s\n%s", rc, res.Error, stderr)
 	}
 
 	// The nested host runs under TCG: give each call room.
