@@ -56,10 +56,11 @@ whose volume group misses a physical volume.
 Reads only, with one exception: an active, persistent iscsi-direct pool
 is refreshed (libvirt keeps no session for it, so a refresh is the only
 way to reach its target), and libvirt stops a pool whose refresh fails;
-the finding says so, and how to start it again. Kernel iscsi pools are never
-refreshed (stopping one logs out of its session): their LUNs are checked
-against the host's block devices. --readonly refuses the refresh and the
-volume-group listing; those checks then say what they could not read.
+the finding says so, and how to start it again. Kernel iscsi pools are
+never refreshed (stopping one logs out of its session): their LUNs are
+checked against the host's block devices. --readonly refuses the refresh
+and the volume-group listing; those checks then say what they could not
+read.
 
 Flags:
 `
