@@ -209,7 +209,7 @@ func unreachable(uri string, err error) model.Finding {
 		Severity: model.SeverityCritical, Object: "host " + uri, Check: "host.unreachable",
 		Message:  fmt.Sprintf("Host %s cannot be read: nothing on it can be checked or managed from here.", uri),
 		Evidence: err.Error(),
-		Fix:      fmt.Sprintf("check that libvirtd runs on the host and that this machine reaches it: virsh -c %s list", uri),
+		Fix:      fmt.Sprintf("check that libvirtd runs on the host and that this machine reaches it: virsh -c %s list", doctor.Shell(uri)),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"stowage/ceph"
 	"stowage/cli/env"
+	"stowage/doctor"
 	"stowage/libvirtx"
 	"stowage/model"
 )
@@ -118,7 +119,8 @@ func linkImage(f *model.Finding, h model.HostInfo, pools []model.PoolInfo) {
 	}
 	if a := f.Action; a != nil && a.Kind == model.FixBreakLock {
 		a.Host = h.URI
-		f.Fix = fmt.Sprintf("stowage doctor --uri %s --fix %s:%s --confirm %s; by hand: `rbd lock rm %s '%s' %s`",
-			h.URI, a.Kind, a.Target, a.Target, a.Target, a.Detail["cookie"], a.Detail["locker"])
+		f.Fix = fmt.Sprintf("stowage doctor --uri %s --fix %s --confirm %s; by hand: `rbd lock rm %s %s %s`",
+			doctor.Shell(h.URI), doctor.Shell(a.Kind+":"+a.Target), doctor.Shell(a.Target),
+			doctor.Shell(a.Target), doctor.Shell(a.Detail["cookie"]), doctor.Shell(a.Detail["locker"]))
 	}
 }

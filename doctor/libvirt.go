@@ -98,7 +98,7 @@ func related(p model.Pool, rs []diskRef) []string {
 
 // fixCommand is how an admin applies a stowage fix from a shell.
 func fixCommand(host string, a model.FixAction) string {
-	return fmt.Sprintf("stowage doctor --uri %s --fix %s:%s", host, a.Kind, a.Target)
+	return fmt.Sprintf("stowage doctor --uri %s --fix %s --confirm %s", Shell(host), Shell(a.Kind+":"+a.Target), Shell(a.Target))
 }
 
 func withAction(f model.Finding, a model.FixAction) model.Finding {
@@ -173,7 +173,7 @@ func volumesGone(h model.HostInfo) []model.Finding {
 				Severity: model.SeverityCritical, Object: r.object(h.URI), Check: "disk.volume-gone",
 				Message:  fmt.Sprintf("Disk %s of VM %s points at %s, which is not in pool %s: the VM %s.", r.disk.Target, r.vm.Name, r.disk.Source, p.Name, verb),
 				Evidence: fmt.Sprintf("virStoragePoolListAllVolumes(%s): %d volumes, none at %s; virDomainGetXMLDesc(%s): disk %s source %s", p.Name, len(p.Volumes), r.disk.Source, r.vm.Name, r.disk.Target, r.disk.Source),
-				Fix:      fmt.Sprintf("restore the volume from a backup, or remove the disk from the VM: virsh -c %s detach-disk %s %s --config", h.URI, r.vm.Name, r.disk.Target),
+				Fix:      fmt.Sprintf("restore the volume from a backup, or remove the disk from the VM: virsh -c %s detach-disk %s %s --config", Shell(h.URI), Shell(r.vm.Name), Shell(r.disk.Target)),
 				Related:  related(p.Pool, []diskRef{r}),
 			})
 		}
@@ -244,7 +244,7 @@ func orphanSecrets(h model.HostInfo) []model.Finding {
 			Severity: model.SeverityInfo, Object: fmt.Sprintf("secret %s on %s", s.UUID, h.URI), Check: "secret.orphan",
 			Message:  fmt.Sprintf("Secret %s belongs to no volume any more (%s): nothing can use it.", s.UUID, s.Orphan),
 			Evidence: fmt.Sprintf("virSecretGetXMLDesc(%s): usage volume %s; no pool lists a volume at that path", s.UUID, s.UsageID),
-			Fix:      fmt.Sprintf("virsh -c %s secret-undefine %s", h.URI, s.UUID),
+			Fix:      fmt.Sprintf("virsh -c %s secret-undefine %s", Shell(h.URI), Shell(s.UUID)),
 			Related:  []string{"secret:" + s.UUID},
 		})
 	}
@@ -314,7 +314,7 @@ func librbdHotplug(h model.HostInfo) []model.Finding {
 				Severity: model.SeverityInfo, Object: fmt.Sprintf("drive %s/%s on %s", p.Name, v.Name, h.URI), Check: "rbd.librbd-hotplug",
 				Message:  fmt.Sprintf("Drive %s is decrypted by librbd, which libvirt %s cannot hot-plug: attaching it to a running VM fails; attach it to a stopped VM, or to the VM's config and restart it.", v.Name, h.LibvirtVersion),
 				Evidence: fmt.Sprintf("virConnectGetLibVersion: %s; secret %s (usage %s) marks the image librbd-encrypted", h.LibvirtVersion, e.SecretUUID, v.Path),
-				Fix:      fmt.Sprintf("stowage drive attach --uri %s --pool %s --name %s --vm VM (it offers the cold path)", h.URI, p.Name, v.Name),
+				Fix:      fmt.Sprintf("stowage drive attach --uri %s --pool %s --name %s --vm VM (it offers the cold path)", Shell(h.URI), Shell(p.Name), Shell(v.Name)),
 				Related:  []string{"pool:" + p.Name, "drive:" + p.Name + "/" + v.Name},
 			})
 		}

@@ -68,12 +68,12 @@ func ISCSISessions(h model.HostInfo, probes []model.ISCSIProbe) []model.Finding 
 			// Not stowage's start-pool: --fix re-diagnoses first, and an
 			// inactive pool is not probed, so no finding would ask for it
 			// (unless VMs use the pool: then pool.inactive-in-use does).
-			f.Fix = fmt.Sprintf("bring target %s back on the SAN at %s (and its ACL for this host's initiator), then start the pool: virsh -c %s pool-start %s", pr.Target, pr.Portal, h.URI, pr.Pool)
+			f.Fix = fmt.Sprintf("bring target %s back on the SAN at %s (and its ACL for this host's initiator), then start the pool: virsh -c %s pool-start %s", pr.Target, pr.Portal, Shell(h.URI), Shell(pr.Pool))
 		case pr.Type == model.PoolISCSI:
 			host, port, _ := strings.Cut(pr.Portal, ":")
-			f.Fix = fmt.Sprintf("on the host: iscsiadm --mode node --targetname %s --portal %s:%s --login (after the LUNs are back on the SAN: iscsiadm --mode session --rescan), then virsh -c %s pool-refresh %s", pr.Target, host, port, h.URI, pr.Pool)
+			f.Fix = fmt.Sprintf("on the host: iscsiadm --mode node --targetname %s --portal %s:%s --login (after the LUNs are back on the SAN: iscsiadm --mode session --rescan), then virsh -c %s pool-refresh %s", pr.Target, host, port, Shell(h.URI), Shell(pr.Pool))
 		default:
-			f.Fix = fmt.Sprintf("bring target %s back on the SAN at %s (and its ACL for this host's initiator), then: virsh -c %s pool-refresh %s", pr.Target, pr.Portal, h.URI, pr.Pool)
+			f.Fix = fmt.Sprintf("bring target %s back on the SAN at %s (and its ACL for this host's initiator), then: virsh -c %s pool-refresh %s", pr.Target, pr.Portal, Shell(h.URI), Shell(pr.Pool))
 		}
 		out = append(out, f)
 	}
@@ -82,7 +82,7 @@ func ISCSISessions(h model.HostInfo, probes []model.ISCSIProbe) []model.Finding 
 
 func notProbedFix(uri string, pr model.ISCSIProbe) string {
 	if pr.Type == model.PoolISCSIDirect && strings.Contains(pr.NotProbed, "read-only") {
-		return fmt.Sprintf("run stowage doctor without --readonly, or: virsh -c %s pool-refresh %s (a failed refresh stops the pool)", uri, pr.Pool)
+		return fmt.Sprintf("run stowage doctor without --readonly, or: virsh -c %s pool-refresh %s (a failed refresh stops the pool)", Shell(uri), Shell(pr.Pool))
 	}
 	return ""
 }
@@ -135,7 +135,7 @@ func MissingPVs(h model.HostInfo, probe model.VGProbe) []model.Finding {
 		default:
 			continue
 		}
-		f.Fix = fmt.Sprintf("bring the missing PV's device back (its LUN on the SAN, its iSCSI session: iscsiadm --mode session --rescan), then on the host: pvscan --cache && vgchange -ay %s && virsh -c %s pool-refresh %s; if the PV is lost for good, vgreduce --removemissing %s drops it (and the LVs on it)", p.SourceName, h.URI, p.Name, p.SourceName)
+		f.Fix = fmt.Sprintf("bring the missing PV's device back (its LUN on the SAN, its iSCSI session: iscsiadm --mode session --rescan), then on the host: pvscan --cache && vgchange -ay %s && virsh -c %s pool-refresh %s; if the PV is lost for good, vgreduce --removemissing %s drops it (and the LVs on it)", Shell(p.SourceName), Shell(h.URI), Shell(p.Name), Shell(p.SourceName))
 		out = append(out, f)
 	}
 	return out
