@@ -144,9 +144,21 @@ type PartMsg struct {
 	common.Route
 	Host int
 	Part model.Part
+	// More are the parts that had arrived too by the time Part was read:
+	// one message (one Update, one redraw) for a burst, not one each. A
+	// fleet's first load sends about a dozen parts per host, and the
+	// console redraws after every message.
+	More []model.Part
 	next <-chan model.Part
 	done <-chan streamEnd
 }
+
+// Parts are the message's parts in the order they arrived.
+func (m PartMsg) Parts() []model.Part { return append([]model.Part{m.Part}, m.More...) }
+
+// maxPartsPerMsg bounds a burst, so a host streaming thousands of volume
+// parts still lets the screen redraw as they come.
+const maxPartsPerMsg = 64
 
 type streamEnd struct {
 	err    error
@@ -265,7 +277,20 @@ func next(i int, route common.Route, parts <-chan model.Part, done <-chan stream
 			e := <-done
 			return DoneMsg{Route: route, Host: i, Err: e.err, Status: e.status}
 		}
-		return PartMsg{Route: route, Host: i, Part: p, next: parts, done: done}
+		msg := PartMsg{Route: route, Host: i, Part: p, next: parts, done: done}
+		for len(msg.More) < maxPartsPerMsg-1 {
+			select {
+			case q, ok := <-parts:
+				if !ok {
+					// Still closed at the next read, which ends the stream.
+					return msg
+				}
+				msg.More = append(msg.More, q)
+			default:
+				return msg
+			}
+		}
+		return msg
 	}
 }
 
@@ -282,10 +307,12 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		if !h.refreshes.Current(msg.Route) {
 			return false, cont // stale: drain it, drop the data
 		}
-		if h.Status.State != model.StateConnected && msg.Part.Err == nil {
-			h.Status = model.Status{State: model.StateConnected}
+		for _, p := range msg.Parts() {
+			if h.Status.State != model.StateConnected && p.Err == nil {
+				h.Status = model.Status{State: model.StateConnected}
+			}
+			h.Info.Apply(p)
 		}
-		h.Info.Apply(msg.Part)
 		h.Info.Link()
 		return true, cont
 	case DoneMsg:

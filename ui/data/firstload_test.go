@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"stowage/model"
+	"stowage/ui/common"
 )
 
 // fleet serves hosts with one pool each; the hosts in down fail to connect.
@@ -89,5 +90,39 @@ func TestFirstLoadReportsTheWholeFleetOnce(t *testing.T) {
 	run(finish(t, s, s.Refresh(0, false)))
 	if len(got) != 1 {
 		t.Fatalf("a later refresh reported again (%d reports)", len(got))
+	}
+}
+
+// Parts that arrived together come in one message (one Update and one
+// redraw), in order, at most maxPartsPerMsg at a time; the stream's end
+// still comes as its own DoneMsg.
+func TestPartsThatArrivedTogetherShareAMessage(t *testing.T) {
+	parts := make(chan model.Part, 2*maxPartsPerMsg)
+	done := make(chan streamEnd, 1)
+	for i := range maxPartsPerMsg + 6 {
+		parts <- model.Part{Kind: model.PartPools, Pool: fmt.Sprint(i)}
+	}
+	close(parts)
+	done <- streamEnd{}
+	var got []string
+	var msgs int
+	for msg := next(0, common.Route{}, parts, done)(); ; msgs++ {
+		pm, ok := msg.(PartMsg)
+		if !ok {
+			if _, end := msg.(DoneMsg); !end {
+				t.Fatalf("got %T", msg)
+			}
+			break
+		}
+		if n := len(pm.Parts()); n > maxPartsPerMsg {
+			t.Fatalf("a message of %d parts; want at most %d", n, maxPartsPerMsg)
+		}
+		for _, p := range pm.Parts() {
+			got = append(got, p.Pool)
+		}
+		msg = next(0, pm.Route, pm.next, pm.done)()
+	}
+	if msgs != 2 || len(got) != maxPartsPerMsg+6 || got[0] != "0" || got[len(got)-1] != fmt.Sprint(maxPartsPerMsg+5) {
+		t.Fatalf("%d messages carrying %d parts (%v…); want 2 carrying %d in order", msgs, len(got), got[:3], maxPartsPerMsg+6)
 	}
 }
