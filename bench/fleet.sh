@@ -48,7 +48,7 @@ TMUX_SOCK=t-bench-fleet-$$
 STARTED_FLEET=0
 CONSOLE_PID=
 cleanup() {
-	if [ -n "$CONSOLE_PID" ] && kill -0 "$CONSOLE_PID" 2>/dev/null; then kill "$CONSOLE_PID" 2>/dev/null || true; fi
+	if [ -n "$CONSOLE_PID" ] && alive "$CONSOLE_PID"; then kill "$CONSOLE_PID" 2>/dev/null || true; fi
 	tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
 	if [ "$STARTED_FLEET" = 1 ]; then "$ROOT/lab/fleet" down >&2 || true; fi
 	rm -rf "$TMP"
@@ -57,6 +57,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
+# alive PID: running and not a zombie (tmux may reap its pane late).
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$(now)"; }
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$TMP/results.tsv"; }
 
@@ -139,7 +141,7 @@ console_run() { # console_run N RUN
 	for _ in $(seq 1 12000); do
 		line=$(grep -m1 'msg="all hosts answered"' "$log" 2>/dev/null || true)
 		[ -n "$line" ] && break
-		kill -0 "$CONSOLE_PID" 2>/dev/null || break
+		alive "$CONSOLE_PID" || break
 		sleep 0.01
 	done
 	elapsed=$(since "$t0")
@@ -149,7 +151,7 @@ console_run() { # console_run N RUN
 	pane=$(tmux -L "$TMUX_SOCK" capture-pane -p -t "c$n-$r")
 	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$CONSOLE_PID/status")
 	kill "$CONSOLE_PID"
-	while kill -0 "$CONSOLE_PID" 2>/dev/null; do sleep 0.05; done
+	while alive "$CONSOLE_PID"; do sleep 0.05; done
 	CONSOLE_PID=
 	# An sshd's CPU per connection is counted once its child exited.
 	sshd_children_gone
