@@ -87,6 +87,8 @@ type Host struct {
 	Loading bool
 	// Err is the last refresh's connection error.
 	Err error
+	// Answered is true once a refresh ended, loaded or failed.
+	Answered bool
 
 	// refreshes numbers full refreshes: a newer one makes the older's
 	// parts stale (a domains-only refresh joins the current one).
@@ -103,11 +105,25 @@ type Store struct {
 	Hosts   []Host
 	backend Backend
 	timeout time.Duration
+	// OnFirstLoad, when set, is called (from a Cmd, never in Update) once
+	// every host's first refresh has ended: the moment the console first
+	// shows the whole fleet, which stowage logs for admins.
+	OnFirstLoad func(FirstLoad)
+	started     time.Time
+	answered    int
+}
+
+// FirstLoad is the fleet as the console first showed it whole: how long
+// after the store was made the last host's first refresh ended, and how
+// many hosts ended it connected (the others answered with an error).
+type FirstLoad struct {
+	Hosts, Connected, Pools int
+	Elapsed                 time.Duration
 }
 
 // NewStore prepares a store for the backend's hosts.
 func NewStore(b Backend, timeout time.Duration) *Store {
-	s := &Store{backend: b, timeout: timeout}
+	s := &Store{backend: b, timeout: timeout, started: time.Now()}
 	for _, u := range b.URIs() {
 		s.Hosts = append(s.Hosts, Host{URI: u, Status: model.Status{State: model.StateConnecting},
 			Info: model.HostInfo{URI: u}})
@@ -128,9 +144,21 @@ type PartMsg struct {
 	common.Route
 	Host int
 	Part model.Part
+	// More are the parts that had arrived too by the time Part was read:
+	// one message (one Update, one redraw) for a burst, not one each. A
+	// fleet's first load sends about a dozen parts per host, and the
+	// console redraws after every message.
+	More []model.Part
 	next <-chan model.Part
 	done <-chan streamEnd
 }
+
+// Parts are the message's parts in the order they arrived.
+func (m PartMsg) Parts() []model.Part { return append([]model.Part{m.Part}, m.More...) }
+
+// maxPartsPerMsg bounds a burst, so a host streaming thousands of volume
+// parts still lets the screen redraw as they come.
+const maxPartsPerMsg = 64
 
 type streamEnd struct {
 	err    error
@@ -249,7 +277,20 @@ func next(i int, route common.Route, parts <-chan model.Part, done <-chan stream
 			e := <-done
 			return DoneMsg{Route: route, Host: i, Err: e.err, Status: e.status}
 		}
-		return PartMsg{Route: route, Host: i, Part: p, next: parts, done: done}
+		msg := PartMsg{Route: route, Host: i, Part: p, next: parts, done: done}
+		for len(msg.More) < maxPartsPerMsg-1 {
+			select {
+			case q, ok := <-parts:
+				if !ok {
+					// Still closed at the next read, which ends the stream.
+					return msg
+				}
+				msg.More = append(msg.More, q)
+			default:
+				return msg
+			}
+		}
+		return msg
 	}
 }
 
@@ -266,10 +307,12 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		if !h.refreshes.Current(msg.Route) {
 			return false, cont // stale: drain it, drop the data
 		}
-		if h.Status.State != model.StateConnected && msg.Part.Err == nil {
-			h.Status = model.Status{State: model.StateConnected}
+		for _, p := range msg.Parts() {
+			if h.Status.State != model.StateConnected && p.Err == nil {
+				h.Status = model.Status{State: model.StateConnected}
+			}
+			h.Info.Apply(p)
 		}
-		h.Info.Apply(msg.Part)
 		h.Info.Link()
 		return true, cont
 	case DoneMsg:
@@ -290,6 +333,13 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 			h.events = true
 			cmd = s.subscribe(msg.Host, h.subscriptions.New())
 		}
+		if !h.Answered {
+			h.Answered = true
+			s.answered++
+			if s.answered == len(s.Hosts) && s.OnFirstLoad != nil {
+				cmd = tea.Batch(cmd, s.firstLoaded())
+			}
+		}
 		return true, cmd
 	case EventMsg:
 		if msg.Host >= len(s.Hosts) {
@@ -303,6 +353,23 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		}
 	}
 	return false, nil
+}
+
+// firstLoaded reports the first whole view of the fleet, summarised here
+// on the Update goroutine.
+func (s *Store) firstLoaded() tea.Cmd {
+	f := FirstLoad{Hosts: len(s.Hosts), Elapsed: time.Since(s.started)}
+	for _, h := range s.Hosts {
+		if h.Err == nil && h.Status.State == model.StateConnected {
+			f.Connected++
+		}
+		f.Pools += len(h.Info.Pools)
+	}
+	report := s.OnFirstLoad
+	return func() tea.Msg {
+		report(f)
+		return nil
+	}
 }
 
 func (s *Store) subscribe(i int, route common.Route) tea.Cmd {
