@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -96,27 +97,31 @@ type Part struct {
 	Err         error
 }
 
-// Apply merges one part into the host. It is pure, so the console applies
-// the same parts in its Update.
-func (h *HostInfo) Apply(p Part) {
+// Apply merges one part into the host and reports whether anything the
+// host shows changed. It is pure, so the console applies the same parts in
+// its Update. A part equal to what the host holds (a poll of an idle host)
+// leaves the host's slices as they were and reports false: the console
+// then neither re-links nor redraws 10,000 rows for nothing.
+func (h *HostInfo) Apply(p Part) (changed bool) {
 	if p.Err != nil {
 		h.Errors = append(h.Errors, p.Err.Error())
+		changed = true
 	}
 	switch p.Kind {
 	case PartVersions:
-		if p.Err == nil {
+		if p.Err == nil && (h.LibvirtVersion != p.Lib || h.HypervisorVersion != p.HV) {
 			h.LibvirtVersion, h.HypervisorVersion = p.Lib, p.HV
+			changed = true
 		}
 	case PartPools:
 		if p.Err != nil {
-			return
+			return changed
 		}
-		h.caps, h.PoolCapsKnown = p.Caps, p.Caps.Known
 		old := map[string]PoolInfo{}
 		for _, pi := range h.Pools {
 			old[pi.Name] = pi
 		}
-		h.Pools = h.Pools[:0:0]
+		pools := make([]PoolInfo, 0, len(p.Pools))
 		for _, mp := range p.Pools {
 			pi := PoolInfo{Pool: mp, Volumes: []VolumeInfo{}}
 			if prev, ok := old[mp.Name]; ok {
@@ -127,20 +132,30 @@ func (h *HostInfo) Apply(p Part) {
 			if pi.Encryption == nil {
 				pi.Encryption = []EncryptionKind{}
 			}
-			h.Pools = append(h.Pools, pi)
+			pools = append(pools, pi)
 		}
-		sort.Slice(h.Pools, func(i, j int) bool { return h.Pools[i].Name < h.Pools[j].Name })
+		sort.Slice(pools, func(i, j int) bool { return pools[i].Name < pools[j].Name })
+		if h.PoolCapsKnown == p.Caps.Known && reflect.DeepEqual(h.caps, p.Caps) && samePools(h.Pools, pools) {
+			return changed
+		}
+		h.caps, h.PoolCapsKnown = p.Caps, p.Caps.Known
+		h.Pools = pools
+		changed = true
 	case PartVolumeNames:
 		pi := h.pool(p.Pool)
 		var limit *ListLimitError
 		if pi == nil || (p.Err != nil && !errors.As(p.Err, &limit)) {
-			return
+			return changed
 		}
-		pi.VolumesNotListed = 0
+		notListed := 0
 		if limit != nil {
-			pi.VolumesNotListed = limit.Total - limit.Listed
+			notListed = limit.Total - limit.Listed
 		}
-		known := map[string]VolumeInfo{}
+		if pi.VolumesLoaded && pi.VolumesNotListed == notListed && sameNames(pi.Volumes, p.Names) {
+			return changed
+		}
+		pi.VolumesNotListed = notListed
+		known := make(map[string]VolumeInfo, len(pi.Volumes))
 		for _, v := range pi.Volumes {
 			known[v.Name] = v
 		}
@@ -154,28 +169,42 @@ func (h *HostInfo) Apply(p Part) {
 		}
 		sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
 		pi.Volumes, pi.VolumesLoaded = vols, true
+		changed = true
 	case PartVolumes:
 		pi := h.pool(p.Pool)
 		if pi == nil || p.Err != nil {
-			return
+			return changed
 		}
 		vols := make([]VolumeInfo, 0, len(p.Volumes))
 		for _, v := range p.Volumes {
 			vols = append(vols, VolumeInfo{Volume: v, AttachedTo: []Attachment{}, Loaded: true})
 		}
 		sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
+		if pi.VolumesLoaded && sameVolumes(pi.Volumes, vols) {
+			return changed
+		}
 		pi.Volumes, pi.VolumesLoaded = vols, true
+		changed = true
 	case PartDomains:
 		if p.Err == nil {
+			sort.Slice(p.Domains, func(i, j int) bool { return p.Domains[i].Name < p.Domains[j].Name })
+			if h.Domains != nil && reflect.DeepEqual(h.Domains, p.Domains) {
+				return changed
+			}
 			h.Domains = p.Domains
-			sort.Slice(h.Domains, func(i, j int) bool { return h.Domains[i].Name < h.Domains[j].Name })
+			changed = true
 		}
 	case PartSecrets:
 		if p.Err == nil {
+			sort.Slice(p.Secrets, func(i, j int) bool { return p.Secrets[i].UUID < p.Secrets[j].UUID })
+			if h.Secrets != nil && h.SecretsKnown == !p.NoSecretAPI && sameSecrets(h.Secrets, p.Secrets) {
+				return changed
+			}
 			h.Secrets, h.SecretsKnown = p.Secrets, !p.NoSecretAPI
-			sort.Slice(h.Secrets, func(i, j int) bool { return h.Secrets[i].UUID < h.Secrets[j].UUID })
+			changed = true
 		}
 	}
+	return changed
 }
 
 func (h *HostInfo) pool(name string) *PoolInfo {
@@ -189,11 +218,19 @@ func (h *HostInfo) pool(name string) *PoolInfo {
 
 type volRef struct{ pool, vol int }
 
+// volName is a volume's pool/name without joining them: Link indexes
+// every volume of a host each time a part changes it.
+type volName struct{ pool, name string }
+
 // Link derives what needs several parts at once: attached_to per volume,
 // each encrypted volume's secret state, and orphaned secrets. Pure.
 func (h *HostInfo) Link() {
-	byPath := map[string]volRef{}
-	byName := map[string]volRef{}
+	n := 0
+	for pi := range h.Pools {
+		n += len(h.Pools[pi].Volumes)
+	}
+	byPath := make(map[string]volRef, n)
+	byName := make(map[volName]volRef, n)
 	for pi := range h.Pools {
 		for vi := range h.Pools[pi].Volumes {
 			v := &h.Pools[pi].Volumes[vi]
@@ -202,7 +239,7 @@ func (h *HostInfo) Link() {
 			if v.Path != "" {
 				byPath[v.Path] = volRef{pi, vi}
 			}
-			byName[h.Pools[pi].Name+"/"+v.Name] = volRef{pi, vi}
+			byName[volName{h.Pools[pi].Name, v.Name}] = volRef{pi, vi}
 		}
 	}
 	for _, d := range h.Domains {
@@ -210,7 +247,11 @@ func (h *HostInfo) Link() {
 			r, ok := volRef{}, false
 			switch k.SourceType {
 			case "volume":
-				r, ok = byName[k.Source]
+				pool, name := k.Pool, k.Volume
+				if pool == "" && name == "" {
+					pool, name, _ = strings.Cut(k.Source, "/")
+				}
+				r, ok = byName[volName{pool, name}]
 			case "network":
 				// rbd:cephpool/image is the rbd volume whose path is cephpool/image.
 				_, name, _ := strings.Cut(k.Source, ":")
