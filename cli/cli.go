@@ -50,7 +50,8 @@ During a drive workflow ctrl+c cancels and rolls back; a second ctrl+c quits at
 once and prints what may be left, with the commands that remove it.
 NO_COLOR disables colours; STOWAGE_THEME picks a theme (below --theme, above
 config.yaml). With a local libvirtd, stowage runs Go code on half the CPUs to
-leave libvirtd the rest; GOMAXPROCS=N overrides that. Every command (console,
+leave libvirtd the rest; GOMAXPROCS=N overrides that. The console collects
+garbage at GOGC=50 (less memory, a little more CPU); GOGC=N overrides that. Every command (console,
 inventory, drive, iscsi, the wizards) takes its hosts, timeout, theme and keys
 from the same place: flag, then environment, then config.yaml, then defaults.
 
@@ -174,6 +175,7 @@ func runConsole(args []string, stderr io.Writer) int {
 	}
 	defer prof.write(stderr)
 	env.ShareCPUWithLocalDaemon(e.Hosts, e.ReadOnly)
+	env.TuneConsoleGC()
 	m, closeHosts := newConsole(e)
 	defer closeHosts()
 	if _, err := tea.NewProgram(m).Run(); err != nil {

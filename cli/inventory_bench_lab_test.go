@@ -20,10 +20,24 @@ import (
 )
 
 // benchPool makes a dir pool of n sparse 1 MiB files on the lab's libvirtd
-// and removes it (and its files) when the benchmark ends.
+// and removes it (and its files) when the benchmark ends. With
+// STOWAGE_BENCH_POOL set (bench/console.sh), it uses that pool, which the
+// caller made and removes, and checks that it holds n volumes.
 func benchPool(b *testing.B, n int) (uri, pool string) {
 	b.Helper()
 	env := lab.Need(b)
+	if pool := os.Getenv("STOWAGE_BENCH_POOL"); pool != "" {
+		c, err := libvirtx.Dial(context.Background(), env.URI, libvirtx.Options{Timeout: time.Minute})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		names, err := c.VolumeNames(context.Background(), pool)
+		if err != nil || len(names) != n {
+			b.Fatalf("STOWAGE_BENCH_POOL=%s: %d volumes (%v), want %d", pool, len(names), err, n)
+		}
+		return env.URI, pool
+	}
 	dir, err := os.MkdirTemp("/var/tmp", "t-bench-browse-")
 	if err != nil {
 		b.Fatal(err)
