@@ -115,8 +115,9 @@ rss() {
 	local s=$TAG-$2-$RANDOM pid rows open
 	SESSIONS+=("$s")
 	pid=$(tmux new -d -P -F '#{pane_pid}' -s "$s" -x 160 -y 45 "exec $1 --uri $URI")
-	[[ $(cat "/proc/$pid/comm") == stowage* ]] || { echo "bench/console.sh: pane $pid is not stowage" >&2; return 1; }
 	until_shown "$s" 'POOL' 60
+	# The pane's shell has exec'd stowage by the time its screen shows.
+	[[ $(cat "/proc/$pid/comm") == stowage* ]] || { echo "bench/console.sh: pane $pid is $(cat "/proc/$pid/comm"), not stowage" >&2; return 1; }
 	tmux send-keys -t "$s" /
 	tmux send-keys -t "$s" -l "$POOL"
 	tmux send-keys -t "$s" Enter Enter

@@ -225,39 +225,47 @@ type volName struct{ pool, name string }
 // Link derives what needs several parts at once: attached_to per volume,
 // each encrypted volume's secret state, and orphaned secrets. Pure.
 func (h *HostInfo) Link() {
-	n := 0
-	for pi := range h.Pools {
-		n += len(h.Pools[pi].Volumes)
+	// Only the volumes something looks up are indexed: the paths and
+	// names VM disks point at and the paths volume secrets are for, a
+	// handful, rather than every volume of a 10,000-volume pool each time
+	// a part changes the host.
+	wantPath, wantName := map[string]bool{}, map[volName]bool{}
+	for _, d := range h.Domains {
+		for _, k := range d.Disks {
+			if isName, path, name := diskTarget(k); isName {
+				wantName[name] = true
+			} else {
+				wantPath[path] = true
+			}
+		}
 	}
-	byPath := make(map[string]volRef, n)
-	byName := make(map[volName]volRef, n)
+	for _, s := range h.Secrets {
+		if s.UsageType == "volume" && s.UsageID != "" {
+			wantPath[s.UsageID] = true
+		}
+	}
+	byPath := map[string]volRef{}
+	byName := map[volName]volRef{}
 	for pi := range h.Pools {
 		for vi := range h.Pools[pi].Volumes {
 			v := &h.Pools[pi].Volumes[vi]
 			v.AttachedTo = v.AttachedTo[:0]
 			v.DiskEncryption = nil
-			if v.Path != "" {
+			if v.Path != "" && wantPath[v.Path] {
 				byPath[v.Path] = volRef{pi, vi}
 			}
-			byName[volName{h.Pools[pi].Name, v.Name}] = volRef{pi, vi}
+			if n := (volName{h.Pools[pi].Name, v.Name}); wantName[n] {
+				byName[n] = volRef{pi, vi}
+			}
 		}
 	}
 	for _, d := range h.Domains {
 		for _, k := range d.Disks {
 			r, ok := volRef{}, false
-			switch k.SourceType {
-			case "volume":
-				pool, name := k.Pool, k.Volume
-				if pool == "" && name == "" {
-					pool, name, _ = strings.Cut(k.Source, "/")
-				}
-				r, ok = byName[volName{pool, name}]
-			case "network":
-				// rbd:cephpool/image is the rbd volume whose path is cephpool/image.
-				_, name, _ := strings.Cut(k.Source, ":")
-				r, ok = byPath[name]
-			default:
-				r, ok = byPath[k.Source]
+			if isName, path, name := diskTarget(k); isName {
+				r, ok = byName[name]
+			} else {
+				r, ok = byPath[path]
 			}
 			if !ok {
 				continue
@@ -326,6 +334,24 @@ func (h *HostInfo) Link() {
 		}
 	}
 	h.markOrphans(byPath)
+}
+
+// diskTarget is what a disk points at: a pool's volume by name (isName),
+// else a volume's path (rbd:cephpool/image is the rbd volume whose path is
+// cephpool/image).
+func diskTarget(k Disk) (isName bool, path string, name volName) {
+	switch k.SourceType {
+	case "volume":
+		pool, vol := k.Pool, k.Volume
+		if pool == "" && vol == "" {
+			pool, vol, _ = strings.Cut(k.Source, "/")
+		}
+		return true, "", volName{pool, vol}
+	case "network":
+		_, p, _ := strings.Cut(k.Source, ":")
+		return false, p, volName{}
+	}
+	return false, k.Source, volName{}
 }
 
 // markOrphans flags volume secrets whose volume is gone. Only judged when
