@@ -28,14 +28,9 @@ cd "$(dirname "$0")/.."
 OUT=${BENCH_OUT:?set BENCH_OUT to the directory for the results}
 mkdir -p "$OUT"
 export GOFLAGS=-tags=pacific
-set -a
-# shellcheck disable=SC1091
-. lab/env
-set +a
-URI=$STOWAGE_LAB_URI
-V=(virsh -q -c "$URI")
-BIN=bin/stowage
-[[ -x $BIN ]] || { echo "bench/console.sh: $BIN is missing: run make build" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_need console
 command -v tmux >/dev/null || { echo "bench/console.sh: tmux is missing (apt-get install tmux)" >&2; exit 2; }
 
 N=10000

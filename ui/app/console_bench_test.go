@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -12,7 +11,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"stowage/model"
-	"stowage/plan"
 	"stowage/themes"
 	"stowage/ui/data"
 	"stowage/ui/keys"
@@ -26,9 +24,11 @@ import (
 // as a parse of its XML makes them.
 const bigPool = "t-bench-console"
 
+// bigHost is the unit tests' fake (Events, Describe, CreatePool and
+// TrustHostKey as there) serving one big host.
 type bigHost struct {
-	n       int
-	streams int
+	fake
+	n int
 }
 
 func (f *bigHost) URIs() []string { return []string{"qemu:///system"} }
@@ -36,7 +36,6 @@ func (f *bigHost) URIs() []string { return []string{"qemu:///system"} }
 // Stream sends what libvirtx.Stream sends for this host, and like it
 // skips a pool's volume XML when KeepVolumes says nothing changed.
 func (f *bigHost) Stream(ctx context.Context, _ int, o model.StreamOptions, out chan<- model.Part) error {
-	f.streams++
 	dir := "/var/tmp/" + bigPool
 	pools := []model.Pool{
 		{Name: "default", Type: model.PoolDir, Active: true, Capacity: 100 << 30, TargetPath: "/var/lib/libvirt/images"},
@@ -65,14 +64,6 @@ func (f *bigHost) Stream(ctx context.Context, _ int, o model.StreamOptions, out 
 	return nil
 }
 func (f *bigHost) Status(int) model.Status { return model.Status{State: model.StateConnected} }
-func (f *bigHost) Events(context.Context, int) (<-chan model.DomainEvent, error) {
-	return nil, errors.New("no events in the benchmark")
-}
-func (f *bigHost) Describe(context.Context, int, data.Object) (string, error) { return "", nil }
-func (f *bigHost) CreatePool(context.Context, int, model.PoolSpec, []byte, chan<- plan.Event) error {
-	return nil
-}
-func (f *bigHost) TrustHostKey(int, *model.UnknownHostKeyError) error { return nil }
 
 // openBigPool is the console at 160x45 (the tmux measurement's size) on
 // a host of n volumes, loaded, with the big pool's volumes open.
