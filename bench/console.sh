@@ -115,7 +115,11 @@ rss() {
 	[[ $(cat "/proc/$pid/comm") == stowage* ]] || { echo "bench/console.sh: pane $pid is $(cat "/proc/$pid/comm"), not stowage" >&2; return 1; }
 	tmux send-keys -t "$s" /
 	tmux send-keys -t "$s" -l "$POOL"
-	tmux send-keys -t "$s" Enter Enter
+	tmux send-keys -t "$s" Enter
+	# The filter kept, and the pool's row listed under it (the header shows
+	# before the host's pools arrive): enter then opens it.
+	until_shown "$s" "filter: $POOL  1/" 60
+	tmux send-keys -t "$s" Enter
 	# The first volume's row with its size: every volume's XML was read.
 	until_shown "$s" 'v00001\.raw .*MiB' 120
 	rows=$(hwm_mb "$pid")

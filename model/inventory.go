@@ -155,17 +155,17 @@ func (h *HostInfo) Apply(p Part) (changed bool) {
 			return changed
 		}
 		pi.VolumesNotListed = notListed
-		known := make(map[string]VolumeInfo, len(pi.Volumes))
-		for _, v := range pi.Volumes {
-			known[v.Name] = v
-		}
+		// The known volumes are sorted by name: found by binary search, not
+		// through a map that would copy all 10,000 of them once more.
+		known := pi.Volumes
 		vols := make([]VolumeInfo, 0, len(p.Names))
 		for _, n := range p.Names {
-			v, ok := known[n]
-			if !ok {
-				v = VolumeInfo{Volume: Volume{Name: n, Pool: p.Pool}, AttachedTo: []Attachment{}}
+			i := sort.Search(len(known), func(i int) bool { return known[i].Name >= n })
+			if i < len(known) && known[i].Name == n {
+				vols = append(vols, known[i])
+				continue
 			}
-			vols = append(vols, v)
+			vols = append(vols, VolumeInfo{Volume: Volume{Name: n, Pool: p.Pool}, AttachedTo: []Attachment{}})
 		}
 		sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
 		pi.Volumes, pi.VolumesLoaded = vols, true

@@ -61,17 +61,19 @@ type Model struct {
 	// filters without sorting; viewPat is the filter view was made with.
 	order   []int
 	viewPat string
-	cursor  int
-	offset  int
-	sortCol int
-	desc    bool
-	filter  string
-	editing bool
-	width   int
-	height  int
-	focused bool
-	km      keys.Map
-	st      themes.Styles
+	// released is the selected key ReleaseRows kept for SetRows.
+	released *string
+	cursor   int
+	offset   int
+	sortCol  int
+	desc     bool
+	filter   string
+	editing  bool
+	width    int
+	height   int
+	focused  bool
+	km       keys.Map
+	st       themes.Styles
 }
 
 // New builds an empty table.
@@ -79,10 +81,24 @@ func New(cols []Column, km keys.Map, st themes.Styles) Model {
 	return Model{cols: cols, km: km, st: st, sortCol: 0, focused: true}
 }
 
+// ReleaseRows lets go of the rows before new ones are made (SetRows
+// follows), remembering the selected row's key: 10,000 old rows need not
+// stay on the heap while their replacements are built.
+func (m *Model) ReleaseRows() {
+	if k, ok := m.SelectedKey(); ok {
+		m.released = &k
+	}
+	m.rows, m.view, m.order = nil, nil, nil
+}
+
 // SetRows replaces the rows, keeping the selected row (by key) and the
 // scroll position.
 func (m *Model) SetRows(rows []Row) {
 	sel, hadSel := m.SelectedKey()
+	if m.released != nil {
+		sel, hadSel = *m.released, true
+		m.released = nil
+	}
 	m.rows = rows
 	m.order = nil
 	m.rebuild()

@@ -237,3 +237,23 @@ func TestFilterLineKeysFollowTheKeymap(t *testing.T) {
 		t.Errorf("the remapped clear key: editing %v, filter %q", m.Editing(), m.Filter())
 	}
 }
+
+// Rows released before a refresh builds new ones keep the selection and
+// the scroll position, as SetRows alone does.
+func TestReleasedRowsKeepTheSelection(t *testing.T) {
+	m := newTable(100)
+	km := keys.Default()
+	for range 50 {
+		m = press(m, km.Down.Keys()[1])
+	}
+	off := m.Offset()
+	m.ReleaseRows()
+	if m.Len() != 0 || len(m.Rows()) != 0 {
+		t.Fatalf("released: %d rows still held", len(m.Rows()))
+	}
+	rs := append([]Row{{Key: "aaa", Cells: []string{"aaa"}}}, rows(100)...)
+	m.SetRows(rs)
+	if k, _ := m.SelectedKey(); k != "vol-000050.qcow2" || m.Offset() < off {
+		t.Errorf("after release and refresh: selected %q, offset %d (was %d)", k, m.Offset(), off)
+	}
+}
