@@ -307,19 +307,33 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		if !h.refreshes.Current(msg.Route) {
 			return false, cont // stale: drain it, drop the data
 		}
+		changed := false
 		for _, p := range msg.Parts() {
 			if h.Status.State != model.StateConnected && p.Err == nil {
 				h.Status = model.Status{State: model.StateConnected}
+				changed = true
 			}
-			h.Info.Apply(p)
+			// A part that repeats what the host holds (every poll of an
+			// idle host) changes nothing a screen shows: no re-link, no
+			// redraw of the rows, no second copy of them on the heap.
+			if h.Info.Apply(p) {
+				changed = true
+			}
 		}
-		h.Info.Link()
-		return true, cont
+		if changed {
+			h.Info.Link()
+		}
+		return changed, cont
 	case DoneMsg:
 		if msg.Host >= len(s.Hosts) || !s.Hosts[msg.Host].refreshes.Current(msg.Route) {
 			return false, nil
 		}
 		h := &s.Hosts[msg.Host]
+		// The end of a refresh changes what screens show unless it ends
+		// as the last one did: loaded, connected, no error anywhere.
+		changed := !(h.Loaded && msg.Err == nil && h.Err == nil && msg.Status.Err == nil && h.Status.Err == nil &&
+			msg.Status.State == h.Status.State && msg.Status.Reason == h.Status.Reason &&
+			msg.Status.NextRetry.Equal(h.Status.NextRetry) && len(h.Info.Errors) <= 5)
 		h.Loading, h.Err, h.Status = false, msg.Err, msg.Status
 		if msg.Err == nil {
 			h.Loaded = true
@@ -335,12 +349,13 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		}
 		if !h.Answered {
 			h.Answered = true
+			changed = true
 			s.answered++
 			if s.answered == len(s.Hosts) && s.OnFirstLoad != nil {
 				cmd = tea.Batch(cmd, s.firstLoaded())
 			}
 		}
-		return true, cmd
+		return changed, cmd
 	case EventMsg:
 		if msg.Host >= len(s.Hosts) {
 			return false, nil
