@@ -22,14 +22,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${BENCH_OUT:?set BENCH_OUT to the directory for the results}
 mkdir -p "$OUT"
-set -a
-# shellcheck disable=SC1091
-. lab/env
-set +a
-URI=$STOWAGE_LAB_URI
-V=(virsh -q -c "$URI")
-BIN=bin/stowage
-[[ -x $BIN ]] || { echo "bench/inventory.sh: $BIN is missing: run make build" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_need inventory
 LIBVIRTD_PID=$(cat "$STOWAGE_LAB_DIR/pids/libvirtd.pid")
 [[ -d /proc/$LIBVIRTD_PID ]] || { echo "bench/inventory.sh: libvirtd (pid $LIBVIRTD_PID) is not running: run lab/up" >&2; exit 2; }
 TICK=$(getconf CLK_TCK)

@@ -52,7 +52,8 @@ During a drive workflow ctrl+c cancels and rolls back; a second ctrl+c quits at
 once and prints what may be left, with the commands that remove it.
 NO_COLOR disables colours; STOWAGE_THEME picks a theme (below --theme, above
 config.yaml). With a local libvirtd, stowage runs Go code on half the CPUs to
-leave libvirtd the rest; GOMAXPROCS=N overrides that. Every command (console,
+leave libvirtd the rest; GOMAXPROCS=N overrides that. The console collects
+garbage at GOGC=50 (less memory, a little more CPU); GOGC=N overrides that. Every command (console,
 inventory, drive, iscsi, the wizards) takes its hosts, timeout, theme and keys
 from the same place: flag, then environment, then config.yaml, then defaults.
 
@@ -109,7 +110,15 @@ func (u *uriList) Set(s string) error { *u = append(*u, s); return nil }
 // parseFlags reads the console's flags into the environment's first layer;
 // a flag not given stays zero, for the environment to fill.
 func parseFlags(args []string, stderr io.Writer) (env.Flags, error) {
+	f, _, err := parseConsoleFlags(args, stderr)
+	return f, err
+}
+
+// parseConsoleFlags is parseFlags plus the console's own diagnostics:
+// the heap profile's path (--memprofile), which no other command takes.
+func parseConsoleFlags(args []string, stderr io.Writer) (env.Flags, string, error) {
 	f := env.Flags{UI: true}
+	var memprofile string
 	fs := flag.NewFlagSet("stowage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var((*uriList)(&f.URIs), "uri", "libvirt URI of a host (repeatable)")
@@ -117,34 +126,38 @@ func parseFlags(args []string, stderr io.Writer) (env.Flags, error) {
 	fs.StringVar(&f.Theme, "theme", "", "colour theme: "+strings.Join(themes.Names(), ", ")+" or your own (default: $STOWAGE_THEME, config.yaml's theme, else "+env.DefaultTheme+")")
 	fs.DurationVar(&f.Timeout, "timeout", 0, fmt.Sprintf("bound on each libvirt call, e.g. 10s (default: config.yaml's timeout, else %s)", libvirtx.DefaultTimeout))
 	fs.DurationVar(&f.Refresh, "refresh", 0, fmt.Sprintf("how often pools and volumes are polled; VMs refresh on events (default: config.yaml's refresh, else %s)", env.DefaultRefresh))
+	fs.StringVar(&memprofile, "memprofile", "", "write a Go heap profile (pprof) to this file when the console quits: where its memory went")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return f, err
+		return f, "", err
 	}
 	if fs.NArg() > 0 {
-		return f, fmt.Errorf("unexpected argument %q (see stowage --help)", fs.Arg(0))
+		return f, "", fmt.Errorf("unexpected argument %q (see stowage --help)", fs.Arg(0))
 	}
 	given := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	if given["memprofile"] && memprofile == "" {
+		return f, "", errors.New("--memprofile: give the path of the file to write, such as /tmp/stowage.heap")
+	}
 	if given["timeout"] && f.Timeout <= 0 {
-		return f, fmt.Errorf("--timeout %s: give a positive duration such as 15s", f.Timeout)
+		return f, "", fmt.Errorf("--timeout %s: give a positive duration such as 15s", f.Timeout)
 	}
 	if given["refresh"] && f.Refresh <= 0 {
-		return f, fmt.Errorf("--refresh %s: give a positive duration such as 5s", f.Refresh)
+		return f, "", fmt.Errorf("--refresh %s: give a positive duration such as 5s", f.Refresh)
 	}
 	for _, u := range f.URIs {
 		if _, err := libvirtx.ParseURI(u, f.ReadOnly); err != nil {
-			return f, fmt.Errorf("--uri: %w", err)
+			return f, "", fmt.Errorf("--uri: %w", err)
 		}
 	}
-	return f, nil
+	return f, memprofile, nil
 }
 
 func runConsole(args []string, stderr io.Writer) int {
-	f, err := parseFlags(args, stderr)
+	f, memprofile, err := parseConsoleFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -158,7 +171,14 @@ func runConsole(args []string, stderr io.Writer) int {
 		return 2
 	}
 	defer e.Close()
+	prof, err := openMemProfile(memprofile)
+	if err != nil {
+		fmt.Fprintln(stderr, "stowage:", err)
+		return 2
+	}
+	defer prof.write(stderr)
 	env.ShareCPUWithLocalDaemon(e.Hosts, e.ReadOnly)
+	env.TuneConsoleGC()
 	m, closeHosts := newConsole(e)
 	defer closeHosts()
 	if _, err := tea.NewProgram(m).Run(); err != nil {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"time"
+
 	"stowage/cli/env"
 	"stowage/connect"
 	"stowage/libvirtx"
@@ -14,10 +16,16 @@ import (
 // host (dialed on first refresh, redialed with backoff), the store, the
 // keymap, and the root model. The returned func closes the sessions.
 func newConsole(e *env.Env) (*app.Model, func()) {
-	hosts := connect.New(e.Hosts, libvirtx.Options{Timeout: e.Timeout, ReadOnly: e.ReadOnly}, libvirtx.DefaultBackoff)
+	hosts := connect.New(e.Hosts, libvirtx.Options{Timeout: e.Timeout, ReadOnly: e.ReadOnly, SSHConfig: e.SSHConfig}, libvirtx.DefaultBackoff)
 	// The first pool and host-key trust run through plan, audited.
 	hosts.Plan = plan.Runner{Audit: e.Audit, Log: e.Log}
 	store := data.NewStore(hosts, e.Timeout)
+	// One line per run when the last host's first refresh ends: how long
+	// a fleet takes to show whole, and how many hosts came up.
+	store.OnFirstLoad = func(f data.FirstLoad) {
+		e.Log.Info("all hosts answered", "hosts", f.Hosts, "connected", f.Connected,
+			"down", f.Hosts-f.Connected, "pools", f.Pools, "elapsed", f.Elapsed.Round(time.Millisecond))
+	}
 	// The wizards' entry points run on the console's own sessions. Under
 	// --readonly every action stays nil, so no mutating key is offered.
 	actions := driveActions(e, hosts.Conn)

@@ -98,7 +98,7 @@ func cmdInventory(args []string, stdout, stderr io.Writer) int {
 	// few MiB): collect less often, and leave the CPU to the XML reading
 	// (measured: GC was about a tenth of the command's CPU).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	hosts, errs := readInventory(uris, libvirtx.Options{Timeout: timeout, ReadOnly: readonly})
+	hosts, errs := readInventory(uris, libvirtx.Options{Timeout: timeout, ReadOnly: readonly, SSHConfig: libvirtx.NewSSHConfigCache()})
 	var doc inventoryDoc
 	rc := 0
 	for i, h := range hosts {

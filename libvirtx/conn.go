@@ -48,6 +48,9 @@ type Options struct {
 	// SSHDialer builds the dialer for qemu+ssh URIs; NewSSHDialer (host-key
 	// checks, agent, ~/.ssh/config, keepalives) when nil. Tests swap it.
 	SSHDialer func(Target, time.Duration) (socket.Dialer, error)
+	// SSHConfig holds ~/.ssh/config parsed once for all of a process's
+	// dials; read afresh for each dial when nil.
+	SSHConfig *SSHConfigCache
 }
 
 // Conn is one connection to one libvirtd, safe for concurrent use: go-libvirt
@@ -180,7 +183,7 @@ func dialerFor(t Target, o Options) (socket.Dialer, error) {
 		return newTLSDialer(t, o.Timeout)
 	case "ssh":
 		if o.SSHDialer == nil {
-			return NewSSHDialer(t, o.Timeout)
+			return o.SSHConfig.Dialer(t, o.Timeout)
 		}
 		return o.SSHDialer(t, o.Timeout)
 	}

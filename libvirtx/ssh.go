@@ -151,23 +151,11 @@ func resolveSSH(t Target, cfg *sshconfig.Config, home, localUser string) sshSett
 	return s
 }
 
-// NewSSHDialer builds the qemu+ssh dialer for a target; it is Dial's
-// default for ssh when Options.SSHDialer is nil.
+// NewSSHDialer builds the qemu+ssh dialer for a target, reading
+// ~/.ssh/config afresh; Dial's default for ssh when Options.SSHDialer and
+// Options.SSHConfig are nil.
 func NewSSHDialer(t Target, timeout time.Duration) (socket.Dialer, error) {
-	home, _ := os.UserHomeDir()
-	localUser := os.Getenv("USER")
-	if localUser == "" {
-		localUser = "root"
-	}
-	var cfg *sshconfig.Config
-	if f, err := os.Open(filepath.Join(home, ".ssh", "config")); err == nil {
-		cfg, err = sshconfig.Decode(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: read ~/.ssh/config: %w", t.Raw, err)
-		}
-	}
-	return newSSHDialer(t, timeout, sshEnv{cfg: cfg, home: home, localUser: localUser})
+	return (*SSHConfigCache)(nil).Dialer(t, timeout)
 }
 
 func newSSHDialer(t Target, timeout time.Duration, env sshEnv) (*sshDialer, error) {

@@ -21,7 +21,7 @@ func VolumeFromXML(pool, doc string) (model.Volume, error) {
 	if err := x.Unmarshal(doc); err != nil {
 		return model.Volume{}, fmt.Errorf("parse volume XML: %w", err)
 	}
-	v := model.Volume{Name: x.Name, Pool: pool, Key: x.Key, Type: x.Type}
+	v := model.Volume{Name: x.Name, Pool: pool, Key: x.Key, Type: common(x.Type)}
 	var err error
 	if v.Capacity, err = volSize(x.Capacity); err != nil {
 		return v, fmt.Errorf("volume %s: %w", x.Name, err)
@@ -34,8 +34,13 @@ func VolumeFromXML(pool, doc string) (model.Volume, error) {
 		return v, nil
 	}
 	v.Path = t.Path
+	if v.Key == v.Path {
+		// A file volume's key is its path: one string, not two, for each
+		// of a pool's thousands of volumes.
+		v.Key = v.Path
+	}
 	if t.Format != nil {
-		v.Format = t.Format.Type
+		v.Format = common(t.Format.Type)
 	}
 	if e := t.Encryption; e != nil {
 		// Volume XML only carries QEMU-layer encryption: libvirt's rbd
@@ -56,4 +61,23 @@ func volSize(s *libvirtxml.StorageVolumeSize) (uint64, error) {
 		return 0, nil
 	}
 	return model.ScaleUnit(s.Value, s.Unit)
+}
+
+// commonWords are the volume types and formats nearly every volume has.
+var commonWords = map[string]string{}
+
+func init() {
+	for _, w := range []string{"file", "block", "dir", "network", "netdir", "ploop", "raw", "qcow2", "iso", "vmdk", "vdi", "dos", "bochs", "cloop", "dmg", "cow", "qcow", "qed", "vhd", "vpc"} {
+		commonWords[w] = w
+	}
+}
+
+// common returns the one copy of a common type or format word, so that
+// 10,000 volumes do not each keep their own "raw" and "file" (the XML
+// decoder makes a new string for every attribute it reads).
+func common(s string) string {
+	if c, ok := commonWords[s]; ok {
+		return c
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -96,27 +97,31 @@ type Part struct {
 	Err         error
 }
 
-// Apply merges one part into the host. It is pure, so the console applies
-// the same parts in its Update.
-func (h *HostInfo) Apply(p Part) {
+// Apply merges one part into the host and reports whether anything the
+// host shows changed. It is pure, so the console applies the same parts in
+// its Update. A part equal to what the host holds (a poll of an idle host)
+// leaves the host's slices as they were and reports false: the console
+// then neither re-links nor redraws 10,000 rows for nothing.
+func (h *HostInfo) Apply(p Part) (changed bool) {
 	if p.Err != nil {
 		h.Errors = append(h.Errors, p.Err.Error())
+		changed = true
 	}
 	switch p.Kind {
 	case PartVersions:
-		if p.Err == nil {
+		if p.Err == nil && (h.LibvirtVersion != p.Lib || h.HypervisorVersion != p.HV) {
 			h.LibvirtVersion, h.HypervisorVersion = p.Lib, p.HV
+			changed = true
 		}
 	case PartPools:
 		if p.Err != nil {
-			return
+			return changed
 		}
-		h.caps, h.PoolCapsKnown = p.Caps, p.Caps.Known
 		old := map[string]PoolInfo{}
 		for _, pi := range h.Pools {
 			old[pi.Name] = pi
 		}
-		h.Pools = h.Pools[:0:0]
+		pools := make([]PoolInfo, 0, len(p.Pools))
 		for _, mp := range p.Pools {
 			pi := PoolInfo{Pool: mp, Volumes: []VolumeInfo{}}
 			if prev, ok := old[mp.Name]; ok {
@@ -127,55 +132,79 @@ func (h *HostInfo) Apply(p Part) {
 			if pi.Encryption == nil {
 				pi.Encryption = []EncryptionKind{}
 			}
-			h.Pools = append(h.Pools, pi)
+			pools = append(pools, pi)
 		}
-		sort.Slice(h.Pools, func(i, j int) bool { return h.Pools[i].Name < h.Pools[j].Name })
+		sort.Slice(pools, func(i, j int) bool { return pools[i].Name < pools[j].Name })
+		if h.PoolCapsKnown == p.Caps.Known && reflect.DeepEqual(h.caps, p.Caps) && samePools(h.Pools, pools) {
+			return changed
+		}
+		h.caps, h.PoolCapsKnown = p.Caps, p.Caps.Known
+		h.Pools = pools
+		changed = true
 	case PartVolumeNames:
 		pi := h.pool(p.Pool)
 		var limit *ListLimitError
 		if pi == nil || (p.Err != nil && !errors.As(p.Err, &limit)) {
-			return
+			return changed
 		}
-		pi.VolumesNotListed = 0
+		notListed := 0
 		if limit != nil {
-			pi.VolumesNotListed = limit.Total - limit.Listed
+			notListed = limit.Total - limit.Listed
 		}
-		known := map[string]VolumeInfo{}
-		for _, v := range pi.Volumes {
-			known[v.Name] = v
+		if pi.VolumesLoaded && pi.VolumesNotListed == notListed && sameNames(pi.Volumes, p.Names) {
+			return changed
 		}
+		pi.VolumesNotListed = notListed
+		// The known volumes are sorted by name: found by binary search, not
+		// through a map that would copy all 10,000 of them once more.
+		known := pi.Volumes
 		vols := make([]VolumeInfo, 0, len(p.Names))
 		for _, n := range p.Names {
-			v, ok := known[n]
-			if !ok {
-				v = VolumeInfo{Volume: Volume{Name: n, Pool: p.Pool}, AttachedTo: []Attachment{}}
+			i := sort.Search(len(known), func(i int) bool { return known[i].Name >= n })
+			if i < len(known) && known[i].Name == n {
+				vols = append(vols, known[i])
+				continue
 			}
-			vols = append(vols, v)
+			vols = append(vols, VolumeInfo{Volume: Volume{Name: n, Pool: p.Pool}, AttachedTo: []Attachment{}})
 		}
 		sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
 		pi.Volumes, pi.VolumesLoaded = vols, true
+		changed = true
 	case PartVolumes:
 		pi := h.pool(p.Pool)
 		if pi == nil || p.Err != nil {
-			return
+			return changed
 		}
 		vols := make([]VolumeInfo, 0, len(p.Volumes))
 		for _, v := range p.Volumes {
 			vols = append(vols, VolumeInfo{Volume: v, AttachedTo: []Attachment{}, Loaded: true})
 		}
 		sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
+		if pi.VolumesLoaded && sameVolumes(pi.Volumes, vols) {
+			return changed
+		}
 		pi.Volumes, pi.VolumesLoaded = vols, true
+		changed = true
 	case PartDomains:
 		if p.Err == nil {
+			sort.Slice(p.Domains, func(i, j int) bool { return p.Domains[i].Name < p.Domains[j].Name })
+			if h.Domains != nil && reflect.DeepEqual(h.Domains, p.Domains) {
+				return changed
+			}
 			h.Domains = p.Domains
-			sort.Slice(h.Domains, func(i, j int) bool { return h.Domains[i].Name < h.Domains[j].Name })
+			changed = true
 		}
 	case PartSecrets:
 		if p.Err == nil {
+			sort.Slice(p.Secrets, func(i, j int) bool { return p.Secrets[i].UUID < p.Secrets[j].UUID })
+			if h.Secrets != nil && h.SecretsKnown == !p.NoSecretAPI && sameSecrets(h.Secrets, p.Secrets) {
+				return changed
+			}
 			h.Secrets, h.SecretsKnown = p.Secrets, !p.NoSecretAPI
-			sort.Slice(h.Secrets, func(i, j int) bool { return h.Secrets[i].UUID < h.Secrets[j].UUID })
+			changed = true
 		}
 	}
+	return changed
 }
 
 func (h *HostInfo) pool(name string) *PoolInfo {
@@ -189,34 +218,54 @@ func (h *HostInfo) pool(name string) *PoolInfo {
 
 type volRef struct{ pool, vol int }
 
+// volName is a volume's pool/name without joining them: Link indexes
+// every volume of a host each time a part changes it.
+type volName struct{ pool, name string }
+
 // Link derives what needs several parts at once: attached_to per volume,
 // each encrypted volume's secret state, and orphaned secrets. Pure.
 func (h *HostInfo) Link() {
+	// Only the volumes something looks up are indexed: the paths and
+	// names VM disks point at and the paths volume secrets are for, a
+	// handful, rather than every volume of a 10,000-volume pool each time
+	// a part changes the host.
+	wantPath, wantName := map[string]bool{}, map[volName]bool{}
+	for _, d := range h.Domains {
+		for _, k := range d.Disks {
+			if isName, path, name := diskTarget(k); isName {
+				wantName[name] = true
+			} else {
+				wantPath[path] = true
+			}
+		}
+	}
+	for _, s := range h.Secrets {
+		if s.UsageType == "volume" && s.UsageID != "" {
+			wantPath[s.UsageID] = true
+		}
+	}
 	byPath := map[string]volRef{}
-	byName := map[string]volRef{}
+	byName := map[volName]volRef{}
 	for pi := range h.Pools {
 		for vi := range h.Pools[pi].Volumes {
 			v := &h.Pools[pi].Volumes[vi]
 			v.AttachedTo = v.AttachedTo[:0]
 			v.DiskEncryption = nil
-			if v.Path != "" {
+			if v.Path != "" && wantPath[v.Path] {
 				byPath[v.Path] = volRef{pi, vi}
 			}
-			byName[h.Pools[pi].Name+"/"+v.Name] = volRef{pi, vi}
+			if n := (volName{h.Pools[pi].Name, v.Name}); wantName[n] {
+				byName[n] = volRef{pi, vi}
+			}
 		}
 	}
 	for _, d := range h.Domains {
 		for _, k := range d.Disks {
 			r, ok := volRef{}, false
-			switch k.SourceType {
-			case "volume":
-				r, ok = byName[k.Source]
-			case "network":
-				// rbd:cephpool/image is the rbd volume whose path is cephpool/image.
-				_, name, _ := strings.Cut(k.Source, ":")
-				r, ok = byPath[name]
-			default:
-				r, ok = byPath[k.Source]
+			if isName, path, name := diskTarget(k); isName {
+				r, ok = byName[name]
+			} else {
+				r, ok = byPath[path]
 			}
 			if !ok {
 				continue
@@ -285,6 +334,24 @@ func (h *HostInfo) Link() {
 		}
 	}
 	h.markOrphans(byPath)
+}
+
+// diskTarget is what a disk points at: a pool's volume by name (isName),
+// else a volume's path (rbd:cephpool/image is the rbd volume whose path is
+// cephpool/image).
+func diskTarget(k Disk) (isName bool, path string, name volName) {
+	switch k.SourceType {
+	case "volume":
+		pool, vol := k.Pool, k.Volume
+		if pool == "" && vol == "" {
+			pool, vol, _ = strings.Cut(k.Source, "/")
+		}
+		return true, "", volName{pool, vol}
+	case "network":
+		_, p, _ := strings.Cut(k.Source, ":")
+		return false, p, volName{}
+	}
+	return false, k.Source, volName{}
 }
 
 // markOrphans flags volume secrets whose volume is gone. Only judged when

@@ -29,43 +29,88 @@ var ErrClosed = errors.New("the connector was closed (its screen closed)")
 type Connector[C Conn] struct {
 	dial func(ctx context.Context, uri string) (C, error)
 
-	mu     sync.Mutex
-	open   map[string]C
-	scopes map[*Connector[C]]bool
-	parent *Connector[C]
-	closed bool
+	mu      sync.Mutex
+	open    map[string]C
+	dialing map[string]*pendingDial[C]
+	scopes  map[*Connector[C]]bool
+	parent  *Connector[C]
+	closed  bool
+}
+
+// pendingDial is one dial in flight; done is closed once conn and err are
+// set, so that a second ask for the same URI waits for it.
+type pendingDial[C Conn] struct {
+	done chan struct{}
+	conn C
+	err  error
 }
 
 // NewConnector returns a root connector dialing with dial.
 func NewConnector[C Conn](dial func(ctx context.Context, uri string) (C, error)) *Connector[C] {
-	return &Connector[C]{dial: dial, open: map[string]C{}, scopes: map[*Connector[C]]bool{}}
+	return &Connector[C]{dial: dial, open: map[string]C{}, dialing: map[string]*pendingDial[C]{},
+		scopes: map[*Connector[C]]bool{}}
 }
 
 // Conn returns the connection to uri, dialing it if there is none or it
-// dropped. The lock is held while dialing: two screens' Cmds asking at once
-// share one dial rather than open two connections.
+// dropped. Two asks for the same URI at once share one dial rather than
+// open two connections; dials to different URIs run side by side (the lock
+// is not held while dialing: a wizard listing a fleet's hosts must not
+// wait for each SSH handshake in turn, nor a dead host hold up the rest).
 func (c *Connector[C]) Conn(ctx context.Context, uri string) (C, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var zero C
-	if c.closed {
-		return zero, ErrClosed
-	}
-	if conn, ok := c.open[uri]; ok {
-		select {
-		case <-conn.Disconnected():
-			_ = conn.Close()
-			delete(c.open, uri)
-		default:
-			return conn, nil
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return zero, ErrClosed
 		}
+		if conn, ok := c.open[uri]; ok {
+			select {
+			case <-conn.Disconnected():
+				_ = conn.Close()
+				delete(c.open, uri)
+			default:
+				c.mu.Unlock()
+				return conn, nil
+			}
+		}
+		if p, ok := c.dialing[uri]; ok {
+			c.mu.Unlock()
+			select {
+			case <-p.done:
+			case <-ctx.Done():
+				return zero, ctx.Err()
+			}
+			if p.err != nil {
+				return zero, p.err
+			}
+			continue // the shared dial's connection, unless it dropped or c closed since
+		}
+		p := &pendingDial[C]{done: make(chan struct{})}
+		c.dialing[uri] = p
+		c.mu.Unlock()
+		return c.dialFor(ctx, uri, p)
 	}
+}
+
+// dialFor makes the dial p stands for and files its connection; a
+// connector closed meanwhile gets no connection (it is closed at once).
+func (c *Connector[C]) dialFor(ctx context.Context, uri string, p *pendingDial[C]) (C, error) {
+	var zero C
 	conn, err := c.dial(ctx, uri)
-	if err != nil {
-		return zero, err
+	c.mu.Lock()
+	delete(c.dialing, uri)
+	if err == nil && c.closed {
+		_ = conn.Close()
+		conn, err = zero, ErrClosed
 	}
-	c.open[uri] = conn
-	return conn, nil
+	if err == nil {
+		c.open[uri] = conn
+	}
+	p.conn, p.err = conn, err
+	close(p.done)
+	c.mu.Unlock()
+	return conn, err
 }
 
 // Scope returns a child with dial (the parent's when nil) and connections

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeConn counts itself open until closed; drop simulates a timed-out
@@ -136,4 +137,106 @@ func TestConnectorReleaseDetachesAtOnce(t *testing.T) {
 	}
 	s.Release() // twice is harmless
 	_ = root.Close()
+}
+
+// gatedDialer blocks each dial until its URI's gate opens, and announces
+// every dial's start, so a test can see which dials are in flight at once.
+type gatedDialer struct {
+	fakeDialer
+	started chan string
+	gates   map[string]chan struct{}
+}
+
+func newGatedDialer(uris ...string) *gatedDialer {
+	d := &gatedDialer{started: make(chan string, 16), gates: map[string]chan struct{}{}}
+	for _, u := range uris {
+		d.gates[u] = make(chan struct{})
+	}
+	return d
+}
+
+func (d *gatedDialer) dial(ctx context.Context, uri string) (*fakeConn, error) {
+	d.started <- uri
+	<-d.gates[uri]
+	return d.fakeDialer.dial(ctx, uri)
+}
+
+// A slow or dead host must not hold up the others: while one dial is in
+// flight, a dial to another host starts (the connector used to hold its
+// lock while dialing, so a fleet's hosts were dialed one at a time).
+func TestConnectorDialsHostsSideBySide(t *testing.T) {
+	d := newGatedDialer("qemu+ssh://a/system", "qemu+ssh://b/system")
+	c := NewConnector(d.dial)
+	results := make(chan error, 2)
+	go func() { _, err := c.Conn(context.Background(), "qemu+ssh://a/system"); results <- err }()
+	if got := <-d.started; got != "qemu+ssh://a/system" {
+		t.Fatalf("first dial was to %s", got)
+	}
+	go func() { _, err := c.Conn(context.Background(), "qemu+ssh://b/system"); results <- err }()
+	// Only a deadlock guard: B's dial starts at once unless the connector
+	// serialises dials.
+	select {
+	case got := <-d.started:
+		if got != "qemu+ssh://b/system" {
+			t.Fatalf("second dial was to %s", got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the dial to b did not start while the dial to a was in flight: the connector serialises dials")
+	}
+	close(d.gates["qemu+ssh://b/system"])
+	if err := <-results; err != nil {
+		t.Fatal(err)
+	}
+	close(d.gates["qemu+ssh://a/system"])
+	if err := <-results; err != nil {
+		t.Fatal(err)
+	}
+	if open, dials := d.counts(); open != 2 || dials != 2 || c.Open() != 2 {
+		t.Fatalf("open %d, dials %d, connector holds %d; want 2, 2, 2", open, dials, c.Open())
+	}
+}
+
+// A second ask for a host being dialed waits for that dial (and gives up
+// with its own context) instead of opening a second connection.
+func TestConnectorSharesADialInFlight(t *testing.T) {
+	const uri = "qemu+ssh://a/system"
+	d := newGatedDialer(uri)
+	c := NewConnector(d.dial)
+	first := make(chan *fakeConn, 1)
+	go func() { conn, _ := c.Conn(context.Background(), uri); first <- conn }()
+	<-d.started
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Conn(cancelled, uri); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second ask during the dial: %v; want it to wait on the dial in flight (context.Canceled)", err)
+	}
+	close(d.gates[uri])
+	conn := <-first
+	if again, err := c.Conn(context.Background(), uri); err != nil || again != conn {
+		t.Fatalf("after the dial: %v, same connection %v", err, again == conn)
+	}
+	if _, dials := d.counts(); dials != 1 {
+		t.Fatalf("%d dials for one host; want 1", dials)
+	}
+}
+
+// A connector closed while a dial is in flight keeps nothing open: the
+// connection that arrives late is closed and the ask fails with ErrClosed.
+func TestConnectorClosedDuringDialClosesTheLateConnection(t *testing.T) {
+	const uri = "qemu+ssh://a/system"
+	d := newGatedDialer(uri)
+	c := NewConnector(d.dial)
+	done := make(chan error, 1)
+	go func() { _, err := c.Conn(context.Background(), uri); done <- err }()
+	<-d.started
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(d.gates[uri])
+	if err := <-done; !errors.Is(err, ErrClosed) {
+		t.Fatalf("dial finished after Close: %v; want ErrClosed", err)
+	}
+	if open, dials := d.counts(); open != 0 || dials != 1 {
+		t.Fatalf("open %d after Close (dials %d); want 0", open, dials)
+	}
 }

@@ -68,7 +68,9 @@ type Env struct {
 	Log              *slog.Logger
 	Audit            *plan.Audit
 	Connector        *Connector[*libvirtx.Conn]
-	logFile          *os.File
+	// SSHConfig is ~/.ssh/config, parsed once for every dial of the run.
+	SSHConfig *libvirtx.SSHConfigCache
+	logFile   *os.File
 }
 
 // Load builds the environment from the command's flags, the process's
@@ -114,6 +116,7 @@ func load(f Flags, getenv func(string) string) (*Env, error) {
 	}
 	e.logFile, e.Log = openLog()
 	e.Audit = plan.NewAudit(plan.DefaultAuditPath())
+	e.SSHConfig = libvirtx.NewSSHConfigCache()
 	e.Connector = NewConnector(e.Dial(e.Timeout))
 	return e, nil
 }
@@ -135,14 +138,14 @@ func pick[T comparable](flag, unset T, layers ...T) T {
 // bound (and the environment's read-only choice), for a Connector or one
 // of its scopes.
 func (e *Env) Dial(timeout time.Duration) func(ctx context.Context, uri string) (*libvirtx.Conn, error) {
-	o := libvirtx.Options{Timeout: timeout, ReadOnly: e.ReadOnly}
+	o := libvirtx.Options{Timeout: timeout, ReadOnly: e.ReadOnly, SSHConfig: e.SSHConfig}
 	return func(ctx context.Context, uri string) (*libvirtx.Conn, error) { return libvirtx.Dial(ctx, uri, o) }
 }
 
 // OwnDial dials a workflow's own connection, which redials when its
 // socket is gone (libvirtx.DialOwned); the workflow closes it when done.
 func (e *Env) OwnDial(ctx context.Context, uri string) (*libvirtx.Conn, error) {
-	return libvirtx.DialOwned(ctx, uri, libvirtx.Options{Timeout: e.Timeout, ReadOnly: e.ReadOnly})
+	return libvirtx.DialOwned(ctx, uri, libvirtx.Options{Timeout: e.Timeout, ReadOnly: e.ReadOnly, SSHConfig: e.SSHConfig})
 }
 
 // FirstHost is the host a single-host command works on when --uri names

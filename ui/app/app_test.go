@@ -115,7 +115,7 @@ type tickArmed struct{ fire func(time.Time) tea.Msg }
 // message they return and not fed back, so none is re-armed: the poll tick
 // (tickArmed), and the text cursor's blinks (a blink Cmd ends when its
 // blink is due or superseded by the next keystroke's).
-func drain(t *testing.T, m *Model, cmd tea.Cmd) (armed []tickArmed) {
+func drain(t testing.TB, m *Model, cmd tea.Cmd) (armed []tickArmed) {
 	t.Helper()
 	msgs := make(chan tea.Msg)
 	running := 0
@@ -218,10 +218,10 @@ func typeText(t *testing.T, m *Model, s string) {
 	drain(t, m, tea.Batch(cmds...))
 }
 
-func topList(t *testing.T, m *Model) *list.Model { t.Helper(); return topAs[*list.Model](t, m) }
+func topList(t testing.TB, m *Model) *list.Model { t.Helper(); return topAs[*list.Model](t, m) }
 
 // topAs is the top screen as a T; the test fails when it is another.
-func topAs[T common.Component](t *testing.T, m *Model) T {
+func topAs[T common.Component](t testing.TB, m *Model) T {
 	t.Helper()
 	c, ok := m.Top().(T)
 	if !ok {

@@ -74,7 +74,15 @@ func (m *Model) crumbs() string {
 func (m *Model) hostLine() string {
 	st := m.d.Styles
 	var parts []string
+	// A fleet's line holds only its first few hosts: stop once it is full
+	// (the console redraws after every message, and measuring a hundred
+	// hosts' labels to clip all but three was a third of a fleet's first
+	// load).
+	width := 0
 	for _, h := range m.d.Store.Hosts {
+		if m.w > 0 && width > m.w {
+			break
+		}
 		switch h.Status.State {
 		case model.StateConnected:
 			label := model.SafeText(h.URI + " " + h.Info.LibvirtVersion)
@@ -93,6 +101,7 @@ func (m *Model) hostLine() string {
 		default:
 			parts = append(parts, st.Muted.Render(model.SafeText("… "+h.URI+" connecting")))
 		}
+		width += ansi.StringWidth(parts[len(parts)-1]) + 2
 	}
 	return clip(strings.Join(parts, "  "), m.w, 1)
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -100,8 +101,13 @@ type Host struct {
 	// the last ones.
 	Findings []model.Finding
 	// Reads counts completed refreshes: a screen that asked for fresh
-	// data waits until it passes the count it saw when it asked.
-	Reads uint64
+	// data waits until it passes the count it saw when it asked, and sets
+	// Want to that next count, so that the read's end reaches the screens
+	// even when it changed nothing (an idle host's refresh otherwise ends
+	// quietly).
+	Reads, Want uint64
+	// Answered is true once a refresh ended, loaded or failed.
+	Answered bool
 
 	// refreshes numbers full refreshes: a newer one makes the older's
 	// parts stale (a domains-only refresh joins the current one).
@@ -118,11 +124,25 @@ type Store struct {
 	Hosts   []Host
 	backend Backend
 	timeout time.Duration
+	// OnFirstLoad, when set, is called (from a Cmd, never in Update) once
+	// every host's first refresh has ended: the moment the console first
+	// shows the whole fleet, which stowage logs for admins.
+	OnFirstLoad func(FirstLoad)
+	started     time.Time
+	answered    int
+}
+
+// FirstLoad is the fleet as the console first showed it whole: how long
+// after the store was made the last host's first refresh ended, and how
+// many hosts ended it connected (the others answered with an error).
+type FirstLoad struct {
+	Hosts, Connected, Pools int
+	Elapsed                 time.Duration
 }
 
 // NewStore prepares a store for the backend's hosts.
 func NewStore(b Backend, timeout time.Duration) *Store {
-	s := &Store{backend: b, timeout: timeout}
+	s := &Store{backend: b, timeout: timeout, started: time.Now()}
 	for _, u := range b.URIs() {
 		s.Hosts = append(s.Hosts, Host{URI: u, Status: model.Status{State: model.StateConnecting},
 			Info: model.HostInfo{URI: u}})
@@ -143,9 +163,21 @@ type PartMsg struct {
 	common.Route
 	Host int
 	Part model.Part
+	// More are the parts that had arrived too by the time Part was read:
+	// one message (one Update, one redraw) for a burst, not one each. A
+	// fleet's first load sends about a dozen parts per host, and the
+	// console redraws after every message.
+	More []model.Part
 	next <-chan model.Part
 	done <-chan streamEnd
 }
+
+// Parts are the message's parts in the order they arrived.
+func (m PartMsg) Parts() []model.Part { return append([]model.Part{m.Part}, m.More...) }
+
+// maxPartsPerMsg bounds a burst, so a host streaming thousands of volume
+// parts still lets the screen redraw as they come.
+const maxPartsPerMsg = 64
 
 type streamEnd struct {
 	err    error
@@ -264,7 +296,20 @@ func next(i int, route common.Route, parts <-chan model.Part, done <-chan stream
 			e := <-done
 			return DoneMsg{Route: route, Host: i, Err: e.err, Status: e.status}
 		}
-		return PartMsg{Route: route, Host: i, Part: p, next: parts, done: done}
+		msg := PartMsg{Route: route, Host: i, Part: p, next: parts, done: done}
+		for len(msg.More) < maxPartsPerMsg-1 {
+			select {
+			case q, ok := <-parts:
+				if !ok {
+					// Still closed at the next read, which ends the stream.
+					return msg
+				}
+				msg.More = append(msg.More, q)
+			default:
+				return msg
+			}
+		}
+		return msg
 	}
 }
 
@@ -281,22 +326,45 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		if !h.refreshes.Current(msg.Route) {
 			return false, cont // stale: drain it, drop the data
 		}
-		if h.Status.State != model.StateConnected && msg.Part.Err == nil {
-			h.Status = model.Status{State: model.StateConnected}
+		changed := false
+		for _, p := range msg.Parts() {
+			if h.Status.State != model.StateConnected && p.Err == nil {
+				h.Status = model.Status{State: model.StateConnected}
+				changed = true
+			}
+			// A part that repeats what the host holds (every poll of an
+			// idle host) changes nothing a screen shows: no re-link, no
+			// redraw of the rows, no second copy of them on the heap.
+			if h.Info.Apply(p) {
+				changed = true
+			}
 		}
-		h.Info.Apply(msg.Part)
-		h.Info.Link()
-		return true, cont
+		if changed {
+			h.Info.Link()
+		}
+		return changed, cont
 	case DoneMsg:
 		if msg.Host >= len(s.Hosts) || !s.Hosts[msg.Host].refreshes.Current(msg.Route) {
 			return false, nil
 		}
 		h := &s.Hosts[msg.Host]
+		// The end of a refresh changes what screens show unless it ends
+		// as the last one did: loaded, connected, no error anywhere.
+		changed := !(h.Loaded && msg.Err == nil && h.Err == nil && msg.Status.Err == nil && h.Status.Err == nil &&
+			msg.Status.State == h.Status.State && msg.Status.Reason == h.Status.Reason &&
+			msg.Status.NextRetry.Equal(h.Status.NextRetry) && len(h.Info.Errors) <= 5)
 		h.Loading, h.Err, h.Status = false, msg.Err, msg.Status
 		h.Reads++
+		if h.Reads == h.Want {
+			changed = true
+		}
 		if msg.Err == nil {
 			h.Loaded = true
-			h.Findings = doctor.Libvirt(h.Info)
+			fs := doctor.Libvirt(h.Info)
+			if !slices.EqualFunc(fs, h.Findings, sameFinding) {
+				changed = true
+			}
+			h.Findings = fs
 			// Errors of this refresh only: keep the last few.
 			if n := len(h.Info.Errors); n > 5 {
 				h.Info.Errors = h.Info.Errors[n-5:]
@@ -307,7 +375,15 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 			h.events = true
 			cmd = s.subscribe(msg.Host, h.subscriptions.New())
 		}
-		return true, cmd
+		if !h.Answered {
+			h.Answered = true
+			changed = true
+			s.answered++
+			if s.answered == len(s.Hosts) && s.OnFirstLoad != nil {
+				cmd = tea.Batch(cmd, s.firstLoaded())
+			}
+		}
+		return changed, cmd
 	case EventMsg:
 		if msg.Host >= len(s.Hosts) {
 			return false, nil
@@ -320,6 +396,23 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 		}
 	}
 	return false, nil
+}
+
+// firstLoaded reports the first whole view of the fleet, summarised here
+// on the Update goroutine.
+func (s *Store) firstLoaded() tea.Cmd {
+	f := FirstLoad{Hosts: len(s.Hosts), Elapsed: time.Since(s.started)}
+	for _, h := range s.Hosts {
+		if h.Err == nil && h.Status.State == model.StateConnected {
+			f.Connected++
+		}
+		f.Pools += len(h.Info.Pools)
+	}
+	report := s.OnFirstLoad
+	return func() tea.Msg {
+		report(f)
+		return nil
+	}
 }
 
 func (s *Store) subscribe(i int, route common.Route) tea.Cmd {
@@ -393,4 +486,10 @@ func VirshCommands(uri string, o Object) []string {
 		return []string{v + "secret-dumpxml " + o.Name, v + "secret-list"}
 	}
 	return nil
+}
+
+// sameFinding compares what a findings screen shows of two findings.
+func sameFinding(a, b model.Finding) bool {
+	return a.Severity == b.Severity && a.Check == b.Check && a.Object == b.Object && a.Message == b.Message &&
+		a.Evidence == b.Evidence && a.Fix == b.Fix
 }

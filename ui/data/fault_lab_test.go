@@ -202,15 +202,17 @@ func TestLibvirtdRestartsMidRefresh(t *testing.T) {
 		killed := false
 		var errsAfterKill []error
 		done := refreshWatching(t, s, func(pm PartMsg) {
-			if killed && pm.Part.Err != nil {
-				errsAfterKill = append(errsAfterKill, pm.Part.Err)
-			}
-			if !killed && pm.Part.Kind == model.PartVolumeNames && pm.Part.Pool == "big" {
-				if len(pm.Part.Names) != n {
-					t.Fatalf("%d volume names, want %d", len(pm.Part.Names), n)
+			for _, p := range pm.Parts() {
+				if killed && p.Err != nil {
+					errsAfterKill = append(errsAfterKill, p.Err)
 				}
-				d.kill() // the 3,000 volume XML calls are in flight now
-				killed = true
+				if !killed && p.Kind == model.PartVolumeNames && p.Pool == "big" {
+					if len(p.Names) != n {
+						t.Fatalf("%d volume names, want %d", len(p.Names), n)
+					}
+					d.kill() // the 3,000 volume XML calls are in flight now
+					killed = true
+				}
 			}
 		})
 		if !killed {

@@ -56,3 +56,42 @@ func TestOlderRefreshIsStale(t *testing.T) {
 		t.Fatal("the latest refresh's part was dropped")
 	}
 }
+
+// A refresh that brings back what the store holds changes nothing the
+// screens show: neither its parts nor its end ask them to redraw (a
+// 10,000-volume pool is polled every few seconds). A part that differs does.
+func TestRepeatedRefreshChangesNothing(t *testing.T) {
+	s := NewStore(oneHost{pools: []model.Pool{{Name: "p", Capacity: 10}}}, 0)
+	run := func() (parts, end bool) {
+		msg := s.Refresh(0, false)()
+		for {
+			switch m := msg.(type) {
+			case PartMsg:
+				changed, cont := s.Update(m)
+				parts = parts || changed
+				msg = cont()
+			case DoneMsg:
+				end, _ = s.Update(m)
+				return parts, end
+			default:
+				t.Fatalf("unexpected %T", msg)
+			}
+		}
+	}
+	if parts, end := run(); !parts || !end {
+		t.Fatalf("first refresh: parts changed %v, end changed %v; want both", parts, end)
+	}
+	if parts, end := run(); parts || end {
+		t.Errorf("repeated refresh: parts changed %v, end changed %v; want neither", parts, end)
+	}
+	// A screen waiting for a fresh read (diagnose) hears of its end even
+	// when it changed nothing.
+	s.Hosts[0].Want = s.Hosts[0].Reads + 1
+	if _, end := run(); !end {
+		t.Error("the awaited read ended unchanged: no change reported, the waiting screen would wait for ever")
+	}
+	s.backend = oneHost{pools: []model.Pool{{Name: "p", Capacity: 20}}}
+	if parts, _ := run(); !parts {
+		t.Error("a pool that grew: no change")
+	}
+}

@@ -98,6 +98,7 @@ func (m *Model) reread() tea.Cmd {
 		return nil
 	}
 	m.asked, m.fresh = m.d.Store.Hosts[m.host].Reads, false
+	m.d.Store.Hosts[m.host].Want = m.asked + 1
 	return m.d.Store.Refresh(m.host, false)
 }
 

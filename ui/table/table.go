@@ -53,20 +53,27 @@ type Row struct {
 
 // Model is a table.
 type Model struct {
-	cols    []Column
-	rows    []Row
-	view    []int // indices of rows that pass the filter, in sort order
-	cursor  int
-	offset  int
-	sortCol int
-	desc    bool
-	filter  string
-	editing bool
-	width   int
-	height  int
-	focused bool
-	km      keys.Map
-	st      themes.Styles
+	cols []Column
+	rows []Row
+	view []int // indices of rows that pass the filter, in sort order
+	// order is every row's index in sort order, made once per SetRows or
+	// change of sort (nil until then), so a keystroke in the filter line
+	// filters without sorting; viewPat is the filter view was made with.
+	order   []int
+	viewPat string
+	// released is the selected key ReleaseRows kept for SetRows.
+	released *string
+	cursor   int
+	offset   int
+	sortCol  int
+	desc     bool
+	filter   string
+	editing  bool
+	width    int
+	height   int
+	focused  bool
+	km       keys.Map
+	st       themes.Styles
 }
 
 // New builds an empty table.
@@ -74,14 +81,26 @@ func New(cols []Column, km keys.Map, st themes.Styles) Model {
 	return Model{cols: cols, km: km, st: st, sortCol: 0, focused: true}
 }
 
+// ReleaseRows lets go of the rows before new ones are made (SetRows
+// follows), remembering the selected row's key: 10,000 old rows need not
+// stay on the heap while their replacements are built.
+func (m *Model) ReleaseRows() {
+	if k, ok := m.SelectedKey(); ok {
+		m.released = &k
+	}
+	m.rows, m.view, m.order = nil, nil, nil
+}
+
 // SetRows replaces the rows, keeping the selected row (by key) and the
 // scroll position.
 func (m *Model) SetRows(rows []Row) {
 	sel, hadSel := m.SelectedKey()
-	for i := range rows {
-		rows[i].hay = strings.ToLower(strings.Join(rows[i].Cells, " "))
+	if m.released != nil {
+		sel, hadSel = *m.released, true
+		m.released = nil
 	}
 	m.rows = rows
+	m.order = nil
 	m.rebuild()
 	if hadSel {
 		for i, ri := range m.view {
@@ -144,6 +163,7 @@ func (m *Model) SetFilter(f string) {
 func (m *Model) SortBy(c int, desc bool) {
 	if c >= 0 && c < len(m.cols) {
 		m.sortCol, m.desc = c, desc
+		m.order = nil
 		m.rebuild()
 		m.clamp()
 	}
@@ -178,11 +198,39 @@ func Match(pattern, hay string) bool {
 
 func (m *Model) rebuild() {
 	pat := strings.ToLower(m.filter)
-	m.view = m.view[:0]
-	for i := range m.rows {
-		if Match(pat, m.rows[i].hay) {
-			m.view = append(m.view, i)
+	if m.order == nil {
+		m.sortOrder()
+		m.viewPat = "\x00" // no view to narrow: filter from the order
+	}
+	// A pattern that extends the last one (the admin typing on) matches a
+	// subset of what the last one matched: narrow the last view instead
+	// of searching every row again. The view is a new slice: a copy of
+	// the model (Update returns one) may still hold the old.
+	from := m.order
+	if m.viewPat != "\x00" && strings.HasPrefix(pat, m.viewPat) {
+		from = m.view
+	}
+	view := make([]int, 0, len(from))
+	for _, ri := range from {
+		r := &m.rows[ri]
+		// The text a filter searches is made the first time a filter
+		// needs it, and kept with the row until the rows are replaced:
+		// a table nobody filters holds no lower-cased copy of its cells.
+		if pat != "" && r.hay == "" && len(r.Cells) > 0 {
+			r.hay = strings.ToLower(strings.Join(r.Cells, " "))
 		}
+		if Match(pat, r.hay) {
+			view = append(view, ri)
+		}
+	}
+	m.view, m.viewPat = view, pat
+}
+
+// sortOrder sorts every row's index by the sort column.
+func (m *Model) sortOrder() {
+	m.order = make([]int, len(m.rows))
+	for i := range m.order {
+		m.order[i] = i
 	}
 	c, desc := m.sortCol, m.desc
 	keyOf := func(r *Row) string {
@@ -194,8 +242,8 @@ func (m *Model) rebuild() {
 		}
 		return ""
 	}
-	sort.SliceStable(m.view, func(a, b int) bool {
-		ka, kb := keyOf(&m.rows[m.view[a]]), keyOf(&m.rows[m.view[b]])
+	sort.SliceStable(m.order, func(a, b int) bool {
+		ka, kb := keyOf(&m.rows[m.order[a]]), keyOf(&m.rows[m.order[b]])
 		if desc {
 			return ka > kb
 		}
@@ -275,9 +323,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			m.editing = true
 		case key.Matches(msg, m.km.Sort):
 			m.sortCol = (m.sortCol + 1) % len(m.cols)
+			m.order = nil
 			m.rebuild()
 		case key.Matches(msg, m.km.SortDesc):
 			m.desc = !m.desc
+			m.order = nil
 			m.rebuild()
 		}
 		m.clamp()
@@ -299,6 +349,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 						m.desc = !m.desc
 					}
 					m.sortCol = c
+					m.order = nil
 					m.rebuild()
 				}
 			case line >= 0 && line < m.bodyHeight():

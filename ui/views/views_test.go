@@ -148,3 +148,13 @@ func TestTones(t *testing.T) {
 		t.Errorf("a connected host with a read error: %+v", hs)
 	}
 }
+
+// Sizes sort as numbers, whatever their number of digits.
+func TestSortBytesOrdersAsSizes(t *testing.T) {
+	sizes := []uint64{0, 1, 9, 10, 255, 256, 1 << 20, 1<<20 + 1, 1 << 40, ^uint64(0)}
+	for i := 1; i < len(sizes); i++ {
+		if a, b := kind.SortBytes(sizes[i-1]), kind.SortBytes(sizes[i]); a >= b {
+			t.Errorf("SortBytes(%d) >= SortBytes(%d)", sizes[i-1], sizes[i])
+		}
+	}
+}

@@ -7,7 +7,9 @@
 package kind
 
 import (
+	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -99,7 +101,7 @@ func (c Ctx) MultiHost() bool { return c.Scope.Host < 0 && len(c.Store.Hosts) > 
 func (c Ctx) HostName(i int) string { return c.Store.Hosts[i].URI }
 
 // RowKey joins a host index and an object id; SplitKey undoes it.
-func RowKey(host int, id string) string { return fmt.Sprintf("%d\x00%s", host, id) }
+func RowKey(host int, id string) string { return strconv.Itoa(host) + "\x00" + id }
 
 // SplitKey splits a RowKey.
 func SplitKey(k string) (int, string) {
@@ -109,8 +111,14 @@ func SplitKey(k string) (int, string) {
 	return n, id
 }
 
-// SortBytes is a sort key for a size.
-func SortBytes(n uint64) string { return fmt.Sprintf("%020d", n) }
+// SortBytes is a sort key for a size: its 8 bytes, most significant
+// first, so that keys compare as the sizes do. Never shown; a third of
+// the 20 digits a padded decimal takes, for every row of a large pool.
+func SortBytes(n uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return string(b[:])
+}
 
 // Columns pairs render's column titles with the view's layout (Layout),
 // and puts a HOST column first when the list spans several hosts.

@@ -84,6 +84,7 @@ func (m *Model) Title() string { return m.k.Title(m.ctx()) }
 func (m *Model) Capturing() bool { return m.tbl.Editing() }
 
 func (m *Model) refresh() {
+	m.tbl.ReleaseRows()
 	m.tbl.SetRows(m.k.Rows(m.ctx()))
 }
 
