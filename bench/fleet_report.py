@@ -47,7 +47,7 @@ fixture = ("the test driver inside the lab's libvirtd on a copy of testdata/host
            "(5 pools, 6 volumes, 2 VMs per host)") if driver == "fixture" else \
     "the lab's own libvirtd (qemu:///system, whatever pools it held)"
 md = [
-    "## A fleet: N hosts over qemu+ssh",
+    "## 3. A fleet: N hosts over qemu+ssh",
     "",
     f"How measured: `lab/fleet up {big}` starts {big} sshds on 127.0.0.1:24001… (one per host, "
     "`sshd -r`, forwarding to the lab's libvirtd socket) and names them fleet-001… in an ssh_config of "
