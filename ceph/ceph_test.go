@@ -48,4 +48,19 @@ func TestNoCephSaysSo(t *testing.T) {
 	if !errors.Is(err, ErrNoCeph) || !strings.Contains(err.Error(), "noceph") {
 		t.Errorf("noceph build: Connect = %v; want ErrNoCeph naming the build tag", err)
 	}
+	// The doctor's calls too: a doctor run on a noceph build says why it
+	// cannot look at Ceph instead of reporting a healthy cluster.
+	cl := &Client{}
+	_, errDiag := Diagnose(t.Context(), Config{}, DoctorOptions{})
+	_, errCluster := cl.Cluster(t.Context())
+	_, errHealth := cl.Health(t.Context())
+	_, errBL := cl.Blocklist(t.Context())
+	_, errCaps := cl.UserCaps(t.Context(), "u")
+	_, errImgs := cl.Images(t.Context(), "p")
+	_, errImg := cl.Image("p", "i")
+	for i, err := range []error{errDiag, errCluster, errHealth, errBL, errCaps, errImgs, errImg, cl.BreakLock(t.Context(), "p", "i", "l", "c")} {
+		if !errors.Is(err, ErrNoCeph) {
+			t.Errorf("noceph build: call %d = %v; want ErrNoCeph", i, err)
+		}
+	}
 }

@@ -4,6 +4,21 @@
 // librados looks for ceph.conf and keyrings when nothing names them
 // (Locator: pure file lookups, in every build).
 //
+// For the Ceph view and `stowage doctor` it reads a cluster's facts
+// (Client.Cluster: health detail, df, the OSD map's ratios and quotas;
+// Client.Image: size, used, encryption from the header, features,
+// watchers, lockers, snapshots, parent) and runs the doctor's checks
+// (Diagnose → []model.Finding: health, pools near full or quota, stale
+// locks, blocklisted clients, images open by several clients, a user's
+// caps, unreachable monitors), with one fix: Client.BreakLock, which
+// breaks a lock only while it is still the one named. The decisions
+// (parse.go, caps.go, findings.go) are pure and build everywhere; the
+// calls (cluster.go, doctor.go) need go-ceph. Every call is bounded by
+// Config.Timeout through librados's own timeouts (client_mount_timeout,
+// rados_mon_op_timeout, rados_osd_op_timeout): a dead monitor or a wrong
+// key fails within it, never hangs. Recording a fix in the audit log and
+// asking for confirmation is the caller's job.
+//
 // It imports model only; never libvirtx, ui, themes, bubbletea or lipgloss.
 // Built with the noceph tag it compiles without cgo or Ceph's libraries,
 // and every call returns ErrNoCeph, so stowage still runs on a hypervisor
@@ -13,6 +28,7 @@ package ceph
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"stowage/model"
@@ -37,6 +53,21 @@ type Config struct {
 	Key     []byte
 	// Timeout bounds connecting and each monitor/OSD operation.
 	Timeout time.Duration
+}
+
+func monitorsOf(c Config) string {
+	if len(c.Monitors) > 0 {
+		return strings.Join(c.Monitors, ",")
+	}
+	return "the monitors of " + c.ConfFile
+}
+
+// timeout is Timeout, or the default when it is unset.
+func (c Config) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return 30 * time.Second
+	}
+	return c.Timeout
 }
 
 func (c Config) validate() error {
@@ -85,3 +116,30 @@ type imageReplaced struct{}
 
 func (imageReplaced) Error() string        { return "the image of that name is another image now" }
 func (imageReplaced) Is(target error) bool { return target == model.ErrNotTheSame }
+
+// DoctorOptions says what Diagnose looks at beyond the cluster itself.
+type DoctorOptions struct {
+	// Pools are the pools the host uses (its libvirt rbd pools' Ceph
+	// pools): their images are checked for stale locks and watchers, and
+	// the user's caps on them.
+	Pools []string
+	// Admin, when its User is set, is an admin connection used only to
+	// read the user's caps (`auth get`); without it a missing cap shows as
+	// EPERM on the pool.
+	Admin Config
+}
+
+// ErrLockChanged is returned (wrapped) by BreakLock when the image no
+// longer has the lock named: it breaks nothing. It matches
+// model.ErrNotTheSame.
+var ErrLockChanged error = lockChanged{}
+
+type lockChanged struct{}
+
+func (lockChanged) Error() string        { return "the lock is not the one named any more" }
+func (lockChanged) Is(target error) bool { return target == model.ErrNotTheSame }
+
+// ErrLockLive is returned (wrapped) by BreakLock when the locker still
+// watches the image: it is alive, and breaking its lock would let two
+// clients write.
+var ErrLockLive = errors.New("the lock's holder is alive (it watches the image)")

@@ -2,7 +2,11 @@
 
 package ceph
 
-import "context"
+import (
+	"context"
+
+	"stowage/model"
+)
 
 // Client stands in for the go-ceph client in a build without Ceph.
 type Client struct{}
@@ -42,3 +46,37 @@ func (*Client) FormatLUKS(string, string, string, []byte) error { return ErrNoCe
 
 // ReadImageHead always fails with ErrNoCeph.
 func (*Client) ReadImageHead(string, string, int) ([]byte, error) { return nil, ErrNoCeph }
+
+// Diagnose always fails with ErrNoCeph.
+func Diagnose(context.Context, Config, DoctorOptions) ([]model.Finding, error) {
+	return nil, ErrNoCeph
+}
+
+// Health always fails with ErrNoCeph.
+func (*Client) Health(context.Context) (model.CephHealth, error) {
+	return model.CephHealth{}, ErrNoCeph
+}
+
+// Cluster always fails with ErrNoCeph.
+func (*Client) Cluster(context.Context) (model.CephCluster, error) {
+	return model.CephCluster{}, ErrNoCeph
+}
+
+// Blocklist always fails with ErrNoCeph.
+func (*Client) Blocklist(context.Context) ([]model.CephBlocklistEntry, error) {
+	return nil, ErrNoCeph
+}
+
+// UserCaps always fails with ErrNoCeph.
+func (*Client) UserCaps(context.Context, string) (model.CephUserCaps, error) {
+	return model.CephUserCaps{}, ErrNoCeph
+}
+
+// Images always fails with ErrNoCeph.
+func (*Client) Images(context.Context, string) ([]model.RBDImage, error) { return nil, ErrNoCeph }
+
+// Image always fails with ErrNoCeph.
+func (*Client) Image(string, string) (model.RBDImage, error) { return model.RBDImage{}, ErrNoCeph }
+
+// BreakLock always fails with ErrNoCeph.
+func (*Client) BreakLock(context.Context, string, string, string, string) error { return ErrNoCeph }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -28,9 +29,7 @@ func Connect(ctx context.Context, c Config) (*Client, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	if c.Timeout <= 0 {
-		c.Timeout = 30 * time.Second
-	}
+	c.Timeout = c.timeout()
 	conn, err := rados.NewConnWithUser(c.User)
 	if err != nil {
 		return nil, fmt.Errorf("ceph: %w", err)
@@ -44,7 +43,8 @@ func Connect(ctx context.Context, c Config) (*Client, error) {
 			return fail("read "+c.ConfFile, err)
 		}
 	}
-	secs := fmt.Sprint(int(c.Timeout.Seconds()))
+	// librados takes whole seconds, and 0 means "wait for ever": round up.
+	secs := fmt.Sprint(int(math.Ceil(c.Timeout.Seconds())))
 	opts := [][2]string{
 		{"client_mount_timeout", secs},
 		{"rados_mon_op_timeout", secs},
@@ -74,17 +74,15 @@ func Connect(ctx context.Context, c Config) (*Client, error) {
 			return fail(fmt.Sprintf("connect as client.%s to %s", c.User, monitorsOf(c)), err)
 		}
 	case <-ctx.Done():
-		// The Connect goroutine ends by itself at client_mount_timeout.
+		// The Connect goroutine ends by itself at client_mount_timeout;
+		// the connection is shut down then, not leaked.
+		go func() {
+			<-done
+			conn.Shutdown()
+		}()
 		return nil, fmt.Errorf("ceph: connect as client.%s to %s: %w", c.User, monitorsOf(c), ctx.Err())
 	}
 	return &Client{conn: conn, timeout: c.Timeout}, nil
-}
-
-func monitorsOf(c Config) string {
-	if len(c.Monitors) > 0 {
-		return strings.Join(c.Monitors, ",")
-	}
-	return "the monitors of " + c.ConfFile
 }
 
 // Close shuts the connection down; later calls fail instead of crashing

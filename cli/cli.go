@@ -38,14 +38,16 @@ const usage = `stowage: a terminal console for storage on libvirt/KVM hosts.
 
 Usage:
   stowage [--uri URI]... [--readonly] [--theme NAME]   open the console
-  stowage inventory [--uri URI]... [--json]            pools, volumes, VMs, secrets as tables or JSON
+  stowage inventory [--uri URI]... [--json] [--ceph]   pools, volumes, VMs, secrets (and Ceph images) as tables or JSON
   stowage drive create|attach|detach|delete|wizard      encrypted drives (stowage drive --help)
   stowage iscsi discover|setup-lvm|wizard               LVM on iSCSI (stowage iscsi --help)
+  stowage doctor [--uri URI]... [VM|POOL|DRIVE] [--json] what is wrong and how to fix it (stowage doctor --help)
   stowage bench encryption --pool POOL [--quick]       what LUKS costs on an rbd or dir pool (stowage bench --help)
   stowage help                                          this text
 
 Console keys: enter/esc drill down and back, d describe, / filter, : palette,
-s sort, 1-5 views, ? help (keys are remappable in config.yaml, see README).
+s sort, 1-5 views, D diagnose (the doctor's findings; f applies a fix), ? help
+(keys are remappable in config.yaml, see README).
 During a drive workflow ctrl+c cancels and rolls back; a second ctrl+c quits at
 once and prints what may be left, with the commands that remove it.
 NO_COLOR disables colours; STOWAGE_THEME picks a theme (below --theme, above
@@ -81,6 +83,7 @@ func subcommands() map[string]Command {
 		"drive":     runDrive,
 		"iscsi":     iscsiCommand,
 		"inventory": cmdInventory,
+		"doctor":    cmdDoctor,
 		"bench":     runBench,
 	}
 }

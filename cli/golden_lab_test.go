@@ -166,6 +166,18 @@ func TestGoldenScreens(t *testing.T) {
 			tm.Send(keyPress(km.Describe))
 			waitText(t, w, "passphrase")
 		}},
+		{"hosts_doctor_banner", func(t *testing.T, tm *teatest.TestModel, w *screenWatch) {
+			tm.Send(keyPress(km.Hosts))
+			waitText(t, w, "doctor: ")
+		}},
+		{"diagnose_host", func(t *testing.T, tm *teatest.TestModel, w *screenWatch) {
+			tm.Send(keyPress(km.Hosts))
+			waitText(t, w, "doctor: ")
+			tm.Send(keyPress(km.Diagnose))
+			waitScreen(t, w, func(s string) bool {
+				return strings.Contains(s, "Doctor: host") && !strings.Contains(s, "reading the host again")
+			})
+		}},
 		{"help_on_pools", func(t *testing.T, tm *teatest.TestModel, w *screenWatch) {
 			tm.Send(keyPress(km.Help))
 			waitText(t, w, "any key closes")

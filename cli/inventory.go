@@ -21,7 +21,7 @@ import (
 	"stowage/render"
 )
 
-const inventoryUsage = `Usage: stowage inventory [--uri URI]... [--json] [--readonly] [--timeout D]
+const inventoryUsage = `Usage: stowage inventory [--uri URI]... [--json] [--ceph] [--readonly] [--timeout D]
 
 Prints every host's pools (with can_create_volumes and create_reason),
 volumes (encryption, secret state, attached_to), domains and secrets: the
@@ -31,8 +31,14 @@ bytes, in the tables as in JSON; JSON is indented on a terminal and
 compact when piped. In the tables, control characters in names and
 messages (an escape sequence in a volume name, say) are shown escaped
 (\x1b, \u009b); JSON keeps the names exact, escaped as JSON does.
-Exit status 1 when a host could not be read (reasons on stderr; the
-other hosts are still printed), 2 on bad usage.
+With --ceph it also reads every Ceph cluster the hosts' rbd pools point at
+(as each pool's cephx user, found as the drive commands find it): health,
+capacity, pools, and each image's size, used bytes, encryption (luks1,
+luks2 or none, read from its header), features, watchers and their hosts,
+lockers, snapshots and parent, with the libvirt pool and the VMs that use
+it: JSON "ceph": [{host, user, cluster, images[], errors}].
+Exit status 1 when a host or cluster could not be read (reasons on stderr;
+the others are still printed), 2 on bad usage.
 
 `
 
@@ -40,17 +46,19 @@ other hosts are still printed), 2 on bad usage.
 // domains[] and secrets[] per host.
 type inventoryDoc struct {
 	Hosts []model.HostInfo `json:"hosts"`
+	Ceph  []model.CephView `json:"ceph,omitempty"`
 }
 
 func cmdInventory(args []string, stdout, stderr io.Writer) int {
 	var uris uriList
-	var asJSON, readonly bool
+	var asJSON, readonly, withCeph bool
 	var timeout time.Duration
 	fs := flag.NewFlagSet("stowage inventory", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var(&uris, "uri", "libvirt URI of a host (repeatable)")
 	fs.BoolVar(&asJSON, "json", false, "print JSON instead of tables")
 	fs.BoolVar(&readonly, "readonly", false, "use the read-only socket")
+	fs.BoolVar(&withCeph, "ceph", false, "also read the Ceph clusters the rbd pools point at (images, watchers, lockers, encryption)")
 	fs.DurationVar(&timeout, "timeout", libvirtx.DefaultTimeout, "bound on each libvirt call")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, inventoryUsage)
@@ -108,6 +116,23 @@ func cmdInventory(args []string, stdout, stderr io.Writer) int {
 	if doc.Hosts == nil {
 		doc.Hosts = []model.HostInfo{}
 	}
+	if withCeph {
+		views, err := readCeph(doc.Hosts, timeout, readonly)
+		for _, v := range views {
+			for _, e := range v.Errors {
+				fmt.Fprintf(stderr, "stowage inventory: ceph for %s: %s\n", model.SafeText(v.Host), model.SafeText(e))
+				rc = 1
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "stowage inventory:", err)
+			return 2
+		}
+		doc.Ceph = views
+		if doc.Ceph == nil {
+			doc.Ceph = []model.CephView{}
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		// Indented for a person at a terminal, compact for a program
@@ -124,6 +149,9 @@ func cmdInventory(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, h := range doc.Hosts {
 		printHost(stdout, h)
+	}
+	for _, v := range doc.Ceph {
+		printCeph(stdout, v)
 	}
 	return rc
 }

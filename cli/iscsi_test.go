@@ -39,6 +39,30 @@ func TestISCSICommandUsage(t *testing.T) {
 	}
 }
 
+// setupLVMResult is what `stowage iscsi setup-lvm --json` prints.
+type setupLVMResult struct {
+	OK        bool
+	ISCSIPool string `json:"iscsi_pool"`
+	Steps     []iscsi.Step
+	Error     string
+}
+
+// setupLVMCmd runs `stowage iscsi setup-lvm --json` on LUNs of target at
+// portal, building VG vg and logical pool pool; it returns what it
+// printed, its exit status and its stderr (the caller registers the
+// teardown before judging them, so a half-done setup is undone too).
+func setupLVMCmd(t *testing.T, uri, portal, target, luns, vg, pool string) (setupLVMResult, int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	rc := run([]string{"iscsi", "setup-lvm", "--uri", uri, "--portal", portal, "--target", target,
+		"--luns", luns, "--vg", vg, "--pool", pool, "--json"}, &out, &errb)
+	var res setupLVMResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("setup-lvm --json: %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	return res, rc, errb.String()
+}
+
 // blank reports whether a LUN's backing file carries no signature.
 func blank(file string) bool {
 	err := exec.Command("blkid", "-p", file).Run()
@@ -79,27 +103,15 @@ func TestNestedSetupLVMCommand(t *testing.T) {
 
 	stamp := time.Now().UnixNano() % 1e9
 	pool, vg := "t-cli-"+itoa(stamp), "t_cli"+itoa(stamp)
-	out.Reset()
-	errb.Reset()
 	start := time.Now()
-	rc := run([]string{"iscsi", "setup-lvm", "--uri", n.URI, "--portal", n.Portal, "--target", n.San2,
-		"--luns", "1,2", "--vg", vg, "--pool", pool, "--json"}, &out, &errb)
-	var res struct {
-		OK        bool
-		ISCSIPool string `json:"iscsi_pool"`
-		Steps     []iscsi.Step
-		Error     string
-	}
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		t.Fatalf("setup-lvm --json: %v\n%s\n%s", err, out.String(), errb.String())
-	}
+	res, rc, stderr := setupLVMCmd(t, n.URI, n.Portal, n.San2, "1,2", vg, pool)
 	t.Cleanup(func() {
 		if err := iscsi.Teardown(ctx, c, plan.Runner{}, pool, res.ISCSIPool); err != nil {
 			t.Errorf("teardown: %v", err)
 		}
 	})
 	if rc != 0 || !res.OK {
-		t.Fatalf("setup-lvm: rc %d, %s\n%s", rc, res.Error, errb.String())
+		t.Fatalf("setup-lvm: rc %d, %s\n%s", rc, res.Error, stderr)
 	}
 	t.Logf("setup-lvm took %s, %d steps", time.Since(start).Round(time.Millisecond), len(res.Steps))
 

@@ -1,10 +1,10 @@
 // Package connect owns the console's connections to its hosts: one
 // libvirtx.Session per host (dialed on demand, redialed with backoff), the
-// refresh stream, domain events, describe, the first-pool workflow and
-// host-key trust. Hosts implements the console's Backend (ui/data) in
+// refresh stream, domain events, describe, the first-pool workflow,
+// host-key trust and the doctor's fixes. Hosts implements the console's Backend (ui/data) in
 // model types only, so that ui never imports libvirtx.
 //
-// It imports libvirtx, model and plan; never ui, themes, lipgloss or
+// It imports libvirtx, doctor, model and plan; never ui, themes, lipgloss or
 // bubbletea.
 package connect
 

@@ -307,6 +307,8 @@ func (c *Conn) PoolIf(ctx context.Context, name string, act model.PoolAct, check
 			return l.StoragePoolUndefine(p)
 		case model.PoolActAutostartOff:
 			return l.StoragePoolSetAutostart(p, 0)
+		case model.PoolActAutostartOn:
+			return l.StoragePoolSetAutostart(p, 1)
 		case model.PoolActDeleteData:
 			return l.StoragePoolDelete(p, libvirt.StoragePoolDeleteNormal)
 		case model.PoolActStart:

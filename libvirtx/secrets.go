@@ -111,6 +111,11 @@ type SecretSpec struct {
 	// UsageType is volume, ceph or iscsi; UsageID the volume path, or the
 	// name of the ceph/iscsi usage.
 	UsageType, UsageID, Description string
+	// UUID, when set, is the UUID the secret must have: a disk's XML
+	// names it (re-defining a lost secret). DefineSecret then refuses when
+	// a secret of that UUID exists, rather than redefine what stowage did
+	// not make.
+	UUID string
 }
 
 // DefineSecret defines a private, persistent secret and sets its value.
@@ -120,7 +125,7 @@ func (c *Conn) DefineSecret(ctx context.Context, s SecretSpec, value []byte) (st
 	if err := c.refuseUnsafeSecret(fmt.Sprintf("define %s secret %q", s.UsageType, s.UsageID)); err != nil {
 		return "", err
 	}
-	x := libvirtxml.Secret{Ephemeral: "no", Private: "yes", Description: s.Description, Usage: &libvirtxml.SecretUsage{Type: s.UsageType}}
+	x := libvirtxml.Secret{Ephemeral: "no", Private: "yes", Description: s.Description, UUID: s.UUID, Usage: &libvirtxml.SecretUsage{Type: s.UsageType}}
 	switch s.UsageType {
 	case "volume":
 		x.Usage.Volume = s.UsageID
@@ -135,6 +140,17 @@ func (c *Conn) DefineSecret(ctx context.Context, s SecretSpec, value []byte) (st
 	}
 	what := fmt.Sprintf("define %s secret %q", s.UsageType, s.UsageID)
 	return call(ctx, c, what, func(l *libvirt.Libvirt) (string, error) {
+		if s.UUID != "" {
+			u, err := ParseUUID(s.UUID)
+			if err != nil {
+				return "", err
+			}
+			if _, err := l.SecretLookupByUUID(u); err == nil {
+				return "", fmt.Errorf("secret %s exists already (another admin may have defined it): %w", s.UUID, model.ErrNotTheSame)
+			} else if !IsNotFound(err) {
+				return "", err
+			}
+		}
 		h, err := l.SecretDefineXML(doc, 0)
 		if err != nil {
 			return "", err
@@ -163,5 +179,15 @@ func (c *Conn) UndefineSecret(ctx context.Context, uuid string) error {
 	if IsNotFound(err) {
 		return nil
 	}
+	return err
+}
+
+// DefineLostSecret re-defines a secret a disk still names: private,
+// persistent, with that UUID and usage and the value given (never logged
+// nor kept; the caller clears it). It refuses, with model.ErrNotTheSame,
+// when a secret of that UUID exists.
+func (c *Conn) DefineLostSecret(ctx context.Context, uuid, usageType, usageID string, value []byte) error {
+	_, err := c.DefineSecret(ctx, SecretSpec{UUID: uuid, UsageType: usageType, UsageID: usageID,
+		Description: "re-defined by stowage doctor"}, value)
 	return err
 }

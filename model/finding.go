@@ -90,6 +90,30 @@ type Finding struct {
 	Action *FixAction `json:"action,omitempty"`
 	// Check names the check that found it ("rbd.stale-lock").
 	Check string `json:"check"`
+	// Related names what the finding concerns, for `stowage doctor X`:
+	// "vm:NAME", "pool:NAME", "drive:POOL/NAME", "secret:UUID",
+	// "image:CEPHPOOL/NAME".
+	Related []string `json:"related,omitempty"`
+}
+
+// Concerns reports whether the finding is about the VM, pool or drive
+// (POOL/NAME) called name, or the secret or image of that name.
+func (f Finding) Concerns(name string) bool {
+	for _, r := range f.Related {
+		if _, n, _ := cutKind(r); n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func cutKind(r string) (kind, name string, ok bool) {
+	for i := 0; i < len(r); i++ {
+		if r[i] == ':' {
+			return r[:i], r[i+1:], true
+		}
+	}
+	return "", r, false
 }
 
 // SortFindings orders findings most severe first, then by object and

@@ -40,3 +40,20 @@ func TestSeverityJSONByName(t *testing.T) {
 		t.Fatalf("unknown severity: %v, want an error naming the valid ones", err)
 	}
 }
+
+func TestLinkCephTiesImagesToPoolsAndVMs(t *testing.T) {
+	h := HostInfo{
+		Pools: []PoolInfo{{Pool: Pool{Name: "vms-rbd", Type: PoolRBD, SourceName: "vms"}}, {Pool: Pool{Name: "images", Type: PoolDir}}},
+		Domains: []Domain{
+			{Name: "web", Disks: []Disk{{SourceType: "network", Source: "rbd:vms/web-root"}}},
+			{Name: "other", Disks: []Disk{{SourceType: "network", Source: "rbd:vms/web-root-old"}}},
+		},
+	}
+	got := LinkCeph(h, []RBDImage{{Pool: "vms", Name: "web-root"}, {Pool: "backups", Name: "x"}})
+	if len(got) != 2 || got[0].LibvirtPool != "vms-rbd" || strings.Join(got[0].VMs, ",") != "web" {
+		t.Fatalf("web-root: %+v; want pool vms-rbd and VM web only", got[0])
+	}
+	if got[1].LibvirtPool != "" || len(got[1].VMs) != 0 || got[1].VMs == nil {
+		t.Fatalf("an image of a pool no libvirt pool holds: %+v; want no pool, an empty VM list", got[1])
+	}
+}

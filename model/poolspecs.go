@@ -55,11 +55,13 @@ const (
 	PoolActStart
 	PoolActBuild          // pool-build --no-overwrite
 	PoolActBuildOverwrite // pool-build --overwrite
+	PoolActAutostartOn
 )
 
 var poolActVerbs = map[PoolAct]string{PoolActStop: "stop", PoolActUndefine: "undefine",
 	PoolActAutostartOff: "turn autostart off for", PoolActDeleteData: "delete the data of",
-	PoolActStart: "start", PoolActBuild: "build", PoolActBuildOverwrite: "build (overwrite)"}
+	PoolActStart: "start", PoolActBuild: "build", PoolActBuildOverwrite: "build (overwrite)",
+	PoolActAutostartOn: "turn autostart on for"}
 
 // Verb is the act as a message says it ("delete the data of" pool x).
 func (a PoolAct) Verb() string { return poolActVerbs[a] }

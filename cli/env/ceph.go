@@ -165,3 +165,14 @@ func secretKey(ctx context.Context, secrets secretReader, uuid, user string) ([]
 func (e *Env) CephConfig(ctx context.Context, conn *libvirtx.Conn, p model.Pool, uri, cephConf, cephKeyring string) (ceph.Config, error) {
 	return cephConfig(ctx, conn, p, cephAccessFor(uri, e.Config, cephConf, cephKeyring), ceph.HostLocator())
 }
+
+// CephAdmin is client.admin's access to the cluster c reaches, when this
+// machine has its keyring where librados looks (the doctor reads other
+// users' caps with it); ok is false when it has none.
+func CephAdmin(c ceph.Config) (admin ceph.Config, ok bool) {
+	keyring, _, err := ceph.HostLocator().Keyring("admin", c.ConfFile)
+	if err != nil || keyring == "" {
+		return ceph.Config{}, false
+	}
+	return ceph.Config{ConfFile: c.ConfFile, Monitors: c.Monitors, User: "admin", Keyring: keyring, Timeout: c.Timeout}, true
+}

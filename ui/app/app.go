@@ -19,6 +19,7 @@ import (
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/data"
+	"stowage/ui/diagnose"
 	"stowage/ui/driveprogress"
 	"stowage/ui/firstpool"
 	"stowage/ui/iscsiwizard"
@@ -88,6 +89,8 @@ func New(d Deps) *Model {
 			return firstpool.New(d.Store, host, typ, d.Keys, d.Styles)
 		}
 	}
+	dd := diagnose.Deps{Store: d.Store, Keys: d.Keys, Styles: d.Styles, ReadOnly: d.ReadOnly}
+	m.ld.Diagnose = func(host int, obj data.Object) common.Component { return diagnose.New(dd, host, obj) }
 	hosts, _ := list.New(m.ld, "hosts", kind.All)
 	m.stack = []common.Component{hosts}
 	// One host: open its pools at once, hosts stay one Esc away.
@@ -342,8 +345,31 @@ func (m *Model) run(r palette.RunMsg) tea.Cmd {
 		}
 		m.message = "no host " + r.Arg
 		return nil
+	case "diagnose":
+		return m.diagnose(r.Arg)
 	}
 	return m.open(r.Cmd, kind.All)
+}
+
+// diagnose is `:diagnose` (the selected row's object, as the diagnose
+// key) and `:diagnose URI` (a whole host).
+func (m *Model) diagnose(uri string) tea.Cmd {
+	if uri != "" {
+		for i, h := range m.d.Store.Hosts {
+			if h.URI == uri {
+				return m.push(m.ld.Diagnose(i, data.Object{Kind: "host", Name: h.URI}))
+			}
+		}
+		m.message = "no host " + uri
+		return nil
+	}
+	if l, ok := m.Top().(*list.Model); ok {
+		if host, obj, ok := l.DiagnoseTarget(); ok {
+			return m.push(m.ld.Diagnose(host, obj))
+		}
+	}
+	m.message = ":diagnose works on a list's selected row, or give a host: :diagnose URI"
+	return nil
 }
 
 // unknownKeyHost is the first host waiting for an SSH host-key decision.

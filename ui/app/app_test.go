@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +32,21 @@ type fake struct {
 	parts   [][]model.Part
 	err     []error
 	streams atomic.Int32
+
+	// fixes records ApplyFix's calls; fixed, when set, answers them (and
+	// may change parts, under mu).
+	mu    sync.Mutex
+	fixes []fixCall
+	fixed func(f *fake, i int, a model.FixAction) error
+}
+
+// fixCall is one ApplyFix call: value is the caller's slice itself, so a
+// test sees whether it was cleared.
+type fixCall struct {
+	host   int
+	action model.FixAction
+	value  []byte
+	typed  string
 }
 
 func (f *fake) URIs() []string { return f.uris }
@@ -39,10 +55,22 @@ func (f *fake) Stream(ctx context.Context, i int, o model.StreamOptions, out cha
 	if f.err[i] != nil {
 		return f.err[i]
 	}
-	for _, p := range f.parts[i] {
+	f.mu.Lock()
+	parts := f.parts[i]
+	f.mu.Unlock()
+	for _, p := range parts {
 		out <- p
 	}
 	return nil
+}
+func (f *fake) ApplyFix(_ context.Context, i int, a model.FixAction, value []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fixes = append(f.fixes, fixCall{host: i, action: a, value: value, typed: string(value)})
+	if f.fixed == nil {
+		return errors.New("no fixes in the fake")
+	}
+	return f.fixed(f, i, a)
 }
 func (f *fake) Status(i int) model.Status {
 	if f.err[i] != nil {
@@ -138,13 +166,20 @@ func blink(msg tea.Msg) bool {
 
 func newModel(t *testing.T, f *fake, acts common.Actions) *Model {
 	t.Helper()
+	return newModelFrom(t, f, Deps{Keys: keys.Default(), Actions: acts})
+}
+
+// newModelFrom builds the root on f with d's keys, actions and --readonly
+// (the store, styles, views and timer are the tests'), sized, with its
+// first reads done.
+func newModelFrom(t *testing.T, f *fake, d Deps) *Model {
+	t.Helper()
 	pal, _ := themes.Lookup("dark")
-	store := data.NewStore(f, time.Second)
-	m := New(Deps{Store: store, Keys: keys.Default(), Styles: themes.Build(pal, true), Actions: acts,
-		Refresh: time.Hour, Kinds: views.Registry(),
-		Tick: func(_ time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
-			return func() tea.Msg { return tickArmed{fire: fn} }
-		}})
+	d.Store, d.Styles, d.Refresh, d.Kinds = data.NewStore(f, time.Second), themes.Build(pal, true), time.Hour, views.Registry()
+	d.Tick = func(_ time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
+		return func() tea.Msg { return tickArmed{fire: fn} }
+	}
+	m := New(d)
 	m.Update(tea.WindowSizeMsg{Width: 140, Height: 30})
 	drain(t, m, m.Init())
 	return m
@@ -183,13 +218,16 @@ func typeText(t *testing.T, m *Model, s string) {
 	drain(t, m, tea.Batch(cmds...))
 }
 
-func topList(t testing.TB, m *Model) *list.Model {
+func topList(t testing.TB, m *Model) *list.Model { t.Helper(); return topAs[*list.Model](t, m) }
+
+// topAs is the top screen as a T; the test fails when it is another.
+func topAs[T common.Component](t testing.TB, m *Model) T {
 	t.Helper()
-	l, ok := m.Top().(*list.Model)
+	c, ok := m.Top().(T)
 	if !ok {
 		t.Fatalf("top screen is %T", m.Top())
 	}
-	return l
+	return c
 }
 
 func TestDrillDownAndBack(t *testing.T) {

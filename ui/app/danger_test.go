@@ -3,17 +3,12 @@ package app
 import (
 	"strings"
 	"testing"
-	"time"
 
-	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"stowage/model"
-	"stowage/themes"
 	"stowage/ui/common"
-	"stowage/ui/data"
 	"stowage/ui/keys"
-	"stowage/ui/views"
 	"stowage/ui/views/list"
 )
 
@@ -95,13 +90,5 @@ func TestHelpMarksDangerAndFollowsRemap(t *testing.T) {
 // newModelWithKeys is newModel with a keymap of the test's own.
 func newModelWithKeys(t *testing.T, f *fake, acts common.Actions, km keys.Map) *Model {
 	t.Helper()
-	pal, _ := themes.Lookup("dark")
-	m := New(Deps{Store: data.NewStore(f, time.Second), Keys: km, Styles: themes.Build(pal, true), Actions: acts,
-		Refresh: time.Hour, Kinds: views.Registry(),
-		Tick: func(_ time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
-			return func() tea.Msg { return tickArmed{fire: fn} }
-		}})
-	m.Update(tea.WindowSizeMsg{Width: 140, Height: 30})
-	drain(t, m, m.Init())
-	return m
+	return newModelFrom(t, f, Deps{Keys: km, Actions: acts})
 }

@@ -13,10 +13,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"stowage/doctor"
 	"stowage/model"
 	"stowage/plan"
 	"stowage/ui/common"
@@ -47,6 +49,12 @@ type Backend interface {
 	// showed for host, only while the host's last dial still met exactly
 	// that key (else it refuses), and lets the next refresh dial at once.
 	TrustHostKey(host int, shown *model.UnknownHostKeyError) error
+	// ApplyFix applies a doctor fix on host: on a fresh connection, from
+	// a fresh inventory, and only while a finding there still asks for it
+	// (else it refuses, doctor.ErrNotApplied). Every outcome is audited,
+	// a refusal too (always under --readonly). value is set-secret's
+	// value, cleared before ApplyFix returns.
+	ApplyFix(ctx context.Context, host int, a model.FixAction, value []byte) error
 }
 
 // UnknownHostKey is the SSH host key a host's last dial did not know.
@@ -87,6 +95,17 @@ type Host struct {
 	Loading bool
 	// Err is the last refresh's connection error.
 	Err error
+	// Findings are what the doctor's libvirt checks (doctor.Libvirt) find
+	// in Info, worked out when a refresh completes: not per part (a half
+	// read host is not diagnosed), not per frame. A failed refresh keeps
+	// the last ones.
+	Findings []model.Finding
+	// Reads counts completed refreshes: a screen that asked for fresh
+	// data waits until it passes the count it saw when it asked, and sets
+	// Want to that next count, so that the read's end reaches the screens
+	// even when it changed nothing (an idle host's refresh otherwise ends
+	// quietly).
+	Reads, Want uint64
 	// Answered is true once a refresh ended, loaded or failed.
 	Answered bool
 
@@ -335,8 +354,17 @@ func (s *Store) Update(msg tea.Msg) (changed bool, cmd tea.Cmd) {
 			msg.Status.State == h.Status.State && msg.Status.Reason == h.Status.Reason &&
 			msg.Status.NextRetry.Equal(h.Status.NextRetry) && len(h.Info.Errors) <= 5)
 		h.Loading, h.Err, h.Status = false, msg.Err, msg.Status
+		h.Reads++
+		if h.Reads == h.Want {
+			changed = true
+		}
 		if msg.Err == nil {
 			h.Loaded = true
+			fs := doctor.Libvirt(h.Info)
+			if !slices.EqualFunc(fs, h.Findings, sameFinding) {
+				changed = true
+			}
+			h.Findings = fs
 			// Errors of this refresh only: keep the last few.
 			if n := len(h.Info.Errors); n > 5 {
 				h.Info.Errors = h.Info.Errors[n-5:]
@@ -410,6 +438,27 @@ func nextEvent(i int, route common.Route, ch <-chan model.DomainEvent) tea.Cmd {
 	}
 }
 
+// OpenFindings counts the findings at warning or above on hosts (all of
+// them when hosts is nil), and how many of those are critical.
+func (s *Store) OpenFindings(hosts []int) (open, critical int) {
+	if hosts == nil {
+		for i := range s.Hosts {
+			hosts = append(hosts, i)
+		}
+	}
+	for _, i := range hosts {
+		for _, f := range s.Hosts[i].Findings {
+			if f.Severity >= model.SeverityWarning {
+				open++
+			}
+			if f.Severity >= model.SeverityCritical {
+				critical++
+			}
+		}
+	}
+	return open, critical
+}
+
 // Describe fetches an object's XML as a Cmd.
 func (s *Store) Describe(i int, o Object, reply func(string, error) tea.Msg) tea.Cmd {
 	b, timeout := s.backend, s.timeout
@@ -437,4 +486,10 @@ func VirshCommands(uri string, o Object) []string {
 		return []string{v + "secret-dumpxml " + o.Name, v + "secret-list"}
 	}
 	return nil
+}
+
+// sameFinding compares what a findings screen shows of two findings.
+func sameFinding(a, b model.Finding) bool {
+	return a.Severity == b.Severity && a.Check == b.Check && a.Object == b.Object && a.Message == b.Message &&
+		a.Evidence == b.Evidence && a.Fix == b.Fix
 }

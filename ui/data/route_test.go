@@ -26,6 +26,9 @@ func (oneHost) CreatePool(context.Context, int, model.PoolSpec, []byte, chan<- p
 	return nil
 }
 func (oneHost) TrustHostKey(int, *model.UnknownHostKeyError) error { return nil }
+func (oneHost) ApplyFix(context.Context, int, model.FixAction, []byte) error {
+	return errors.New("no fixes")
+}
 
 // A refresh's results carry its Route: once a newer refresh started, the
 // older one's parts are drained but dropped and its end is ignored; a
@@ -80,6 +83,12 @@ func TestRepeatedRefreshChangesNothing(t *testing.T) {
 	}
 	if parts, end := run(); parts || end {
 		t.Errorf("repeated refresh: parts changed %v, end changed %v; want neither", parts, end)
+	}
+	// A screen waiting for a fresh read (diagnose) hears of its end even
+	// when it changed nothing.
+	s.Hosts[0].Want = s.Hosts[0].Reads + 1
+	if _, end := run(); !end {
+		t.Error("the awaited read ended unchanged: no change reported, the waiting screen would wait for ever")
 	}
 	s.backend = oneHost{pools: []model.Pool{{Name: "p", Capacity: 20}}}
 	if parts, _ := run(); !parts {

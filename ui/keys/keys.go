@@ -29,12 +29,12 @@ type Scope string
 // Scopes: the root's keys, the browser's lists, and each screen.
 const (
 	Global      Scope = "global"       // the root: palette, help, refresh, quit, views, trust
-	Browser     Scope = "browser"      // the lists, their table and the describe screen
+	Browser     Scope = "browser"      // the lists, their table, the describe and findings screens
 	FilterLine  Scope = "filter"       // the table's filter line while it is typed
 	PaletteLine Scope = "palette"      // the `:` command line
 	Form        Scope = "form"         // the drive screens' forms (huh)
 	DriveWizard Scope = "drive_wizard" // the drive wizard's review (and its loading screens)
-	Confirm     Scope = "confirm"      // the typed-name confirmation of delete and detach
+	Confirm     Scope = "confirm"      // the typed-name confirmations (delete, detach, a doctor fix)
 	Progress    Scope = "progress"     // a drive workflow's progress view
 	ISCSIWizard Scope = "iscsi"        // the LVM-on-iSCSI wizard
 	FirstPool   Scope = "first_pool"   // the first-pool form
@@ -50,6 +50,10 @@ type Map struct {
 	CreateDrive, AttachDrive, DeleteDrive         key.Binding
 	DetachDrive, LVMOnISCSI                       key.Binding
 	NewDirPool, NewRBDPool, Trust                 key.Binding
+	// Diagnose opens the doctor's findings on the selected object; Fix
+	// applies the selected finding's fix (the findings screen, which
+	// shares the browser's keys).
+	Diagnose, Fix key.Binding
 
 	FilterLine  FilterLineKeys
 	PaletteLine PaletteLineKeys
@@ -76,7 +80,8 @@ type FormKeys struct{ Next, Prev, Up, Down, Cancel key.Binding }
 // drive screens while they load).
 type DriveWizardKeys struct{ Create, Back, Up, Down key.Binding }
 
-// ConfirmKeys are the delete and detach confirmations'.
+// ConfirmKeys are the delete and detach confirmations' and a doctor
+// fix's (Mode moves between its fields there).
 type ConfirmKeys struct{ Confirm, Cancel, Mode key.Binding }
 
 // ProgressKeys are the progress view's: Cancel rolls back, and pressed
@@ -133,6 +138,8 @@ func Default() Map {
 		NewDirPool:  bind("new dir pool", "n"),
 		NewRBDPool:  bind("new rbd pool", "b"),
 		Trust:       bind("trust host key", "y"),
+		Diagnose:    bind("diagnose (doctor)", "D"),
+		Fix:         bind("apply the fix", "f"),
 		FilterLine: FilterLineKeys{
 			Keep:  bind("keep", "enter"),
 			Clear: bind("clear", "esc"),
@@ -223,7 +230,8 @@ func (m *Map) Actions() []Action {
 		"describe", &m.Describe, "filter", &m.Filter, "sort", &m.Sort, "sort_desc", &m.SortDesc,
 		"create_drive", &m.CreateDrive, "attach_drive", &m.AttachDrive, "delete_drive", &m.DeleteDrive,
 		"detach_drive", &m.DetachDrive, "lvm_on_iscsi", &m.LVMOnISCSI,
-		"new_dir_pool", &m.NewDirPool, "new_rbd_pool", &m.NewRBDPool)
+		"new_dir_pool", &m.NewDirPool, "new_rbd_pool", &m.NewRBDPool,
+		"diagnose", &m.Diagnose, "fix", &m.Fix)
 	add(FilterLine, false, "filter.keep", &m.FilterLine.Keep, "filter.clear", &m.FilterLine.Clear,
 		"filter.erase", &m.FilterLine.Erase)
 	add(PaletteLine, false, "palette.run", &m.PaletteLine.Run, "palette.complete", &m.PaletteLine.Complete,

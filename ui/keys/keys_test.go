@@ -104,7 +104,7 @@ func TestDangerMarkComesFromTheFlag(t *testing.T) {
 		t.Fatal("delete and detach are not dangerous")
 	}
 	// A remap keeps the mark and the flag.
-	if err := km.Remap(map[string][]string{"delete_drive": {"D"}}); err != nil {
+	if err := km.Remap(map[string][]string{"delete_drive": {"X"}}); err != nil {
 		t.Fatal(err)
 	}
 	if !km.Dangerous(km.DeleteDrive) || !strings.HasSuffix(km.DeleteDrive.Help().Desc, DangerMark) {

@@ -1,5 +1,5 @@
 // Package palette is the `:` command line: it completes command names
-// (Tab) and host names after `host`, and returns the chosen command to the
+// (Tab) and host names after `host` and `diagnose`, and returns the chosen command to the
 // root, which dispatches it. Its keys are the keymap's PaletteLine
 // bindings. It imports model (for SafeText), themes and ui/keys only.
 package palette
@@ -34,7 +34,7 @@ type CloseMsg struct{}
 // New builds a palette for commands (pools, volumes…) and host names,
 // with km's PaletteLine keys.
 func New(commands, hosts []string, km keys.Map, st themes.Styles) Model {
-	cs := append([]string{"host", "quit", "help"}, commands...)
+	cs := append([]string{"host", "diagnose", "quit", "help"}, commands...)
 	sort.Strings(cs)
 	return Model{commands: cs, hosts: hosts, keys: km.PaletteLine, st: st}
 }
@@ -46,10 +46,10 @@ func (m Model) Input() string { return m.input }
 func (m Model) Completions() []string {
 	cmd, arg, hasArg := strings.Cut(m.input, " ")
 	var out []string
-	if hasArg && cmd == "host" {
+	if hasArg && takesHost(cmd) {
 		for _, h := range m.hosts {
 			if strings.HasPrefix(h, arg) {
-				out = append(out, "host "+h)
+				out = append(out, cmd+" "+h)
 			}
 		}
 		return out
@@ -98,6 +98,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	}
 	return m, nil
 }
+
+// takesHost: the commands whose argument is a host's URI.
+func takesHost(cmd string) bool { return cmd == "host" || cmd == "diagnose" }
 
 func commonPrefix(ss []string) string {
 	p := ss[0]

@@ -60,3 +60,20 @@ func TestPaletteKeysFollowTheKeymap(t *testing.T) {
 		t.Fatal("the close key does not close")
 	}
 }
+
+// `diagnose` completes host names as `host` does, and runs with the host
+// named (or none: the selected row's object).
+func TestPaletteDiagnoseCompletesHosts(t *testing.T) {
+	km := keys.Default()
+	m := New([]string{"pools"}, []string{"qemu:///system", "qemu+ssh://hv1/system"}, km, themes.Styles{})
+	for _, r := range "diagnose qemu+" {
+		m, _ = m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	if got := m.Completions(); len(got) != 1 || got[0] != "diagnose qemu+ssh://hv1/system" {
+		t.Fatalf("completions %q", got)
+	}
+	_, cmd := m.Update(keytest.Press(km.PaletteLine.Run))
+	if run, ok := cmd().(RunMsg); !ok || run.Cmd != "diagnose" || run.Arg != "qemu+ssh://hv1/system" {
+		t.Fatalf("enter gave %#v", cmd())
+	}
+}

@@ -1,6 +1,7 @@
 // Package hosts is the hosts view: each host's connection state, versions
 // and counts (words from render); Enter opens its pools. It imports
-// render, ui/views/kind and model types; never libvirtx.
+// render, ui/views/kind and model types; never libvirtx. Above the table
+// it counts the doctor's open findings (kind.Bannered).
 package hosts
 
 import (
@@ -80,6 +81,19 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 	return []kind.Action{{Binding: c.Keys.LVMOnISCSI, Open: func() common.Component {
 		return open(common.DriveTarget{HostURI: uri})
 	}}}
+}
+
+// Banner counts the doctor's open findings on the hosts in scope, from
+// what the store worked out when each host's last refresh completed.
+func (Kind) Banner(c kind.Ctx) (string, render.Mark) {
+	read := 0
+	for _, i := range c.Hosts() {
+		if c.Store.Hosts[i].Loaded {
+			read++
+		}
+	}
+	open, critical := c.Store.OpenFindings(c.Hosts())
+	return render.DoctorBanner(open, critical, read, c.Keys.Diagnose.Help().Key)
 }
 
 // Empty never happens: there is always at least one host.

@@ -73,6 +73,12 @@ type Detailer interface {
 	Detail(c Ctx, k string) string
 }
 
+// Bannered is a Kind that shows a line above its table (the hosts
+// screen's count of the doctor's findings), with the mark it reads as.
+type Bannered interface {
+	Banner(c Ctx) (string, render.Mark)
+}
+
 // Hosts returns the host indices in scope.
 func (c Ctx) Hosts() []int {
 	if c.Scope.Host >= 0 {

@@ -1,6 +1,7 @@
 // Package list is the one screen every resource kind is shown in: a
 // table fed from the store by a kind.Kind, with drill-down on Enter,
-// describe on `d`, the wizard keys the selection allows, and a message
+// describe on `d`, the doctor's findings on `D`, a kind's banner above
+// the table (kind.Bannered), the wizard keys the selection allows, and a message
 // when there is nothing to list. What a kind returns (cells, title,
 // detail, empty message) comes from render, escaped there: the list draws
 // it as it is. It imports ui/views/kind, ui/table, ui/describe, ui/common,
@@ -14,6 +15,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"stowage/render"
 	"stowage/themes"
 	"stowage/ui/common"
 	"stowage/ui/data"
@@ -30,6 +32,9 @@ type Deps struct {
 	Styles  themes.Styles
 	Actions common.Actions
 	NewPool func(host int, typ string) common.Component
+	// Diagnose opens the doctor's findings on an object of a host (the
+	// diagnose key); nil hides the key.
+	Diagnose func(host int, obj data.Object) common.Component
 	// Kinds is the registry from kind name to view.
 	Kinds map[string]kind.Kind
 }
@@ -128,6 +133,11 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 				return m, common.Push(describe.New(m.d.Store, host, obj, m.d.Keys, m.d.Styles))
 			}
 			return m, nil
+		case key.Matches(msg, m.d.Keys.Diagnose):
+			if host, obj, ok := m.DiagnoseTarget(); ok {
+				return m, common.Push(m.d.Diagnose(host, obj))
+			}
+			return m, nil
 		case key.Matches(msg, m.d.Keys.Back):
 			return m, common.Pop(nil)
 		}
@@ -138,8 +148,56 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		}
 	}
 	var cmd tea.Cmd
-	m.tbl, cmd = m.tbl.Update(msg)
+	m.tbl, cmd = m.tbl.Update(m.underBanner(msg))
 	return m, cmd
+}
+
+// DiagnoseTarget is the object the diagnose key (or `:diagnose`) opens
+// the doctor's findings on: the selected host, pool, drive, VM or secret.
+func (m *Model) DiagnoseTarget() (int, data.Object, bool) {
+	if m.d.Diagnose == nil {
+		return 0, data.Object{}, false
+	}
+	return m.k.Describe(m.ctx(), m.selected())
+}
+
+// banner is the kind's line above the table, styled, if it has one.
+func (m *Model) banner() (string, bool) {
+	b, ok := m.k.(kind.Bannered)
+	if !ok {
+		return "", false
+	}
+	text, mark := b.Banner(m.ctx())
+	st := m.d.Styles
+	style := st.Text
+	switch mark {
+	case render.Idle:
+		style = st.Muted
+	case render.Fine:
+		style = st.Good
+	case render.Attention:
+		style = st.Warn
+	case render.Broken:
+		style = st.Bad
+	}
+	return style.Render(ansi.Truncate(text, max(m.w, 1), "…")), true
+}
+
+// underBanner moves a mouse event into the table's coordinates, which
+// start under the banner.
+func (m *Model) underBanner(msg tea.Msg) tea.Msg {
+	if _, ok := m.k.(kind.Bannered); !ok {
+		return msg
+	}
+	switch ev := msg.(type) {
+	case tea.MouseClickMsg:
+		ev.Y--
+		return ev
+	case tea.MouseWheelMsg:
+		ev.Y--
+		return ev
+	}
+	return msg
 }
 
 // selectWanted moves the cursor to the row that shows what a closed screen
@@ -177,8 +235,16 @@ func (m *Model) selectWanted() {
 	}
 }
 
-// View draws the table, or the kind's empty message under the header.
+// View draws the banner, if any, above the rest.
 func (m *Model) View() string {
+	if b, ok := m.banner(); ok {
+		return b + "\n" + m.body()
+	}
+	return m.body()
+}
+
+// body draws the table, or the kind's empty message under the header.
+func (m *Model) body() string {
 	if m.tbl.Len() == 0 && m.tbl.Filter() == "" {
 		if msg := m.k.Empty(m.ctx()); msg != "" {
 			lines := strings.Split(m.tbl.View(), "\n")
@@ -204,6 +270,9 @@ const detailLines = 3
 
 // SetSize sizes the table, leaving room for the selected row's detail.
 func (m *Model) SetSize(w, h int) {
+	if _, ok := m.k.(kind.Bannered); ok {
+		h = max(h-1, 1)
+	}
 	m.w, m.h = w, h
 	if _, ok := m.k.(kind.Detailer); ok && h > detailLines+2 {
 		h -= detailLines
@@ -221,7 +290,9 @@ func (m *Model) bindings() (nav, acts []key.Binding) {
 	c, sel := m.ctx(), m.selected()
 	_, _, drill := m.k.Drill(c, sel)
 	_, _, desc := m.k.Describe(c, sel)
-	nav = []key.Binding{keys.Enable(m.d.Keys.Enter, drill), keys.Enable(m.d.Keys.Describe, desc), m.d.Keys.Back}
+	_, _, diag := m.DiagnoseTarget()
+	nav = []key.Binding{keys.Enable(m.d.Keys.Enter, drill), keys.Enable(m.d.Keys.Describe, desc),
+		keys.Enable(m.d.Keys.Diagnose, diag), m.d.Keys.Back}
 	for _, a := range m.k.Actions(c, sel) {
 		acts = append(acts, a.Binding)
 	}
