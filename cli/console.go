@@ -19,6 +19,7 @@ func newConsole(e *env.Env) (*app.Model, func()) {
 	hosts := connect.New(e.Hosts, libvirtx.Options{Timeout: e.Timeout, ReadOnly: e.ReadOnly, SSHConfig: e.SSHConfig}, libvirtx.DefaultBackoff)
 	// The first pool and host-key trust run through plan, audited.
 	hosts.Plan = plan.Runner{Audit: e.Audit, Log: e.Log}
+	hosts.Doctor = doctorFor(e)
 	store := data.NewStore(hosts, e.Timeout)
 	// One line per run when the last host's first refresh ends: how long
 	// a fleet takes to show whole, and how many hosts came up.

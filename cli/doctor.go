@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"stowage/cli/env"
+	"stowage/connect"
 	"stowage/doctor"
 	"stowage/libvirtx"
 	"stowage/model"
@@ -167,16 +168,33 @@ func diagnoseHost(ctx context.Context, e *env.Env, uri string) []model.Finding {
 		return []model.Finding{unreachable(uri, err)}
 	}
 	defer c.Close()
-	h := c.Inventory(ctx)
-	return append(hostFindings(ctx, e, c, h), storageFindings(ctx, c, h)...)
+	return doctorFor(e).Diagnose(ctx, c, c.Inventory(ctx))
+}
+
+// doctorFor is the doctor `stowage doctor` and the console share (see
+// connect.Doctor): the storage probes, the Ceph checks through e's Ceph
+// access, and break-lock.
+func doctorFor(e *env.Env) connect.Doctor {
+	return connect.Doctor{
+		Probes: storageFindings,
+		Ceph: func(ctx context.Context, c *libvirtx.Conn, h model.HostInfo) []model.Finding {
+			return diagnoseCeph(ctx, e, c, h)
+		},
+		BreakLock: func(ctx context.Context, c *libvirtx.Conn, h model.HostInfo, a model.FixAction) error {
+			return breakLock(ctx, e, c, h, a)
+		},
+	}
 }
 
 // storageFindings runs the checks that probe beyond the inventory: the
 // iscsi pools' targets and the logical pools' VGs (see
-// libvirtx.ProbeISCSIPool for the one refresh that makes). Not part of
-// hostFindings: a fix's re-diagnosis needs none of them (their fixes are
-// commands), and must not refresh pools on the way.
+// libvirtx.ProbeISCSIPool for the one refresh that makes). A fix's
+// re-check runs none of them (their fixes are commands), so it never
+// refreshes pools on the way.
 func storageFindings(ctx context.Context, c *libvirtx.Conn, h model.HostInfo) []model.Finding {
+	if testDriver(h.URI) {
+		return nil
+	}
 	var probes []model.ISCSIProbe
 	for _, p := range doctor.ProbedISCSIPools(h) {
 		probes = append(probes, c.ProbeISCSIPool(ctx, p))
@@ -185,22 +203,6 @@ func storageFindings(ctx context.Context, c *libvirtx.Conn, h model.HostInfo) []
 	if doctor.NeedsVGProbe(h) {
 		fs = append(fs, doctor.MissingPVs(h, c.ProbeVolumeGroups(ctx))...)
 	}
-	return fs
-}
-
-// hostFindings is every check on a host read into h over c: libvirt's,
-// the probes', and Ceph's for its rbd pools.
-func hostFindings(ctx context.Context, e *env.Env, c *libvirtx.Conn, h model.HostInfo) []model.Finding {
-	fs := doctor.Libvirt(h)
-	for _, msg := range h.Errors {
-		fs = append(fs, model.Finding{
-			Severity: model.SeverityWarning, Object: "host " + h.URI, Check: "host.partial",
-			Message:  "Part of the host could not be read, so the checks that need it were skipped: " + msg + ".",
-			Evidence: msg,
-		})
-	}
-	fs = append(fs, diagnoseCeph(ctx, e, c, h)...)
-	model.SortFindings(fs)
 	return fs
 }
 

@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/x/term"
 
@@ -60,47 +59,16 @@ func doctorFix(ctx context.Context, e *env.Env, f doctorFlags, stdout, stderr io
 		return 1
 	}
 	defer c.Close()
-	h := c.Inventory(ctx)
-	found := doctor.Find(hostFindings(ctx, e, c, h), kind, target)
-	if found == nil && len(h.Errors) > 0 {
-		// A partial read proves nothing: say what could not be read.
-		return refuse("%s could not be read in full (%s), so stowage cannot confirm %s is still needed: nothing done; try again",
-			uri, strings.Join(h.Errors, "; "), f.fix)
-	}
-	if found == nil {
-		return refuse("no finding on %s asks for %s any more (another admin may have fixed it): nothing done", uri, f.fix)
-	}
-	fmt.Fprintf(stderr, "fixing: %s\n", model.SafeText(found.Message))
-	var value []byte
-	if kind == model.FixSetSecret {
-		if value, err = readSecretValue(f.secretFile, target, stderr); err != nil {
-			return refuse("%v", err)
-		}
-		defer clear(value)
-	}
-	start := time.Now()
-	if kind == model.FixBreakLock {
-		err = breakLock(ctx, e, c, h, *found.Action)
-	} else {
-		err = doctor.ApplyLibvirt(ctx, c, h, *found.Action, value)
-	}
-	if errors.Is(err, doctor.ErrNotApplied) {
-		return refuse("%v", err)
-	}
-	r.Record(action, target, resultOf(err), err, time.Since(start))
+	a := model.FixAction{Kind: kind, Host: uri, Target: target}
+	err = doctorFor(e).Fix(ctx, r, c, a, func() ([]byte, error) {
+		return readSecretValue(f.secretFile, target, stderr)
+	})
 	if err != nil {
-		fmt.Fprintf(stderr, "stowage doctor: %s %s: %v\n", kind, target, err)
+		fmt.Fprintln(stderr, "stowage doctor:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "fixed: %s %s on %s\n", kind, model.SafeText(target), uri)
 	return 0
-}
-
-func resultOf(err error) string {
-	if err != nil {
-		return plan.ResultFailed
-	}
-	return plan.ResultOK
 }
 
 func oneURI(uris uriList) string {

@@ -175,7 +175,8 @@ func TestGoldenScreens(t *testing.T) {
 			waitText(t, w, "doctor: ")
 			tm.Send(keyPress(km.Diagnose))
 			waitScreen(t, w, func(s string) bool {
-				return strings.Contains(s, "Doctor: host") && !strings.Contains(s, "reading the host again")
+				return strings.Contains(s, "Doctor: host") && !strings.Contains(s, "reading the host again") &&
+					!strings.Contains(s, "still running")
 			})
 		}},
 		{"help_on_pools", func(t *testing.T, tm *teatest.TestModel, w *screenWatch) {

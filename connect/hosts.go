@@ -22,6 +22,9 @@ import (
 type Hosts struct {
 	sessions []*libvirtx.Session
 	opts     libvirtx.Options
+	// Doctor is the doctor's checks and fixes beyond the pure ones
+	// (cli sets it: the storage probes, Ceph, break-lock).
+	Doctor Doctor
 	// Plan is the template of the runner every mutation made here goes
 	// through (audit log, logger; tests set FailAfter); Host and Events
 	// are filled in per call.

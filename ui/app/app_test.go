@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,8 @@ type fake struct {
 	mu    sync.Mutex
 	fixes []fixCall
 	fixed func(f *fake, i int, a model.FixAction) error
+	// extra are the findings the whole diagnosis adds (probes, Ceph).
+	extra []model.Finding
 }
 
 // fixCall is one ApplyFix call: value is the caller's slice itself, so a
@@ -71,6 +74,11 @@ func (f *fake) ApplyFix(_ context.Context, i int, a model.FixAction, value []byt
 		return errors.New("no fixes in the fake")
 	}
 	return f.fixed(f, i, a)
+}
+func (f *fake) Diagnose(_ context.Context, i int) ([]model.Finding, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.extra), nil
 }
 func (f *fake) Status(i int) model.Status {
 	if f.err[i] != nil {

@@ -261,3 +261,34 @@ func TestFixKeyAbsentUnderReadOnly(t *testing.T) {
 		t.Fatalf("a fix was applied under --readonly: %+v", f.fixes)
 	}
 }
+
+// The whole diagnosis (the storage probes and Ceph checks, Backend.Diagnose)
+// joins the store's findings on the screen: a stale RBD lock on an image
+// the VM uses shows on the VM's screen, in severity order, once, and its
+// break-lock fix is offered.
+func TestDiagnoseAddsTheWholeDiagnosis(t *testing.T) {
+	lock := model.Finding{Severity: model.SeverityWarning, Object: "rbd image vms/root", Check: "rbd.stale-lock",
+		Message: "Image vms/root has an exclusive lock held by client.4123.", Evidence: "rbd list lockers vms/root: client.4123",
+		Related: []string{"image:vms/root", "vm:vm\x1b[31m"},
+		Action:  &model.FixAction{Kind: model.FixBreakLock, Target: "vms/root", Detail: map[string]string{"locker": "client.4123", "cookie": "auto 1"}}}
+	f := &fake{uris: []string{"test:///sick"}, parts: [][]model.Part{sickHost()}, err: []error{nil}, extra: []model.Finding{lock}}
+	m := newModel(t, f, common.Actions{})
+	km := keys.Default()
+	press(t, m, km.VMs)
+	press(t, m, km.Diagnose)
+	fs := topDiagnose(t, m).Findings()
+	var checks []string
+	for _, f := range fs {
+		checks = append(checks, f.Severity.String()+" "+f.Check)
+	}
+	if got := strings.Join(checks, ","); got != "critical disk.secret-missing,critical pool.inactive-in-use,warning pool.no-autostart-in-use,warning rbd.stale-lock" {
+		t.Fatalf("the VM's findings with the whole diagnosis: %s", got)
+	}
+	view := m.View().Content
+	if !strings.Contains(view, "rbd image vms/root") || strings.Contains(view, "still running") {
+		t.Fatalf("the lock finding is not shown, or the screen still waits:\n%s", view)
+	}
+	if !diagnose.Fixable(fs[3]) {
+		t.Error("break-lock is not offered as a fix")
+	}
+}

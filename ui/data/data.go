@@ -55,6 +55,9 @@ type Backend interface {
 	// a refusal too (always under --readonly). value is set-secret's
 	// value, cleared before ApplyFix returns.
 	ApplyFix(ctx context.Context, host int, a model.FixAction, value []byte) error
+	// Diagnose runs every doctor check on host, the ones that make calls
+	// of their own too (storage probes, Ceph), on a connection of its own.
+	Diagnose(ctx context.Context, host int) ([]model.Finding, error)
 }
 
 // UnknownHostKey is the SSH host key a host's last dial did not know.
@@ -467,6 +470,19 @@ func (s *Store) Describe(i int, o Object, reply func(string, error) tea.Msg) tea
 		defer cancel()
 		x, err := b.Describe(ctx, i, o)
 		return reply(x, err)
+	}
+}
+
+// Diagnose runs the backend's whole diagnosis of host i as a Cmd. It
+// makes several calls (the Ceph checks reach each cluster), each bounded
+// by the timeout, so the whole is bounded by four of them.
+func (s *Store) Diagnose(i int, reply func([]model.Finding, error) tea.Msg) tea.Cmd {
+	b, timeout := s.backend, 4*s.timeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		fs, err := b.Diagnose(ctx, i)
+		return reply(fs, err)
 	}
 }
 

@@ -29,6 +29,9 @@ func (oneHost) TrustHostKey(int, *model.UnknownHostKeyError) error { return nil 
 func (oneHost) ApplyFix(context.Context, int, model.FixAction, []byte) error {
 	return errors.New("no fixes")
 }
+func (oneHost) Diagnose(context.Context, int) ([]model.Finding, error) {
+	return nil, errors.New("no doctor")
+}
 
 // A refresh's results carry its Route: once a newer refresh started, the
 // older one's parts are drained but dropped and its end is ignored; a

@@ -8,7 +8,10 @@
 // Cmd; every libvirt call in it is bounded by the connection's timeout),
 // so that the findings it lists are current; then it lists the findings
 // the store worked out for the host (doctor.Libvirt, see data.Host) that
-// concern the object, most severe first, escaped by render. A fix runs
+// concern the object, most severe first, escaped by render. Alongside, it
+// asks the backend for the whole diagnosis (Store.Diagnose: the storage
+// probes and the Ceph checks too, which make calls of their own) and adds
+// those findings when they arrive. A fix runs
 // through the backend's ApplyFix (connect: a fresh connection and
 // inventory, the fix only while a finding still asks for it, audited);
 // then the host is read again and the list follows. Under --readonly the
@@ -63,6 +66,15 @@ type Model struct {
 	fresh bool
 	// findings are those of the host's that concern obj.
 	findings []model.Finding
+	// req routes the whole diagnosis's reply; full is its findings, once
+	// done (fullDone), or fullErr.
+	req      common.Requests
+	full     []model.Finding
+	fullDone bool
+	fullErr  error
+	// moved is set once the admin moved the cursor: until then the
+	// cursor goes back to the most severe finding when more arrive.
+	moved bool
 	cursor   int
 	// note says what the last fix did.
 	note string
@@ -90,8 +102,30 @@ func (m *Model) what() string {
 	return m.obj.Kind + " " + model.SafeText(m.obj.Name)
 }
 
-// Init re-reads the host: the findings are shown once that read is done.
-func (m *Model) Init() tea.Cmd { return m.reread() }
+// diagnosedMsg is the whole diagnosis of the screen's host.
+type diagnosedMsg struct {
+	common.Route
+	findings []model.Finding
+	err      error
+}
+
+// Init re-reads the host (the findings are shown once that read is done)
+// and asks for the whole diagnosis.
+func (m *Model) Init() tea.Cmd { return tea.Batch(m.reread(), m.diagnoseAll()) }
+
+// Owns implements common.Owner for the whole diagnosis's reply.
+func (m *Model) Owns(r common.Route) (mine, current bool) { return m.req.Owns(r) }
+
+func (m *Model) diagnoseAll() tea.Cmd {
+	if m.host < 0 || m.host >= len(m.d.Store.Hosts) {
+		return nil
+	}
+	r := m.req.New()
+	m.fullDone, m.fullErr = false, nil
+	return m.d.Store.Diagnose(m.host, func(fs []model.Finding, err error) tea.Msg {
+		return diagnosedMsg{Route: r, findings: fs, err: err}
+	})
+}
 
 func (m *Model) reread() tea.Cmd {
 	if m.host < 0 || m.host >= len(m.d.Store.Hosts) {
@@ -137,10 +171,18 @@ func (m *Model) Update(msg tea.Msg) (common.Component, tea.Cmd) {
 		if msg.Host == m.host {
 			m.follow()
 		}
+	case diagnosedMsg:
+		if m.req.Current(msg.Route) {
+			m.full, m.fullErr, m.fullDone = msg.findings, msg.err, true
+			m.follow()
+			if !m.moved {
+				m.cursor = 0
+			}
+		}
 	case FixedMsg:
 		if msg.Host == m.host {
 			m.note = fmt.Sprintf("fixed: %s %s", msg.Action.Kind, model.SafeText(msg.Action.Target))
-			return m, m.reread()
+			return m, tea.Batch(m.reread(), m.diagnoseAll())
 		}
 	case tea.KeyPressMsg:
 		km := m.d.Keys
@@ -180,7 +222,16 @@ func (m *Model) follow() {
 		sel = &m.findings[m.cursor]
 	}
 	m.findings = m.findings[:0:0]
-	for _, f := range h.Findings {
+	all := slices.Clone(h.Findings)
+	for _, f := range m.full {
+		if !slices.ContainsFunc(all, func(g model.Finding) bool {
+			return g.Check == f.Check && g.Object == f.Object && g.Message == f.Message
+		}) {
+			all = append(all, f)
+		}
+	}
+	model.SortFindings(all)
+	for _, f := range all {
 		if Concerns(f, m.obj) {
 			m.findings = append(m.findings, f)
 		}
@@ -195,6 +246,7 @@ func (m *Model) follow() {
 }
 
 func (m *Model) move(d int) {
+	m.moved = true
 	m.cursor = max(0, min(m.cursor+d, len(m.findings)-1))
 }
 
@@ -204,7 +256,7 @@ func Fixable(f model.Finding) bool {
 		return false
 	}
 	switch f.Action.Kind {
-	case model.FixStartPool, model.FixAutostartPool, model.FixSetSecret:
+	case model.FixStartPool, model.FixAutostartPool, model.FixSetSecret, model.FixBreakLock:
 		return true
 	}
 	return false
@@ -237,6 +289,12 @@ func (m *Model) View() string {
 	case h.Err != nil:
 		head = append(head, st.Bad.Render("the host could not be read again: ")+st.Text.Render(model.SafeText(h.Err.Error())),
 			st.Warn.Render("these findings are from its last complete read"))
+	}
+	switch {
+	case !m.fullDone:
+		head = append(head, st.Muted.Render("the storage probes and Ceph checks are still running…"))
+	case m.fullErr != nil:
+		head = append(head, st.Warn.Render("the storage probes and Ceph checks did not finish: ")+st.Text.Render(model.SafeText(m.fullErr.Error())))
 	}
 	if len(m.findings) == 0 {
 		head = append(head, "", st.Good.Render("No findings: nothing the doctor checks is wrong with "+m.what()+"."))
