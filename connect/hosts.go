@@ -26,6 +26,9 @@ type Hosts struct {
 	// through (audit log, logger; tests set FailAfter); Host and Events
 	// are filled in per call.
 	Plan plan.Runner
+	// CephAccess reaches a host's Ceph for the Ceph view (nil: the view
+	// says the console cannot read Ceph).
+	CephAccess CephAccess
 }
 
 // runner is l.Plan for host i, sending its events to events (may be nil).

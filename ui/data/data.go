@@ -124,6 +124,8 @@ type Store struct {
 	Hosts   []Host
 	backend Backend
 	timeout time.Duration
+	// ceph is each host's Ceph view data (ceph.go), read on demand.
+	ceph []*Ceph
 	// OnFirstLoad, when set, is called (from a Cmd, never in Update) once
 	// every host's first refresh has ended: the moment the console first
 	// shows the whole fleet, which stowage logs for admins.
