@@ -25,8 +25,8 @@ func cephFixture() model.CephView {
 		Images: []model.CephImage{
 			{RBDImage: model.RBDImage{Pool: "rbd", Name: "vm-disk", ID: "abc", Size: 10 << 30, Used: 1 << 30,
 				UsedMethod: "diff-iterate whole-object", Encryption: "luks2", Features: []string{"layering", "exclusive-lock"},
-				Watchers: []model.RBDWatcher{{Address: "10.0.0.5:0/1", Host: "10.0.0.5", Client: 4100, Cookie: 7}},
-				Lockers:  []model.RBDLocker{{Client: "client.4100", Cookie: "auto 7", Address: "10.0.0.5:0/1", Host: "10.0.0.5", Exclusive: true}},
+				Watchers:  []model.RBDWatcher{{Address: "10.0.0.5:0/1", Host: "10.0.0.5", Client: 4100, Cookie: 7}},
+				Lockers:   []model.RBDLocker{{Client: "client.4100", Cookie: "auto 7", Address: "10.0.0.5:0/1", Host: "10.0.0.5", Exclusive: true}},
 				Snapshots: []model.RBDSnapshot{{ID: 4, Name: "before-upgrade", Size: 10 << 30}},
 				Parent:    "rbd/golden@base"},
 				LibvirtPool: "ceph", VMs: []string{"web1"}},
