@@ -305,9 +305,9 @@ func (Images) Load(c kind.Ctx) tea.Cmd { return load(c) }
 
 // Columns are the images table's.
 func (Images) Columns(c kind.Ctx) []table.Column {
-	return kind.Columns(c, render.ImageColumns(), []table.Column{{Width: 20, Flex: true}, {Width: 9, Right: true},
-		{Width: 9, Right: true}, {Width: 10}, {Width: 18, Flex: true}, {Width: 18, Flex: true}, {Width: 5, Right: true},
-		{Width: 10}, {Width: 12}, {Width: 12, Flex: true}})
+	return kind.Columns(c, render.ImageColumns(), []table.Column{{Width: 20, Flex: true}, {Width: 8, Right: true},
+		{Width: 8, Right: true}, {Width: 10}, {Width: 14, Flex: true}, {Width: 20, Flex: true}, {Width: 5, Right: true},
+		{Width: 8, Flex: true}, {Width: 14, Flex: true}, {Width: 12, Flex: true}})
 }
 
 // image is one image in scope.
@@ -416,7 +416,7 @@ func (Image) Load(c kind.Ctx) tea.Cmd { return load(c) }
 
 // Columns are the detail's two.
 func (Image) Columns(c kind.Ctx) []table.Column {
-	return kind.Columns(c, render.ImageDetailColumns(), []table.Column{{Width: 12}, {Width: 60, Flex: true}})
+	return kind.Columns(c, render.ImageDetailColumns(), []table.Column{{Width: 13}, {Width: 60, Flex: true}})
 }
 
 // the image in scope: the first that matches (one, once scoped by a
@@ -440,7 +440,9 @@ func (Image) Rows(c kind.Ctx) []table.Row {
 	}
 	var out []table.Row
 	for n, r := range render.ImageDetail(*im.im) {
-		out = append(out, kind.Row(c, im.host, fmt.Sprintf("%04d", n), r, nil))
+		// Sorted by their place: the facts read in the order render gives.
+		n := fmt.Sprintf("%04d", n)
+		out = append(out, kind.Row(c, im.host, n, r, []string{n}))
 	}
 	return out
 }
