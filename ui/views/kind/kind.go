@@ -3,7 +3,8 @@
 // the store, drill-down, describe and the actions a selection allows. The
 // words and cells come from render (escaped there); a kind adds the
 // layout (widths, sort keys, tones). It imports render, ui/data, ui/table,
-// ui/common and ui/keys; never libvirtx, never lipgloss.
+// ui/common, ui/keys and bubbletea (a Loader's Cmd); never libvirtx,
+// never lipgloss.
 package kind
 
 import (
