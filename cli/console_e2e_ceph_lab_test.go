@@ -22,21 +22,8 @@ func TestLabConsoleCephView(t *testing.T) {
 	id := fmt.Sprintf("t-view-%06d", time.Now().UnixNano()%1e6)
 	image, vm := id, id+"-vm"
 	spec := env.CephPool + "/" + image
-	t.Cleanup(func() {
-		_, _ = virsh(t, env.URI, "undefine", vm)
-		if out, err := labRBD(t, env, "lock", "ls", spec); err == nil {
-			for line := range strings.Lines(out) {
-				if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "client.") {
-					_, _ = labRBD(t, env, "lock", "rm", spec, f[1], f[0])
-				}
-			}
-		}
-		_, _ = labRBD(t, env, "rm", spec)
-		_, _ = virsh(t, env.URI, "pool-refresh", env.RBDPool)
-	})
-	if _, err := labRBD(t, env, "create", spec, "--size", "16M"); err != nil {
-		t.Fatal(err)
-	}
+	labImage(t, env, spec)
+	t.Cleanup(func() { _, _ = virsh(t, env.URI, "undefine", vm) })
 	if _, err := labRBD(t, env, "lock", "add", spec, "view-test"); err != nil {
 		t.Fatal(err)
 	}
