@@ -11,10 +11,8 @@ import (
 
 	"stowage/model"
 	"stowage/ui/common"
-	"stowage/ui/data"
 	"stowage/ui/keys"
 	"stowage/ui/views/ceph"
-	"stowage/ui/views/kind"
 )
 
 // cephFake is the fake backend with the Ceph capability: each read
@@ -68,11 +66,8 @@ func cephViews(fsid string) []model.CephView {
 func newCephModel(t *testing.T, answers ...cephAnswer) (*Model, *cephFake) {
 	t.Helper()
 	f := &cephFake{fake: &fake{uris: []string{"test:///one"}, parts: [][]model.Part{rbdHost()}, err: []error{nil}}, answers: answers}
-	pal := newModel(t, f.fake, common.Actions{}) // the palette and styles as every test has them
-	m := New(Deps{Store: data.NewStore(f, pal.d.Store.Timeout()), Keys: pal.d.Keys, Styles: pal.d.Styles,
-		Refresh: pal.d.Refresh, Kinds: pal.d.Kinds, Tick: pal.d.Tick})
+	m := newModelFrom(t, f, Deps{Keys: keys.Default()})
 	m.Update(tea.WindowSizeMsg{Width: 160, Height: 30})
-	drain(t, m, m.Init())
 	return m, f
 }
 
@@ -85,20 +80,13 @@ func rowText(t *testing.T, m *Model) string {
 	return b.String()
 }
 
-func selectRow(t *testing.T, m *Model, key string) {
-	t.Helper()
-	if !topList(t, m).Table().Select(key) {
-		t.Fatalf("no row %q in %s:\n%s", key, topList(t, m).Kind(), rowText(t, m))
-	}
-}
-
 // The view key opens the clusters; Enter drills to the cluster's pools,
 // the pool's images and one image, each read from the one Ceph read;
 // Esc walks back up.
 func TestCephViewDrillsDown(t *testing.T) {
 	m, f := newCephModel(t, cephAnswer{views: cephViews("f00d")})
 	km := keys.Default()
-	selectRow(t, m, kind.RowKey(0, "default"))
+	selectRow(t, m, "default")
 	press(t, m, km.Ceph) // on a dir pool: every cluster
 	if l := topList(t, m); l.Kind() != ceph.ClustersName || l.Table().Len() != 1 {
 		t.Fatalf("ceph key opened %s with %d rows", l.Kind(), l.Table().Len())
@@ -115,7 +103,7 @@ func TestCephViewDrillsDown(t *testing.T) {
 	if !strings.Contains(rows, "|ceph|1\n") || !strings.Contains(rows, "other|") || !strings.Contains(rows, "|-|-\n") {
 		t.Errorf("pools:\n%s", rows)
 	}
-	selectRow(t, m, kind.RowKey(0, "f00d/client.libvirt\x00rbd"))
+	selectRow(t, m, "rbd")
 	press(t, m, km.Enter)
 	if l := topList(t, m); l.Kind() != ceph.ImagesName || l.Table().Len() != 1 {
 		t.Fatalf("enter opened %s with %d rows", l.Kind(), l.Table().Len())
@@ -144,7 +132,7 @@ func TestCephViewDrillsDown(t *testing.T) {
 func TestCephKeyOnRBDRows(t *testing.T) {
 	m, _ := newCephModel(t, cephAnswer{views: cephViews("f00d")})
 	km := keys.Default()
-	selectRow(t, m, kind.RowKey(0, "ceph"))
+	selectRow(t, m, "ceph")
 	depth := len(m.Stack())
 	press(t, m, km.Ceph)
 	l := topList(t, m)
@@ -153,7 +141,7 @@ func TestCephKeyOnRBDRows(t *testing.T) {
 	}
 	press(t, m, km.Back)
 	press(t, m, km.Enter) // the rbd pool's drives
-	selectRow(t, m, kind.RowKey(0, "ceph/vm-disk"))
+	selectRow(t, m, "ceph/vm-disk")
 	press(t, m, km.Ceph)
 	if l := topList(t, m); l.Kind() != ceph.ImageName || !strings.Contains(rowText(t, m), "VMs|web1") {
 		t.Fatalf("on an rbd drive: %s\n%s", l.Kind(), rowText(t, m))
@@ -174,7 +162,7 @@ func TestCephStaleReadDropped(t *testing.T) {
 	if v := m.d.Store.CephOf(0).Views; len(v) != 1 || v[0].Cluster.FSID != "new" {
 		t.Fatalf("store holds %+v after a stale answer", v)
 	}
-	selectRow(t, m, kind.RowKey(0, "default"))
+	selectRow(t, m, "default")
 	press(t, m, keys.Default().Ceph)
 	if rows := rowText(t, m); !strings.HasPrefix(rows, "new|") {
 		t.Errorf("rows after a stale answer:\n%s", rows)
@@ -187,7 +175,7 @@ func TestCephErrorShown(t *testing.T) {
 	m, _ := newCephModel(t, cephAnswer{err: errors.New("no answer from Ceph within 4s")},
 		cephAnswer{views: cephViews("f00d")}, cephAnswer{err: errors.New("monitor refused")})
 	km := keys.Default()
-	selectRow(t, m, kind.RowKey(0, "default"))
+	selectRow(t, m, "default")
 	press(t, m, km.Ceph)
 	if v := m.View().Content; !strings.Contains(v, "Cannot read Ceph: test:///one: no answer from Ceph within 4s") ||
 		!strings.Contains(v, "Ceph of test:///one: no answer") {
