@@ -19,6 +19,13 @@
 // key fails within it, never hangs. Recording a fix in the audit log and
 // asking for confirmation is the caller's job.
 //
+// HostViews (host.go) is the one gathering of what a libvirt host's rbd
+// pools reach: HostClusters groups the pools by cluster and cephx user
+// through an Access the caller gives (cli/env's CephConfig), and each
+// cluster is read into a model.CephView tied to the host's libvirt pools
+// and VMs; `stowage doctor`, `stowage inventory --ceph` and the console's
+// Ceph view (through connect) all use it.
+//
 // It imports model only; never libvirtx, ui, themes, bubbletea or lipgloss.
 // Built with the noceph tag it compiles without cgo or Ceph's libraries,
 // and every call returns ErrNoCeph, so stowage still runs on a hypervisor

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"time"
 
+	"stowage/ceph"
 	"stowage/cli/env"
 	"stowage/connect"
 	"stowage/libvirtx"
+	"stowage/model"
 	"stowage/plan"
 	"stowage/ui/app"
 	"stowage/ui/data"
@@ -20,6 +23,10 @@ func newConsole(e *env.Env) (*app.Model, func()) {
 	// The first pool and host-key trust run through plan, audited.
 	hosts.Plan = plan.Runner{Audit: e.Audit, Log: e.Log}
 	hosts.Doctor = doctorFor(e)
+	// The Ceph view reaches Ceph as the doctor and `inventory --ceph` do.
+	hosts.CephAccess = func(ctx context.Context, c *libvirtx.Conn, uri string, p model.Pool) (ceph.Config, error) {
+		return e.CephConfig(ctx, c, p, uri, "", "")
+	}
 	store := data.NewStore(hosts, e.Timeout)
 	// One line per run when the last host's first refresh ends: how long
 	// a fleet takes to show whole, and how many hosts came up.

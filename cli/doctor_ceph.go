@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"stowage/ceph"
@@ -13,52 +12,12 @@ import (
 	"stowage/model"
 )
 
-// cephCluster is one cluster the host's rbd pools point at, as one cephx
-// user reaches it, with the Ceph pools it holds for those libvirt pools.
-type cephCluster struct {
-	cfg       ceph.Config
-	cephPools []string
-	libvirt   []model.PoolInfo
-}
-
-// cephClusters groups a host's active rbd pools by how stowage reaches
-// their cluster (monitors, user, conf). A pool whose access cannot be
-// decided (no keyring, say) is a finding naming what is missing.
-func cephClusters(ctx context.Context, e *env.Env, c *libvirtx.Conn, h model.HostInfo) ([]*cephCluster, []model.Finding) {
-	var out []*cephCluster
-	var fs []model.Finding
-	byKey := map[string]*cephCluster{}
-	for _, p := range h.Pools {
-		if p.Type != model.PoolRBD || !p.Active {
-			continue
-		}
-		cfg, err := e.CephConfig(ctx, c, p.Pool, h.URI, "", "")
-		if err != nil {
-			fs = append(fs, model.Finding{
-				Severity: model.SeverityWarning, Object: fmt.Sprintf("pool %s on %s", p.Name, h.URI), Check: "ceph.access",
-				Message:  fmt.Sprintf("stowage cannot reach the Ceph cluster behind pool %s, so its Ceph checks did not run.", p.Name),
-				Evidence: err.Error(), Related: []string{"pool:" + p.Name},
-				Fix: "give this host ceph_conf and ceph_keyring in config.yaml, or install the pool user's keyring where librados looks",
-			})
-			continue
-		}
-		// The configured timeout bounds a dead monitor or a refused key.
-		cfg.Timeout = e.Timeout
-		key := strings.Join(cfg.Monitors, ",") + "|" + cfg.User + "|" + cfg.ConfFile + "|" + cfg.Keyring
-		cl := byKey[key]
-		if cl == nil {
-			cl = &cephCluster{cfg: cfg}
-			byKey[key] = cl
-			out = append(out, cl)
-		} else {
-			clear(cfg.Key)
-		}
-		if !slices.Contains(cl.cephPools, p.SourceName) {
-			cl.cephPools = append(cl.cephPools, p.SourceName)
-		}
-		cl.libvirt = append(cl.libvirt, p)
+// cephAccess is how stowage reaches the Ceph behind host uri's rbd pools
+// on libvirt connection c (config.yaml, then librados's conventions).
+func cephAccess(e *env.Env, c *libvirtx.Conn, uri string) ceph.Access {
+	return func(ctx context.Context, p model.Pool) (ceph.Config, error) {
+		return e.CephConfig(ctx, c, p, uri, "", "")
 	}
-	return out, fs
 }
 
 // diagnoseCeph runs the Ceph checks for every cluster a host's rbd pools
@@ -68,23 +27,23 @@ func diagnoseCeph(ctx context.Context, e *env.Env, c *libvirtx.Conn, h model.Hos
 	if testDriver(h.URI) {
 		return nil
 	}
-	clusters, out := cephClusters(ctx, e, c, h)
+	clusters, out := ceph.HostClusters(ctx, h, cephAccess(e, c, h.URI), e.Timeout)
 	for _, cl := range clusters {
-		o := ceph.DoctorOptions{Pools: cl.cephPools}
-		if admin, ok := env.CephAdmin(cl.cfg); ok && cl.cfg.User != "admin" {
+		o := ceph.DoctorOptions{Pools: cl.CephPools}
+		if admin, ok := env.CephAdmin(cl.Config); ok && cl.Config.User != "admin" {
 			o.Admin = admin
 		}
-		fs, err := ceph.Diagnose(ctx, cl.cfg, o)
-		clear(cl.cfg.Key)
+		fs, err := ceph.Diagnose(ctx, cl.Config, o)
+		clear(cl.Config.Key)
 		if err != nil {
 			fs = append(fs, model.Finding{
-				Severity: model.SeverityWarning, Object: "ceph cluster of pool " + cl.libvirt[0].Name, Check: "ceph.partial",
+				Severity: model.SeverityWarning, Object: "ceph cluster of pool " + cl.Libvirt[0].Name, Check: "ceph.partial",
 				Message:  "Some Ceph checks could not run, so this report may miss what they look for.",
 				Evidence: err.Error(),
 			})
 		}
 		for i := range fs {
-			linkImage(&fs[i], h, cl.libvirt)
+			linkImage(&fs[i], h, cl.Libvirt)
 		}
 		out = append(out, fs...)
 	}

@@ -28,6 +28,31 @@ func labRBD(t *testing.T, env lab.Env, args ...string) (string, error) {
 	return string(out), nil
 }
 
+// labRemoveImage removes a test's RBD image with every lock on it, and
+// lets the lab's rbd pool see it gone.
+func labRemoveImage(t *testing.T, env lab.Env, spec string) {
+	t.Helper()
+	if out, err := labRBD(t, env, "lock", "ls", spec); err == nil {
+		for line := range strings.Lines(out) {
+			if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "client.") {
+				_, _ = labRBD(t, env, "lock", "rm", spec, f[1], f[0])
+			}
+		}
+	}
+	_, _ = labRBD(t, env, "rm", spec)
+	_, _ = virsh(t, env.URI, "pool-refresh", env.RBDPool)
+}
+
+// labImage creates a 16 MiB RBD image as the lab's admin, removed with its
+// locks when the test ends.
+func labImage(t *testing.T, env lab.Env, spec string) {
+	t.Helper()
+	t.Cleanup(func() { labRemoveImage(t, env, spec) })
+	if _, err := labRBD(t, env, "create", spec, "--size", "16M"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLabDoctorCombinedScenario is the 3 a.m. page: a VM with a lost disk
 // secret and a stale-locked RBD image on the same host. The doctor reports
 // both about the VM, the secret first (critical) then the lock (warning),
@@ -40,21 +65,8 @@ func TestLabDoctorCombinedScenario(t *testing.T) {
 	id := fmt.Sprintf("t-doc-%d", time.Now().UnixNano())
 	image, vm, lost := id+"-img", id+"-vm", newUUID(t)
 	spec := env.CephPool + "/" + image
-	t.Cleanup(func() {
-		_, _ = virsh(t, env.URI, "undefine", vm)
-		if out, err := labRBD(t, env, "lock", "ls", spec); err == nil {
-			for line := range strings.Lines(out) {
-				if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "client.") {
-					_, _ = labRBD(t, env, "lock", "rm", spec, f[1], f[0])
-				}
-			}
-		}
-		_, _ = labRBD(t, env, "rm", spec)
-		_, _ = virsh(t, env.URI, "pool-refresh", env.RBDPool)
-	})
-	if _, err := labRBD(t, env, "create", spec, "--size", "16M"); err != nil {
-		t.Fatal(err)
-	}
+	labImage(t, env, spec)
+	t.Cleanup(func() { _, _ = virsh(t, env.URI, "undefine", vm) })
 	mustVirsh(t, env.URI, "pool-refresh", env.RBDPool)
 	domXML := filepath.Join(t.TempDir(), "vm.xml")
 	writeFile(t, domXML, fmt.Sprintf(`<domain type='kvm'><name>%s</name><memory unit='MiB'>64</memory>

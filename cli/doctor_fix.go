@@ -114,17 +114,17 @@ func readSecretValue(file, uuid string, stderr io.Writer) ([]byte, error) {
 // not watch the image (ceph.BreakLock re-checks).
 func breakLock(ctx context.Context, e *env.Env, c *libvirtx.Conn, h model.HostInfo, a model.FixAction) error {
 	cephPool, image, _ := strings.Cut(a.Target, "/")
-	clusters, _ := cephClusters(ctx, e, c, h)
+	clusters, _ := ceph.HostClusters(ctx, h, cephAccess(e, c, h.URI), e.Timeout)
 	defer func() {
 		for _, cl := range clusters {
-			clear(cl.cfg.Key)
+			clear(cl.Config.Key)
 		}
 	}()
 	for _, cl := range clusters {
-		if !slices.Contains(cl.cephPools, cephPool) {
+		if !slices.Contains(cl.CephPools, cephPool) {
 			continue
 		}
-		conn, err := ceph.Connect(ctx, cl.cfg)
+		conn, err := ceph.Connect(ctx, cl.Config)
 		if err != nil {
 			return err
 		}

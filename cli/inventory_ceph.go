@@ -46,43 +46,16 @@ func readCeph(hosts []model.HostInfo, timeout time.Duration, readonly bool) ([]m
 	return out, nil
 }
 
+// hostCeph reads the clusters behind host h's rbd pools on a connection
+// of its own: the same gathering as the console's Ceph view
+// (ceph.HostViews).
 func hostCeph(ctx context.Context, e *env.Env, h model.HostInfo) []model.CephView {
 	c, err := e.OwnDial(ctx, h.URI)
 	if err != nil {
 		return []model.CephView{{Host: h.URI, Images: []model.CephImage{}, Errors: []string{err.Error()}}}
 	}
 	defer c.Close()
-	clusters, access := cephClusters(ctx, e, c, h)
-	var out []model.CephView
-	for _, f := range access {
-		out = append(out, model.CephView{Host: h.URI, Images: []model.CephImage{}, Errors: []string{f.Evidence}})
-	}
-	for _, cl := range clusters {
-		out = append(out, cephView(ctx, h, cl))
-	}
-	return out
-}
-
-func cephView(ctx context.Context, h model.HostInfo, cl *cephCluster) model.CephView {
-	v := model.CephView{Host: h.URI, User: "client." + cl.cfg.User, Images: []model.CephImage{}}
-	conn, err := ceph.Connect(ctx, cl.cfg)
-	clear(cl.cfg.Key)
-	if err != nil {
-		v.Errors = append(v.Errors, err.Error())
-		return v
-	}
-	defer conn.Close()
-	if v.Cluster, err = conn.Cluster(ctx); err != nil {
-		v.Errors = append(v.Errors, err.Error())
-	}
-	for _, pool := range cl.cephPools {
-		imgs, err := conn.Images(ctx, pool)
-		if err != nil {
-			v.Errors = append(v.Errors, err.Error())
-		}
-		v.Images = append(v.Images, model.LinkCeph(h, imgs)...)
-	}
-	return v
+	return ceph.HostViews(ctx, h, cephAccess(e, c, h.URI), e.Timeout)
 }
 
 // printCeph writes one cluster's health and its images as a table, names

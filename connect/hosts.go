@@ -1,11 +1,13 @@
 // Package connect owns the console's connections to its hosts: one
 // libvirtx.Session per host (dialed on demand, redialed with backoff), the
 // refresh stream, domain events, describe, the first-pool workflow,
-// host-key trust and the doctor's fixes. Hosts implements the console's Backend (ui/data) in
-// model types only, so that ui never imports libvirtx.
+// host-key trust, the doctor's fixes and the Ceph view's reads (ceph.go,
+// the same gathering as `stowage inventory --ceph`). Hosts implements the
+// console's Backend (ui/data) in model types only, so that ui never
+// imports libvirtx or ceph.
 //
-// It imports libvirtx, doctor, model and plan; never ui, themes, lipgloss or
-// bubbletea.
+// It imports libvirtx, ceph, doctor, model and plan; never ui, themes,
+// lipgloss or bubbletea.
 package connect
 
 import (
@@ -29,6 +31,9 @@ type Hosts struct {
 	// through (audit log, logger; tests set FailAfter); Host and Events
 	// are filled in per call.
 	Plan plan.Runner
+	// CephAccess reaches a host's Ceph for the Ceph view (nil: the view
+	// says the console cannot read Ceph).
+	CephAccess CephAccess
 }
 
 // runner is l.Plan for host i, sending its events to events (may be nil).

@@ -266,6 +266,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, cmd
 		}
 		return m, tea.Batch(cmd, m.broadcast(data.ChangedMsg{Host: hostOf(msg)}))
+	case data.CephMsg:
+		return m, m.cephRead(msg)
 	case tickMsg:
 		if !m.ticks.Current(msg.Route) {
 			return m, nil
@@ -431,7 +433,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, km.Refresh):
 		var cmds []tea.Cmd
 		for i := range m.d.Store.Hosts {
-			cmds = append(cmds, m.d.Store.Refresh(i, false))
+			cmds = append(cmds, m.d.Store.Refresh(i, false), m.d.Store.ReloadCeph(i))
 		}
 		return tea.Batch(cmds...)
 	case key.Matches(msg, km.Trust) && m.unknownKeyHost() >= 0:
@@ -446,6 +448,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.open("vms", kind.All)
 	case key.Matches(msg, km.Secrets):
 		return m.open("secrets", kind.All)
+	case key.Matches(msg, km.Ceph):
+		return m.openCeph()
 	case key.Matches(msg, km.Back) && len(m.stack) == 1:
 		return nil
 	}
@@ -473,7 +477,7 @@ func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
 // GlobalBindings are the keys the root itself handles.
 func (m *Model) GlobalBindings() []key.Binding {
 	km := m.d.Keys
-	return []key.Binding{km.Palette, km.Help, km.Refresh, km.Hosts, km.Pools, km.Volumes, km.VMs, km.Secrets,
+	return []key.Binding{km.Palette, km.Help, km.Refresh, km.Hosts, km.Pools, km.Volumes, km.VMs, km.Secrets, km.Ceph,
 		keys.Enable(km.Trust, m.unknownKeyHost() >= 0), km.Quit}
 }
 

@@ -180,7 +180,7 @@ func newModel(t *testing.T, f *fake, acts common.Actions) *Model {
 // newModelFrom builds the root on f with d's keys, actions and --readonly
 // (the store, styles, views and timer are the tests'), sized, with its
 // first reads done.
-func newModelFrom(t *testing.T, f *fake, d Deps) *Model {
+func newModelFrom(t *testing.T, f data.Backend, d Deps) *Model {
 	t.Helper()
 	pal, _ := themes.Lookup("dark")
 	d.Store, d.Styles, d.Refresh, d.Kinds = data.NewStore(f, time.Second), themes.Build(pal, true), time.Hour, views.Registry()

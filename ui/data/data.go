@@ -2,8 +2,9 @@
 // through which every libvirt call is made (as tea.Cmds, never inside
 // Update or View), the Store that Update applies results to, and the
 // messages that carry them, tagged with a host and a common.Route (one
-// Requests per host for refreshes, one for event subscriptions) so stale
-// results are dropped: the console's one routing idiom (ui/common). It
+// Requests per host for refreshes, one for event subscriptions, one for
+// Ceph reads: ceph.go, behind the CephReader capability) so stale results
+// are dropped: the console's one routing idiom (ui/common). It
 // speaks model types (package connect implements Backend over libvirtx)
 // and imports bubbletea and ui/common (for Route alone); never libvirtx,
 // lipgloss, themes or another ui package.
@@ -127,6 +128,8 @@ type Store struct {
 	Hosts   []Host
 	backend Backend
 	timeout time.Duration
+	// ceph is each host's Ceph view data (ceph.go), read on demand.
+	ceph []*Ceph
 	// OnFirstLoad, when set, is called (from a Cmd, never in Update) once
 	// every host's first refresh has ended: the moment the console first
 	// shows the whole fleet, which stowage logs for admins.

@@ -74,8 +74,8 @@ type Model struct {
 	fullErr  error
 	// moved is set once the admin moved the cursor: until then the
 	// cursor goes back to the most severe finding when more arrive.
-	moved bool
-	cursor   int
+	moved  bool
+	cursor int
 	// note says what the last fix did.
 	note string
 	w, h int

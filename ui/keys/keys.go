@@ -46,7 +46,7 @@ type Map struct {
 	Up, Down, PageUp, PageDown, Top, Bottom       key.Binding
 	Enter, Back, Describe, Filter, Sort, SortDesc key.Binding
 	Palette, Help, Refresh, Quit                  key.Binding
-	Hosts, Pools, Volumes, VMs, Secrets           key.Binding
+	Hosts, Pools, Volumes, VMs, Secrets, Ceph     key.Binding
 	CreateDrive, AttachDrive, DeleteDrive         key.Binding
 	DetachDrive, LVMOnISCSI                       key.Binding
 	NewDirPool, NewRBDPool, Trust                 key.Binding
@@ -130,6 +130,7 @@ func Default() Map {
 		Volumes:     bind("volumes", "3"),
 		VMs:         bind("VMs", "4"),
 		Secrets:     bind("secrets", "5"),
+		Ceph:        bind("Ceph (of the selected rbd pool or drive)", "6"),
 		CreateDrive: bind("create drive", "c"),
 		AttachDrive: bind("attach drive", "a"),
 		DeleteDrive: bind("delete drive", "ctrl+d"),
@@ -224,7 +225,7 @@ func (m *Map) Actions() []Action {
 	}
 	add(Global, true, "palette", &m.Palette, "help", &m.Help, "refresh", &m.Refresh, "quit", &m.Quit,
 		"hosts", &m.Hosts, "pools", &m.Pools, "volumes", &m.Volumes, "vms", &m.VMs, "secrets", &m.Secrets,
-		"trust_host_key", &m.Trust)
+		"ceph", &m.Ceph, "trust_host_key", &m.Trust)
 	add(Browser, true, "up", &m.Up, "down", &m.Down, "page_up", &m.PageUp, "page_down", &m.PageDown,
 		"top", &m.Top, "bottom", &m.Bottom, "enter", &m.Enter, "back", &m.Back,
 		"describe", &m.Describe, "filter", &m.Filter, "sort", &m.Sort, "sort_desc", &m.SortDesc,

@@ -3,7 +3,8 @@
 // the store, drill-down, describe and the actions a selection allows. The
 // words and cells come from render (escaped there); a kind adds the
 // layout (widths, sort keys, tones). It imports render, ui/data, ui/table,
-// ui/common and ui/keys; never libvirtx, never lipgloss.
+// ui/common, ui/keys and bubbletea (a Loader's Cmd); never libvirtx,
+// never lipgloss.
 package kind
 
 import (
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"stowage/render"
 	"stowage/ui/common"
@@ -22,9 +24,12 @@ import (
 )
 
 // Scope narrows a list: one host (Host ≥ 0) or all (-1), one pool or all.
+// The Ceph views narrow further: one cluster (ceph.ClusterKey), one image.
 type Scope struct {
-	Host int
-	Pool string
+	Host    int
+	Pool    string
+	Cluster string
+	Image   string
 }
 
 // All is every host.
@@ -77,6 +82,12 @@ type Detailer interface {
 // screen's count of the doctor's findings), with the mark it reads as.
 type Bannered interface {
 	Banner(c Ctx) (string, render.Mark)
+}
+
+// Loader is a Kind whose data the store reads only when asked (the Ceph
+// views): the list returns Load's Cmd when it opens.
+type Loader interface {
+	Load(c Ctx) tea.Cmd
 }
 
 // Hosts returns the host indices in scope.

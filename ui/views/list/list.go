@@ -88,8 +88,14 @@ func (m *Model) refresh() {
 	m.tbl.SetRows(m.k.Rows(m.ctx()))
 }
 
-// Init does nothing: the data comes from the store.
-func (m *Model) Init() tea.Cmd { return nil }
+// Init asks the store for a Loader kind's data (the Ceph views); other
+// kinds' data is in the store already.
+func (m *Model) Init() tea.Cmd {
+	if l, ok := m.k.(kind.Loader); ok {
+		return l.Load(m.ctx())
+	}
+	return nil
+}
 
 func (m *Model) selected() string {
 	k, _ := m.tbl.SelectedKey()
