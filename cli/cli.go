@@ -46,7 +46,7 @@ Usage:
   stowage help                                          this text
 
 Console keys: enter/esc drill down and back, d describe, / filter, : palette,
-s sort, 1-5 views, D diagnose (the doctor's findings; f applies a fix), ? help
+s sort, 1-6 views (6: Ceph), D diagnose (the doctor's findings; f applies a fix), ? help
 (keys are remappable in config.yaml, see README).
 During a drive workflow ctrl+c cancels and rolls back; a second ctrl+c quits at
 once and prints what may be left, with the commands that remove it.

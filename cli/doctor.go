@@ -45,6 +45,10 @@ have fixed it, or changed it, in between), confirmed by typing its target
                            usage; the value (the drive's passphrase) is
                            typed in without echo, or read from --secret-file,
                            never shown, logged or kept
+  break-lock:CEPHPOOL/IMAGE  break a stale RBD lock: only that locker's lock
+                           with that cookie, only while the locker still
+                           does not watch the image (librbd also blocklists
+                           the dead locker, as rbd lock rm does)
 
 Checks: pools inactive or not autostarted while VMs use them; VM disks
 whose volume is gone; encrypted disks whose secret is missing or has no
@@ -52,7 +56,13 @@ value (private secrets hide their value, so those are not judged); orphan
 secrets; pools 90% (warning) or 97% (critical) full, or over-committed;
 librbd-encrypted drives on a libvirt that cannot hot-plug them; iscsi and
 iscsi-direct pools whose target the host no longer reaches; logical pools
-whose volume group misses a physical volume.
+whose volume group misses a physical volume. Ceph, for every cluster the
+rbd pools point at (as each pool's cephx user, every call bounded by
+--timeout; a dead monitor or a refused key is a finding naming the cause):
+health detail, pools near their full ratio or quota, images whose lock is
+held by a client that no longer watches them, blocklisted clients, images
+open from more than one client, a cephx user whose caps do not cover its
+pool (read as client.admin where this machine has its keyring).
 
 Reads only, with one exception: an active, persistent iscsi-direct pool
 is refreshed (libvirt keeps no session for it, so a refresh is the only
@@ -81,7 +91,7 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.json, "json", false, `print {"findings":[…]} as JSON`)
 	fs.BoolVar(&f.readonly, "readonly", false, "use the read-only socket; fixes are refused")
 	fs.DurationVar(&f.timeout, "timeout", 0, fmt.Sprintf("bound on each call (default: config.yaml's timeout, else %s)", libvirtx.DefaultTimeout))
-	fs.StringVar(&f.fix, "fix", "", "apply a fix: KIND:TARGET as a finding's fix names it (start-pool:P, autostart-pool:P, set-secret:UUID)")
+	fs.StringVar(&f.fix, "fix", "", "apply a fix: KIND:TARGET as a finding's fix names it (start-pool:P, autostart-pool:P, set-secret:UUID, break-lock:CEPHPOOL/IMAGE)")
 	fs.StringVar(&f.confirm, "confirm", "", "with --fix: the fix's TARGET, typed again")
 	fs.StringVar(&f.secretFile, "secret-file", "", "with --fix set-secret: a file holding the secret's value (default: typed in, without echo)")
 	fs.Usage = func() { fmt.Fprint(stderr, doctorUsage); fs.PrintDefaults() }
