@@ -116,7 +116,6 @@ type Host struct {
 	// refreshes numbers full refreshes: a newer one makes the older's
 	// parts stale (a domains-only refresh joins the current one).
 	refreshes common.Requests
-	cancel    context.CancelFunc
 	// events is true while a domain event subscription is live;
 	// subscriptions tells its messages from an older subscription's.
 	events        bool
@@ -217,15 +216,19 @@ type EventsEndedMsg struct {
 
 // Refresh starts a refresh of host i. Pools whose sizes and volume names
 // did not change keep their volume details (cheap polling); domainsOnly
-// re-reads the VMs alone. A newer refresh makes older results stale.
+// re-reads the VMs alone. A newer refresh makes older results stale, but
+// does not cancel the older one: it runs to its end and its results are
+// dropped. Cancelling it would cut the host's one connection under every
+// call in flight on it (libvirtx cuts the socket to end a call early; a
+// go-libvirt call cannot be abandoned otherwise), the newer refresh's
+// calls included, and leave the host "connection lost" until the next
+// poll: seen when a fix's re-read and the findings screen's re-read
+// started together.
 func (s *Store) Refresh(i int, domainsOnly bool) tea.Cmd {
 	if i < 0 || i >= len(s.Hosts) {
 		return nil
 	}
 	h := &s.Hosts[i]
-	if h.cancel != nil && !domainsOnly {
-		h.cancel()
-	}
 	route := h.refreshes.Latest()
 	if !domainsOnly {
 		route = h.refreshes.New()
@@ -236,9 +239,6 @@ func (s *Store) Refresh(i int, domainsOnly bool) tea.Cmd {
 	// rewrites every volume's attachments), so it must not read them.
 	opts := model.StreamOptions{DomainsOnly: domainsOnly, KeepVolumes: unchangedPool(summarisePools(h.Info.Pools))}
 	ctx, cancel := context.WithCancel(context.Background())
-	if !domainsOnly {
-		h.cancel = cancel
-	}
 	b := s.backend
 	parts := make(chan model.Part, 64)
 	done := make(chan streamEnd, 1)
@@ -246,9 +246,7 @@ func (s *Store) Refresh(i int, domainsOnly bool) tea.Cmd {
 		err := b.Stream(ctx, i, opts, parts)
 		close(parts)
 		done <- streamEnd{err: err, status: b.Status(i)}
-		if domainsOnly {
-			cancel()
-		}
+		cancel()
 	}()
 	return next(i, route, parts, done)
 }

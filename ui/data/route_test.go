@@ -7,6 +7,8 @@ import (
 
 	"stowage/model"
 	"stowage/plan"
+
+	tea "charm.land/bubbletea/v2"
 )
 
 // oneHost serves one host whose refresh is one pools part (unit tests).
@@ -97,4 +99,36 @@ func TestRepeatedRefreshChangesNothing(t *testing.T) {
 	if parts, _ := run(); !parts {
 		t.Error("a pool that grew: no change")
 	}
+}
+
+// heldHost's refreshes wait for release and hand their context to ctxs.
+type heldHost struct {
+	oneHost
+	ctxs    chan context.Context
+	release chan struct{}
+}
+
+func (h heldHost) Stream(ctx context.Context, i int, o model.StreamOptions, out chan<- model.Part) error {
+	h.ctxs <- ctx
+	<-h.release
+	return h.oneHost.Stream(ctx, i, o, out)
+}
+
+// A newer refresh does not cancel the older one: cancelling it would cut
+// the host's one connection under every call in flight, the newer
+// refresh's too (libvirtx ends a call early only by closing its socket).
+func TestNewerRefreshLeavesTheOlderRunning(t *testing.T) {
+	h := heldHost{ctxs: make(chan context.Context, 2), release: make(chan struct{})}
+	s := NewStore(h, 0)
+	first, second := s.Refresh(0, false), s.Refresh(0, false)
+	ended := make(chan tea.Msg, 2)
+	go func() { ended <- first() }()
+	go func() { ended <- second() }()
+	a, b := <-h.ctxs, <-h.ctxs
+	if a.Err() != nil || b.Err() != nil {
+		t.Fatalf("a refresh's context ended while it ran: %v, %v", a.Err(), b.Err())
+	}
+	close(h.release)
+	<-ended
+	<-ended
 }
