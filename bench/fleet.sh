@@ -35,7 +35,7 @@ if [ "${BENCH_QUICK:-}" = 1 ]; then
 	declare -A VIRSH_RUNS=([10]=1)
 else
 	SIZES=(10 50 100)
-	CONSOLE_RUNS=5 INVENTORY_RUNS=5
+	CONSOLE_RUNS=3 INVENTORY_RUNS=3
 	# One virsh process per host is about 0.3-0.5 s each here: the loop
 	# over 100 hosts alone takes most of a minute, so it runs fewer times.
 	declare -A VIRSH_RUNS=([10]=3 [50]=1 [100]=1)
