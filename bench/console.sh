@@ -65,7 +65,7 @@ mkdir -p "$WORK/$POOL"
 # Every volume on the host is in the console's memory, not only the pool's.
 HOST_VOLUMES=0
 for p in $("${V[@]}" pool-list | awk '{print $1}'); do
-	HOST_VOLUMES=$((HOST_VOLUMES + $("${V[@]}" vol-list "$p" 2>/dev/null | grep -c .)))
+	HOST_VOLUMES=$((HOST_VOLUMES + $("${V[@]}" vol-list "$p" 2>/dev/null | grep -c . || true)))
 done
 
 echo "console: Go benchmarks (-count $COUNT)" >&2
