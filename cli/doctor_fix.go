@@ -44,7 +44,7 @@ func doctorFix(ctx context.Context, e *env.Env, f doctorFlags, stdout, stderr io
 	action := "doctor fix " + kind
 	refuse := func(format string, args ...any) int {
 		err := r.Refuse(action, target, fmt.Errorf(format, args...))
-		fmt.Fprintln(stderr, "stowage doctor:", err)
+		fmt.Fprintln(stderr, "stowage doctor:", model.SafeText(err.Error()))
 		return 1
 	}
 	if e.ReadOnly {
@@ -64,7 +64,8 @@ func doctorFix(ctx context.Context, e *env.Env, f doctorFlags, stdout, stderr io
 		return readSecretValue(f.secretFile, target, stderr)
 	})
 	if err != nil {
-		fmt.Fprintln(stderr, "stowage doctor:", err)
+		// Names in it come from libvirt and Ceph: escaped for the terminal.
+		fmt.Fprintln(stderr, "stowage doctor:", model.SafeText(err.Error()))
 		return 1
 	}
 	fmt.Fprintf(stdout, "fixed: %s %s on %s\n", kind, model.SafeText(target), uri)
