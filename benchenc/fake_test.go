@@ -21,6 +21,7 @@ type fakeExec struct {
 	current  string // image the running daemon holds
 	runTime  map[Format]string
 	failLUKS int
+	failWith error  // every create fails so (after failLUKS)
 	failOn   Format // bench fails on this format's image
 	calls    []string
 	argv     [][]string
@@ -52,7 +53,7 @@ func (x *fakeExec) Output(ctx context.Context, name string, args []string, files
 			x.failLUKS--
 			return nil, errors.New("qemu-img: " + args[len(args)-2] + ": Unable to get accurate CPU usage")
 		}
-		return nil, nil
+		return nil, x.failWith
 	case "bench":
 		f := formatOf(x.current)
 		if f == x.failOn && f != "" {

@@ -53,7 +53,10 @@ func CreateLUKS(ctx context.Context, ex Exec, target string, size uint64, files 
 	args = append(args, "-o", opts, target, strconv.FormatUint(size, 10))
 	_, err := libvirtx.RetryLUKSBenchmark(ctx, target, libvirtx.Retried(retried), func() (struct{}, error) {
 		_, err := ex.Output(ctx, "qemu-img", args, files)
-		if err != nil && cleanup != nil {
+		// Only QEMU's benchmark failure comes after qemu-img made the
+		// image; any other failure (the name taken, say) may have made
+		// nothing of ours, so nothing is removed.
+		if libvirtx.IsLUKSBenchmarkFailure(err) && cleanup != nil {
 			if cerr := cleanup(); cerr != nil {
 				return struct{}{}, errors.Join(err, fmt.Errorf("remove the failed attempt: %w", cerr))
 			}

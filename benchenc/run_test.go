@@ -217,5 +217,17 @@ func TestCreateLUKSRetriesQEMUsBenchmarkFailure(t *testing.T) {
 	}
 }
 
+// Another failure of qemu-img (the name taken by another admin, say)
+// removes nothing: only a benchmark failure follows an image qemu-img made.
+func TestCreateLUKSRemovesNothingAfterAnotherFailure(t *testing.T) {
+	x := &fakeExec{failWith: errors.New("qemu-img: rbd create: File exists")}
+	cleanups := 0
+	err := CreateLUKS(context.Background(), x, "/pool/img", 16*mib, [][]byte{[]byte("p")},
+		func() error { cleanups++; return nil }, nil)
+	if err == nil || cleanups != 0 {
+		t.Fatalf("err %v, cleanups %d: want the error and no removal", err, cleanups)
+	}
+}
+
 // drivePassphrase is the passphrase Run makes from fixedRand.
 func drivePassphrase() ([]byte, error) { return drive.NewPassphrase(fixedRand{}) }
