@@ -85,6 +85,7 @@ func subcommands() map[string]Command {
 		"inventory": cmdInventory,
 		"doctor":    cmdDoctor,
 		"bench":     runBench,
+		"pool":      runPool,
 	}
 }
 

@@ -94,6 +94,9 @@ func runDriveWith(args []string, stdout, stderr io.Writer, rnd io.Reader) int {
 	if verb == "wizard" {
 		return runDriveWizard(args[1:], stdout, stderr)
 	}
+	if cmd, ok := driveLifecycleVerbs()[verb]; ok {
+		return cmd(args[1:], stdout, stderr)
+	}
 	var f driveFlags
 	fs := driveFlagSet(&f, stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, driveUsage); fs.PrintDefaults() }

@@ -74,6 +74,8 @@ func iscsiCommand(args []string, stdout, stderr io.Writer) int {
 		return iscsiSetupLVM(args[1:], stdout, stderr)
 	case "wizard":
 		return iscsiWizard(args[1:], stdout, stderr)
+	case "teardown":
+		return iscsiTeardown(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "stowage iscsi: unknown command %q\n\n%s", args[0], iscsiUsage)
 	return 2

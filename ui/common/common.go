@@ -70,6 +70,23 @@ type Actions struct {
 	// LVMOnISCSI opens the LVM-on-iSCSI wizard on a host, optionally preset
 	// to an existing iscsi pool's portal and target.
 	LVMOnISCSI func(at DriveTarget) Component
+
+	// Storage lifecycle (issue 12); each nil under --readonly, so its key
+	// vanishes.
+	//
+	// PoolAction opens a pool action's screen: action is one of start,
+	// stop, refresh, autostart, build, delete, undefine (dangerous ones
+	// open a typed confirmation).
+	PoolAction func(at DriveTarget, action string) Component
+	// DefinePool opens the define-a-pool form (every type) on at.HostURI.
+	DefinePool func(at DriveTarget) Component
+	// TeardownISCSI opens the LVM-on-iSCSI teardown: preview, typed
+	// confirmation, progress.
+	TeardownISCSI func(at DriveTarget) Component
+	// ResizeDrive, CloneDrive, WipeDrive, UploadDrive and DownloadDrive
+	// open the drive's form and progress.
+	ResizeDrive, CloneDrive, WipeDrive func(at DriveTarget) Component
+	UploadDrive, DownloadDrive         func(at DriveTarget) Component
 }
 
 // DriveTarget says where an action applies: the host (its URI as given),

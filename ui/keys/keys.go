@@ -54,6 +54,14 @@ type Map struct {
 	// applies the selected finding's fix (the findings screen, which
 	// shares the browser's keys).
 	Diagnose, Fix key.Binding
+	// Storage lifecycle (issue 12). Pool actions live on the pools view,
+	// drive actions on the volumes view; DefinePool wherever a host is
+	// selected; TeardownISCSI on a logical pool built on an iscsi pool
+	// (or that iscsi pool).
+	PoolStart, PoolStop, PoolRefresh, PoolAutostart, PoolBuild key.Binding
+	PoolDelete, PoolUndefine, DefinePool, TeardownISCSI        key.Binding
+	ResizeDrive, CloneDrive, WipeDrive, UploadDrive            key.Binding
+	DownloadDrive                                              key.Binding
 
 	FilterLine  FilterLineKeys
 	PaletteLine PaletteLineKeys
@@ -109,38 +117,52 @@ func shown(helpKey, help string, keys ...string) key.Binding {
 // danger mark after their help here, from the flag.
 func Default() Map {
 	m := Map{
-		Up:          bind("up", "up", "k"),
-		Down:        bind("down", "down", "j"),
-		PageUp:      bind("page up", "pgup", "ctrl+b"),
-		PageDown:    bind("page down", "pgdown", "ctrl+f"),
-		Top:         bind("top", "home", "g"),
-		Bottom:      bind("bottom", "end", "G"),
-		Enter:       bind("open", "enter"),
-		Back:        bind("back", "esc"),
-		Describe:    bind("describe (XML, virsh)", "d"),
-		Filter:      bind("filter", "/"),
-		Sort:        bind("sort by next column", "s"),
-		SortDesc:    bind("reverse sort", "S"),
-		Palette:     bind("command palette", ":"),
-		Help:        bind("help", "?"),
-		Refresh:     bind("refresh", "r", "ctrl+r"),
-		Quit:        bind("quit", "q", "ctrl+c"),
-		Hosts:       bind("hosts", "1"),
-		Pools:       bind("pools", "2"),
-		Volumes:     bind("volumes", "3"),
-		VMs:         bind("VMs", "4"),
-		Secrets:     bind("secrets", "5"),
-		Ceph:        bind("Ceph (of the selected rbd pool or drive)", "6"),
-		CreateDrive: bind("create drive", "c"),
-		AttachDrive: bind("attach drive", "a"),
-		DeleteDrive: bind("delete drive", "ctrl+d"),
-		DetachDrive: bind("detach drive", "x"),
-		LVMOnISCSI:  bind("LVM-on-iSCSI wizard", "L"),
-		NewDirPool:  bind("new dir pool", "n"),
-		NewRBDPool:  bind("new rbd pool", "b"),
-		Trust:       bind("trust host key", "y"),
-		Diagnose:    bind("diagnose (doctor)", "D"),
-		Fix:         bind("apply the fix", "f"),
+		Up:            bind("up", "up", "k"),
+		Down:          bind("down", "down", "j"),
+		PageUp:        bind("page up", "pgup", "ctrl+b"),
+		PageDown:      bind("page down", "pgdown", "ctrl+f"),
+		Top:           bind("top", "home", "g"),
+		Bottom:        bind("bottom", "end", "G"),
+		Enter:         bind("open", "enter"),
+		Back:          bind("back", "esc"),
+		Describe:      bind("describe (XML, virsh)", "d"),
+		Filter:        bind("filter", "/"),
+		Sort:          bind("sort by next column", "s"),
+		SortDesc:      bind("reverse sort", "S"),
+		Palette:       bind("command palette", ":"),
+		Help:          bind("help", "?"),
+		Refresh:       bind("refresh", "r", "ctrl+r"),
+		Quit:          bind("quit", "q", "ctrl+c"),
+		Hosts:         bind("hosts", "1"),
+		Pools:         bind("pools", "2"),
+		Volumes:       bind("volumes", "3"),
+		VMs:           bind("VMs", "4"),
+		Secrets:       bind("secrets", "5"),
+		Ceph:          bind("Ceph (of the selected rbd pool or drive)", "6"),
+		CreateDrive:   bind("create drive", "c"),
+		AttachDrive:   bind("attach drive", "a"),
+		DeleteDrive:   bind("delete drive", "ctrl+d"),
+		DetachDrive:   bind("detach drive", "x"),
+		LVMOnISCSI:    bind("LVM-on-iSCSI wizard", "L"),
+		NewDirPool:    bind("new dir pool", "n"),
+		NewRBDPool:    bind("new rbd pool", "b"),
+		Trust:         bind("trust host key", "y"),
+		Diagnose:      bind("diagnose (doctor)", "D"),
+		Fix:           bind("apply the fix", "f"),
+		PoolStart:     bind("start pool", "t"),
+		PoolStop:      bind("stop pool", "p"),
+		PoolRefresh:   bind("rescan pool (pool-refresh)", "alt+r"),
+		PoolAutostart: bind("toggle autostart", "o"),
+		PoolBuild:     bind("build pool", "B"),
+		PoolDelete:    bind("delete pool (its storage too)", "ctrl+x"),
+		PoolUndefine:  bind("undefine pool", "U"),
+		DefinePool:    bind("define pool (any type)", "N"),
+		TeardownISCSI: bind("tear down LVM on iSCSI", "ctrl+t"),
+		ResizeDrive:   bind("resize drive", "z"),
+		CloneDrive:    bind("clone drive", "C"),
+		WipeDrive:     bind("wipe drive", "W"),
+		UploadDrive:   bind("upload into drive", "u"),
+		DownloadDrive: bind("download drive", "e"),
 		FilterLine: FilterLineKeys{
 			Keep:  bind("keep", "enter"),
 			Clear: bind("clear", "esc"),
@@ -232,7 +254,12 @@ func (m *Map) Actions() []Action {
 		"create_drive", &m.CreateDrive, "attach_drive", &m.AttachDrive, "delete_drive", &m.DeleteDrive,
 		"detach_drive", &m.DetachDrive, "lvm_on_iscsi", &m.LVMOnISCSI,
 		"new_dir_pool", &m.NewDirPool, "new_rbd_pool", &m.NewRBDPool,
-		"diagnose", &m.Diagnose, "fix", &m.Fix)
+		"diagnose", &m.Diagnose, "fix", &m.Fix,
+		"pool_start", &m.PoolStart, "pool_stop", &m.PoolStop, "pool_refresh", &m.PoolRefresh,
+		"pool_autostart", &m.PoolAutostart, "pool_build", &m.PoolBuild, "pool_delete", &m.PoolDelete,
+		"pool_undefine", &m.PoolUndefine, "define_pool", &m.DefinePool, "teardown_iscsi", &m.TeardownISCSI,
+		"resize_drive", &m.ResizeDrive, "clone_drive", &m.CloneDrive, "wipe_drive", &m.WipeDrive,
+		"upload_drive", &m.UploadDrive, "download_drive", &m.DownloadDrive)
 	add(FilterLine, false, "filter.keep", &m.FilterLine.Keep, "filter.clear", &m.FilterLine.Clear,
 		"filter.erase", &m.FilterLine.Erase)
 	add(PaletteLine, false, "palette.run", &m.PaletteLine.Run, "palette.complete", &m.PaletteLine.Complete,
@@ -261,7 +288,9 @@ func (m *Map) Actions() []Action {
 }
 
 // dangerous are the actions that destroy data or cut a VM off it.
-var dangerous = map[string]bool{"delete_drive": true, "detach_drive": true}
+var dangerous = map[string]bool{"delete_drive": true, "detach_drive": true,
+	"pool_delete": true, "pool_build": true, "pool_undefine": true, "pool_stop": true,
+	"teardown_iscsi": true, "wipe_drive": true, "upload_drive": true}
 
 // Confirmer is a screen that asks before it acts (a typed name, say). A
 // Dangerous action may open nothing else: the root refuses to show any

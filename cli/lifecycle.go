@@ -1,0 +1,66 @@
+package cli
+
+// The storage lifecycle's headless verbs (issue 12). Each lives in its own
+// file: pool actions (pool_actions.go), pool define (pool_define.go),
+// drive resize (drive_resize.go), clone (drive_clone.go), wipe, upload
+// and download (drive_transfer.go), iscsi teardown (iscsi_teardown.go).
+
+import (
+	"fmt"
+	"io"
+)
+
+const poolUsage = `stowage pool: the whole life of a storage pool, headlessly.
+
+Usage:
+  stowage pool define --type T --name N …      define (and build, start) a pool of any type
+  stowage pool start|stop|refresh|autostart|build|delete|undefine --name N …
+
+Run stowage pool VERB --help for a verb's flags.
+`
+
+// runPool dispatches `stowage pool VERB`.
+func runPool(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprint(stderr, poolUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	verbs := map[string]Command{
+		"define":    cmdPoolDefine,
+		"start":     poolAction("start"),
+		"stop":      poolAction("stop"),
+		"refresh":   poolAction("refresh"),
+		"autostart": poolAction("autostart"),
+		"build":     poolAction("build"),
+		"delete":    poolAction("delete"),
+		"undefine":  poolAction("undefine"),
+	}
+	cmd, ok := verbs[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "stowage pool: unknown verb %q\n\n%s", args[0], poolUsage)
+		return 2
+	}
+	return cmd(args[1:], stdout, stderr)
+}
+
+// driveLifecycleVerbs are the drive verbs that parse their own flags.
+func driveLifecycleVerbs() map[string]Command {
+	return map[string]Command{
+		"resize":   cmdDriveResize,
+		"clone":    cmdDriveClone,
+		"wipe":     cmdDriveWipe,
+		"upload":   cmdDriveUpload,
+		"download": cmdDriveDownload,
+	}
+}
+
+// notBuilt is the scaffolding's placeholder; no verb ships with it.
+func notBuilt(what string) Command {
+	return func(_ []string, _, stderr io.Writer) int {
+		fmt.Fprintf(stderr, "stowage %s: not built yet\n", what)
+		return 1
+	}
+}
