@@ -15,53 +15,22 @@ const (
 )
 
 // diskRef is one VM disk and where it points.
-type diskRef struct {
-	vm   model.Domain
-	disk model.Disk
-}
+type diskRef = model.PoolUser
 
-func (r diskRef) object(host string) string {
-	return fmt.Sprintf("disk %s of VM %s on %s", r.disk.Target, r.vm.Name, host)
-}
-
-// inPool reports whether a disk's source lies in pool p, by the pool's
-// name (<source pool=…>), its target directory or VG path (file and block
-// disks) or its Ceph pool (rbd network disks). It works on an inactive
-// pool too: that is when it matters most.
-func inPool(k model.Disk, p model.Pool) bool {
-	switch k.SourceType {
-	case "volume":
-		return k.Pool == p.Name
-	case "network":
-		proto, name, _ := strings.Cut(k.Source, ":")
-		cephPool, _, ok := strings.Cut(name, "/")
-		return ok && proto == "rbd" && p.Type == model.PoolRBD && p.SourceName == cephPool
-	case "file", "block":
-		return p.TargetPath != "" && strings.HasPrefix(k.Source, strings.TrimSuffix(p.TargetPath, "/")+"/")
-	}
-	return false
+func objectOf(r diskRef, host string) string {
+	return fmt.Sprintf("disk %s of VM %s on %s", r.Disk.Target, r.VM.Name, host)
 }
 
 // users lists the VM disks whose source is in pool p.
-func users(h model.HostInfo, p model.Pool) []diskRef {
-	var out []diskRef
-	for _, d := range h.Domains {
-		for _, k := range d.Disks {
-			if k.Device != "cdrom" && k.Device != "floppy" && inPool(k, p) {
-				out = append(out, diskRef{d, k})
-			}
-		}
-	}
-	return out
-}
+func users(h model.HostInfo, p model.Pool) []diskRef { return model.PoolUsers(h, p) }
 
 func vmNames(rs []diskRef) string {
 	var names []string
 	seen := map[string]bool{}
 	for _, r := range rs {
-		if !seen[r.vm.Name] {
-			seen[r.vm.Name] = true
-			names = append(names, r.vm.Name)
+		if !seen[r.VM.Name] {
+			seen[r.VM.Name] = true
+			names = append(names, r.VM.Name)
 		}
 	}
 	return strings.Join(names, ", ")
@@ -70,7 +39,7 @@ func vmNames(rs []diskRef) string {
 func diskList(rs []diskRef) string {
 	var out []string
 	for _, r := range rs {
-		out = append(out, fmt.Sprintf("%s %s → %s", r.vm.Name, r.disk.Target, r.disk.Source))
+		out = append(out, fmt.Sprintf("%s %s → %s", r.VM.Name, r.Disk.Target, r.Disk.Source))
 	}
 	return strings.Join(out, "; ")
 }
@@ -80,8 +49,8 @@ func diskList(rs []diskRef) string {
 func related(p model.Pool, rs []diskRef) []string {
 	out := []string{"pool:" + p.Name}
 	for _, r := range rs {
-		out = append(out, "vm:"+r.vm.Name)
-		k := r.disk
+		out = append(out, "vm:"+r.VM.Name)
+		k := r.Disk
 		switch k.SourceType {
 		case "volume":
 			out = append(out, "drive:"+k.Pool+"/"+k.Volume)
@@ -121,7 +90,7 @@ func poolsInUse(h model.HostInfo) []model.Finding {
 		case !p.Active:
 			sev, cost := model.SeverityWarning, "stowage and virsh cannot see its volumes, and no drive can be created in it"
 			for _, r := range rs {
-				if r.disk.SourceType == "volume" {
+				if r.Disk.SourceType == "volume" {
 					// <source pool=… volume=…> is resolved through the pool at start.
 					sev, cost = model.SeverityCritical, "VMs whose disks name the pool will not start"
 				}
@@ -158,22 +127,22 @@ func volumesGone(h model.HostInfo) []model.Finding {
 			have[p.Name+"/"+v.Name] = true
 		}
 		for _, r := range users(h, p.Pool) {
-			key := r.disk.Source
-			if r.disk.SourceType == "network" {
+			key := r.Disk.Source
+			if r.Disk.SourceType == "network" {
 				_, key, _ = strings.Cut(key, ":")
 			}
 			if have[key] {
 				continue
 			}
 			verb := "will not start"
-			if r.vm.State == "running" {
+			if r.VM.State == "running" {
 				verb = "will not start again once stopped (it runs on an open file that is gone from the pool)"
 			}
 			out = append(out, model.Finding{
-				Severity: model.SeverityCritical, Object: r.object(h.URI), Check: "disk.volume-gone",
-				Message:  fmt.Sprintf("Disk %s of VM %s points at %s, which is not in pool %s: the VM %s.", r.disk.Target, r.vm.Name, r.disk.Source, p.Name, verb),
-				Evidence: fmt.Sprintf("virStoragePoolListAllVolumes(%s): %d volumes, none at %s; virDomainGetXMLDesc(%s): disk %s source %s", p.Name, len(p.Volumes), r.disk.Source, r.vm.Name, r.disk.Target, r.disk.Source),
-				Fix:      fmt.Sprintf("restore the volume from a backup, or remove the disk from the VM: virsh -c %s detach-disk %s %s --config", Shell(h.URI), Shell(r.vm.Name), Shell(r.disk.Target)),
+				Severity: model.SeverityCritical, Object: objectOf(r, h.URI), Check: "disk.volume-gone",
+				Message:  fmt.Sprintf("Disk %s of VM %s points at %s, which is not in pool %s: the VM %s.", r.Disk.Target, r.VM.Name, r.Disk.Source, p.Name, verb),
+				Evidence: fmt.Sprintf("virStoragePoolListAllVolumes(%s): %d volumes, none at %s; virDomainGetXMLDesc(%s): disk %s source %s", p.Name, len(p.Volumes), r.Disk.Source, r.VM.Name, r.Disk.Target, r.Disk.Source),
+				Fix:      fmt.Sprintf("restore the volume from a backup, or remove the disk from the VM: virsh -c %s detach-disk %s %s --config", Shell(h.URI), Shell(r.VM.Name), Shell(r.Disk.Target)),
 				Related:  related(p.Pool, []diskRef{r}),
 			})
 		}
@@ -208,7 +177,7 @@ func diskSecrets(h model.HostInfo) []model.Finding {
 			if e == nil || e.SecretUUID == "" {
 				continue
 			}
-			r := diskRef{d, k}
+			r := diskRef{VM: d, Disk: k}
 			s, ok := byUUID[e.SecretUUID]
 			evidence := fmt.Sprintf("virDomainGetXMLDesc(%s): disk %s <encryption format='%s'> secret %s; virConnectListAllSecrets: ", d.Name, k.Target, e.Format, e.SecretUUID)
 			var what string
@@ -221,7 +190,7 @@ func diskSecrets(h model.HostInfo) []model.Finding {
 				continue
 			}
 			out = append(out, withAction(model.Finding{
-				Severity: model.SeverityCritical, Object: r.object(h.URI), Check: "disk.secret-missing",
+				Severity: model.SeverityCritical, Object: objectOf(r, h.URI), Check: "disk.secret-missing",
 				Message:  fmt.Sprintf("The secret %s that unlocks disk %s of VM %s %s: the VM will not start and the disk cannot be attached.", e.SecretUUID, k.Target, d.Name, what),
 				Evidence: evidence,
 				Related:  []string{"vm:" + d.Name, "secret:" + e.SecretUUID},

@@ -28,7 +28,7 @@ func ISCSISessions(h model.HostInfo, probes []model.ISCSIProbe) []model.Finding 
 		if pr.Type == model.PoolISCSI && pr.Target != "" {
 			// Every kernel iscsi pool's target path is /dev/disk/by-path:
 			// keep the disks on this pool's target.
-			rs = slices.DeleteFunc(rs, func(r diskRef) bool { return !strings.Contains(r.disk.Source, "-iscsi-"+pr.Target+"-lun-") })
+			rs = slices.DeleteFunc(rs, func(r diskRef) bool { return !strings.Contains(r.Disk.Source, "-iscsi-"+pr.Target+"-lun-") })
 		}
 		evidence := pr.Call + ": " + pr.Answer
 		if pr.NotProbed != "" {
