@@ -28,6 +28,8 @@ const iscsiUsage = `stowage iscsi: iSCSI discovery and LVM on iSCSI, headless.
         --vg NAME --pool NAME [--iscsi-pool NAME] [--chap-user USER
         [--chap-secret-file FILE]] [--confirm-overwrite TOKEN]
         [--check-host URI]... [--json]
+  stowage iscsi teardown --uri URI --pool LOGICAL [--iscsi-pool NAME]
+        [--dry-run] [--confirm LOGICAL] [--check-host URI]... [--json]
   stowage iscsi wizard [--uri URI] [--portal HOST[:PORT]] [--theme T]
         the console wizard alone; without --uri on config.yaml's first host
         (else qemu:///system), checking the other configured hosts' VMs
@@ -52,6 +54,24 @@ this run's own probe and again right before the build: it cannot be given
 in advance, does not carry over to other LUNs or changed data, and a token
 given when nothing was found is refused. A LUN of a libvirt pool, or one
 that a VM on the host (or on a --check-host) uses as a disk, is refused.
+
+Teardown undoes a setup: it finds the pair (the iscsi pool whose LUNs are
+the VG's PVs; --pool may also name that iscsi pool) and prints what goes,
+each with its virsh or LVM command: every LV (drive) in the VG with its
+size, the VG, the PV signature on each LUN, the logical pool, the iscsi
+pool (its session is logged out) and stowage's CHAP secret for it (kept
+when another pool names it). --dry-run, or no --confirm, prints that and
+changes nothing (exit 0 with --dry-run, 1 without --confirm); --confirm
+with the logical pool's name runs it. It refuses (audited, nothing
+changed) while a VM on the host or on a --check-host has a disk in either
+pool, running or not; when the pools are not such a pair; when the
+logical pool is stopped (its drives could not be listed); and under
+--readonly. Every LV is destroyed, whoever made it: the preview lists
+them all and the confirmation is typed. The run acts only on the UUIDs
+the preview read: a logical pool replaced since, or drives added to the
+VG since, refuse the run; an iscsi pool replaced since is left alone and
+the result says so. A failure stops the run and names what is left with
+the commands that remove it. Progress goes to stderr.
 
 Every change and refusal is appended to the audit log
 ($XDG_STATE_HOME/stowage/audit.jsonl) with the local user. The CHAP
