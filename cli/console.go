@@ -38,6 +38,7 @@ func newConsole(e *env.Env) (*app.Model, func()) {
 	// --readonly every action stays nil, so no mutating key is offered.
 	actions := driveActions(e, hosts.Conn)
 	actions.LVMOnISCSI = lvmOnISCSIAction(e, hosts.Conn, actions.CreateDrive)
+	actions.TeardownISCSI = teardownISCSIAction(e, hosts.Conn)
 	m := app.New(app.Deps{
 		Store:    store,
 		Keys:     e.Keys,

@@ -114,7 +114,8 @@ func (Kind) Describe(c kind.Ctx, k string) (int, data.Object, bool) {
 }
 
 // Actions: create a drive where the pool can; LVM-on-iSCSI from an iSCSI
-// pool; a first pool where the host has none.
+// pool; its teardown from that pool or a logical pool over it; a first
+// pool where the host has none.
 func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 	var out []kind.Action
 	h, p := find(c, k)
@@ -126,6 +127,9 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 		}
 		if f := c.Actions.LVMOnISCSI; f != nil && isISCSI(p.Type) {
 			out = append(out, kind.Action{Binding: c.Keys.LVMOnISCSI, Open: func() common.Component { return f(at) }})
+		}
+		if f := c.Actions.TeardownISCSI; f != nil && mayTearDown(c.Store.Hosts[h].Info.Pools, *p) {
+			out = append(out, kind.Action{Binding: c.Keys.TeardownISCSI, Open: func() common.Component { return f(at) }})
 		}
 		return out
 	}
@@ -147,6 +151,24 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 		out = append(out, kind.Action{Binding: c.Keys.LVMOnISCSI, Open: func() common.Component { return f(common.DriveTarget{HostURI: host.URI}) }})
 	}
 	return out
+}
+
+// mayTearDown: the LVM-on-iSCSI teardown is offered on an iscsi pool, and
+// on a logical pool of a host that has one (whether its VG lies on that
+// pool's LUNs only the host can say: the teardown's preview reads it and
+// refuses a logical pool that is not built on one).
+func mayTearDown(pools []model.PoolInfo, p model.PoolInfo) bool {
+	switch p.Type {
+	case model.PoolISCSI:
+		return true
+	case model.PoolLogical:
+		for _, o := range pools {
+			if o.Type == model.PoolISCSI {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Empty offers a first pool on a host without any.

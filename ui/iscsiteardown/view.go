@@ -1,0 +1,94 @@
+package iscsiteardown
+
+import (
+	"fmt"
+	"strings"
+
+	"stowage/iscsi"
+	"stowage/model"
+	"stowage/ui/keys"
+)
+
+// View draws the stage. Every name comes from libvirt or LVM and is
+// escaped for the terminal (model.SafeText).
+func (m *Model) View() string {
+	s := m.d.Styles
+	var b strings.Builder
+	b.WriteString(s.Bad.Render(keys.DangerMark+" Tear down LVM on iSCSI: "+model.SafeText(m.d.At.Pool)) + "\n\n")
+	switch m.stage {
+	case loading:
+		if m.loadErr != nil {
+			b.WriteString(s.Bad.Render(model.SafeLines(m.loadErr.Error())) + "\n")
+			b.WriteString(s.Muted.Render("Nothing was changed.") + "\n")
+		} else {
+			b.WriteString(s.Muted.Render("reading what the teardown would remove…") + "\n")
+		}
+	case previewing:
+		b.WriteString(m.previewText())
+		b.WriteString("\n" + s.Text.Render(fmt.Sprintf("Type %q to tear all of this down:", model.SafeText(m.pv.ConfirmName()))) + "\n")
+		b.WriteString(m.input.View() + "\n")
+		if m.typeErr != "" {
+			b.WriteString(s.Bad.Render(model.SafeText(m.typeErr)) + "\n")
+		}
+	case running, finished:
+		for _, st := range m.steps {
+			b.WriteString(m.stepLine(st) + "\n")
+		}
+		if m.stage == running {
+			b.WriteString(s.Muted.Render("running: removal steps cannot be undone, so the run cannot be cancelled") + "\n")
+		}
+	}
+	if m.stage == finished {
+		b.WriteString("\n")
+		switch {
+		case m.err != nil:
+			b.WriteString(s.Bad.Render(model.SafeLines(m.err.Error())) + "\n")
+		default:
+			b.WriteString(s.Good.Render("torn down: "+model.SafeText(m.pv.ConfirmName())) + "\n")
+		}
+		for _, a := range m.res.LeftAlone {
+			b.WriteString(s.Warn.Render(model.SafeText(a)) + "\n")
+		}
+	}
+	b.WriteString("\n" + s.Muted.Render(keys.Hint(m.ShortHelp()...)))
+	return b.String()
+}
+
+func (m *Model) previewText() string {
+	s := m.d.Styles
+	var b strings.Builder
+	pv := m.pv
+	b.WriteString(s.Text.Render("This removes, on "+model.SafeText(pv.Host)+":") + "\n")
+	for _, it := range pv.Items {
+		b.WriteString("  " + s.Text.Render("- "+model.SafeText(it.What)) + "\n")
+		b.WriteString("      " + s.Muted.Render(model.SafeText(it.Command)) + "\n")
+	}
+	if pv.Logical != nil {
+		b.WriteString(s.Warn.Render(fmt.Sprintf("%d drive(s) in VG %s are destroyed with their data, whoever made them.", len(pv.LVs), model.SafeText(pv.VG))) + "\n")
+	}
+	for _, k := range pv.Kept {
+		b.WriteString(s.Muted.Render("kept: "+model.SafeText(k)) + "\n")
+	}
+	return b.String()
+}
+
+func (m *Model) stepLine(st iscsi.Step) string {
+	s := m.d.Styles
+	style := s.Text
+	switch st.Status {
+	case iscsi.StepDone:
+		style = s.Good
+	case iscsi.StepFailed:
+		style = s.Bad
+	case iscsi.StepExisted, iscsi.StepKept, iscsi.StepWarning:
+		style = s.Warn
+	}
+	line := fmt.Sprintf("%-9s %s", st.Status, st.Title)
+	if st.Virsh != "" {
+		line += "   (" + st.Virsh + ")"
+	}
+	if st.Error != "" {
+		line += ": " + st.Error
+	}
+	return style.Render(model.SafeText(line))
+}
