@@ -292,7 +292,7 @@ func TestNestedISCSITeardownCommand(t *testing.T) {
 			t.Errorf("audit log lacks %s", want)
 		}
 	}
-	if !regexp.MustCompile(`"result":"refused"[^\n]*` + vm).Match(audit) && !regexp.MustCompile(vm+`[^\n]*"result":"refused"`).Match(audit) {
+	if !regexp.MustCompile(`"result":"refused"[^\n]*`+vm).Match(audit) && !regexp.MustCompile(vm+`[^\n]*"result":"refused"`).Match(audit) {
 		t.Errorf("the refusal naming %s is not in the audit log:\n%s", vm, audit)
 	}
 }
