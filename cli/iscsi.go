@@ -229,14 +229,7 @@ func iscsiSetupLVM(args []string, stdout, stderr io.Writer) int {
 		if c.json || st.Status == iscsi.StepRunning {
 			return
 		}
-		line := fmt.Sprintf("%-11s %s", st.Status, st.Title)
-		if st.Virsh != "" {
-			line += "   (" + st.Virsh + ")"
-		}
-		if st.Error != "" {
-			line += ": " + st.Error
-		}
-		fmt.Fprintln(stderr, line)
+		fmt.Fprintln(stderr, st.Line())
 	}
 	s := iscsi.NewSetup(conn, req, progress)
 	s.Runner = plan.Runner{Host: c.uri, Audit: e.Audit}

@@ -133,14 +133,7 @@ func iscsiTeardown(args []string, stdout, stderr io.Writer) int {
 		if st.Status == iscsi.StepRunning {
 			return
 		}
-		line := fmt.Sprintf("%-11s %s", st.Status, st.Title)
-		if st.Virsh != "" {
-			line += "   (" + st.Virsh + ")"
-		}
-		if st.Error != "" {
-			line += ": " + st.Error
-		}
-		fmt.Fprintln(stderr, model.SafeText(line))
+		fmt.Fprintln(stderr, model.SafeText(st.Line()))
 	}
 	out, err := iscsi.RunTeardown(ctx, conn, r, others, pv, *confirm, progress)
 	res.Steps, res.LeftAlone = out.Steps, out.LeftAlone

@@ -83,12 +83,5 @@ func (m *Model) stepLine(st iscsi.Step) string {
 	case iscsi.StepExisted, iscsi.StepKept, iscsi.StepWarning:
 		style = s.Warn
 	}
-	line := fmt.Sprintf("%-9s %s", st.Status, st.Title)
-	if st.Virsh != "" {
-		line += "   (" + st.Virsh + ")"
-	}
-	if st.Error != "" {
-		line += ": " + st.Error
-	}
-	return style.Render(model.SafeText(line))
+	return style.Render(model.SafeText(st.Line()))
 }
