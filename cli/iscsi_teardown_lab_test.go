@@ -204,7 +204,7 @@ func TestNestedISCSITeardownCommand(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	if rc := run([]string{"drive", "create", "--uri", n.URI, "--pool", pool, "--name", "t-td-drive",
-		"--size", "16M", "--encryption", "none", "--json"}, &out, &errb); rc != 0 {
+		"--size", "16M", "--encryption", "none", "--timeout", "3m", "--json"}, &out, &errb); rc != 0 {
 		t.Fatalf("drive create: rc %d\n%s", rc, errb.String())
 	}
 	base := []string{"--uri", n.URI, "--pool", pool}
