@@ -49,8 +49,13 @@ type TeardownPreview struct {
 	Logical *PoolRef `json:"logical_pool,omitempty"`
 	VG      string   `json:"vg,omitempty"`
 	LVs     []LV     `json:"lvs"`
-	// PVs are the LUN devices whose PV signatures go (LVM's names).
+	// PVs are the LUN devices whose PV signatures go (LVM's names), and
+	// PVLUNs the iscsi pool volumes they are ("unit:0:0:1"): the identity
+	// the run checks (device names may change across a re-login).
 	PVs    []string `json:"pvs"`
+	PVLUNs []string `json:"pv_luns"`
+	// PVPool is the iscsi pool the PVs are LUNs of (also when it stays).
+	PVPool string `json:"pv_pool,omitempty"`
 	ISCSI  *PoolRef `json:"iscsi_pool,omitempty"`
 	Target string   `json:"target,omitempty"`
 	// LUNPaths are the iscsi pool's LUN devices: a VM disk on one of them
@@ -236,6 +241,7 @@ func PreviewTeardown(ctx context.Context, h TeardownHost, r plan.Runner, others 
 		if pv, err = previewLogical(ctx, h, f, pv, logical); err != nil {
 			return refuse(err)
 		}
+		pv.PVPool = iscsiName
 		if why := keptISCSIFor(f, iscsiName, pv.VG); why != "" {
 			pv.Kept = append(pv.Kept, why)
 			iscsiName = ""
@@ -303,6 +309,10 @@ func previewLogical(ctx context.Context, h TeardownHost, f teardownFacts, pv Tea
 	pv.VG = f.sources[name].Name
 	vg, _ := f.vg(pv.VG)
 	pv.PVs = slices.Clone(vg.Devices)
+	for _, d := range vg.Devices {
+		pv.PVLUNs = append(pv.PVLUNs, f.lunOf[d][1])
+	}
+	slices.Sort(pv.PVLUNs)
 	vols, err := h.Volumes(ctx, name)
 	if err != nil {
 		return pv, fmt.Errorf("list the drives of %s: %w", name, err)

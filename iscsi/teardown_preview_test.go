@@ -196,3 +196,25 @@ func TestTeardownLeavesAReplacedPoolAlone(t *testing.T) {
 		t.Fatalf("the refusal changed the host: %q", m)
 	}
 }
+
+// The VG extended onto another LUN after the preview: pool-delete would
+// pvremove it too, so the run refuses.
+func TestTeardownRefusesAVGThatMovedSinceThePreview(t *testing.T) {
+	f := setUp(t)
+	r, _ := auditRunner(t)
+	pv, err := PreviewTeardown(context.Background(), f, r, nil, "data", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pv.PVLUNs, []string{"unit:0:0:1", "unit:0:0:2"}) || pv.PVPool != "data-luns" {
+		t.Fatalf("preview PV identities: %v on %q", pv.PVLUNs, pv.PVPool)
+	}
+	f.vgs[0].Devices = append(f.vgs[0].Devices, "/dev/sdc")
+	_, err = RunTeardown(context.Background(), f, r, nil, pv, "data", nil)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "unit:0:0:3") {
+		t.Fatalf("VG extended since the preview: %v", err)
+	}
+	if m := f.mutations(); len(m) != 0 {
+		t.Fatalf("the refusal changed the host: %q", m)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"stowage/model"
 	"stowage/plan"
 )
 
@@ -72,6 +73,35 @@ func recheckTeardown(ctx context.Context, h TeardownHost, others []OtherHost, pv
 		if len(added) > 0 {
 			return fmt.Errorf("VG %s holds drives the preview did not show (%s): they would be destroyed unseen; preview again", pv.VG, strings.Join(added, ", "))
 		}
+		if err := recheckPVs(ctx, h, pv); err != nil {
+			return err
+		}
 	}
 	return refuseUsers(ctx, h, others, pv)
+}
+
+// recheckPVs: the VG must lie on exactly the LUNs the preview showed
+// (pool-delete pvremoves every device of the VG as LVM names it now).
+func recheckPVs(ctx context.Context, h TeardownHost, pv TeardownPreview) error {
+	vgs, err := h.VolumeGroups(ctx)
+	if err != nil {
+		return fmt.Errorf("list volume groups: %w", err)
+	}
+	i := slices.IndexFunc(vgs, func(v model.VolumeGroup) bool { return v.Name == pv.VG })
+	if i < 0 {
+		return fmt.Errorf("VG %s is not on the host now (its LUNs are logged out or gone): preview again", pv.VG)
+	}
+	var now []string
+	for _, d := range vgs[i].Devices {
+		pool, vol, err := h.VolumeByPath(ctx, d)
+		if err != nil || pool != pv.PVPool {
+			return fmt.Errorf("VG %s now lies on %s, which is not a LUN of iscsi pool %s as previewed: preview again", pv.VG, d, pv.PVPool)
+		}
+		now = append(now, vol)
+	}
+	slices.Sort(now)
+	if !slices.Equal(now, pv.PVLUNs) {
+		return fmt.Errorf("VG %s now lies on LUNs %s, not %s as previewed: preview again", pv.VG, strings.Join(now, ", "), strings.Join(pv.PVLUNs, ", "))
+	}
+	return nil
 }
