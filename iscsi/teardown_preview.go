@@ -199,16 +199,16 @@ func pairTeardown(f teardownFacts, asked, iscsiAsked string) (logical, iscsiPool
 	return "", "", fmt.Errorf("pool %s is of type %s: teardown takes a logical pool built on an iscsi pool, or that iscsi pool", asked, p.Type)
 }
 
-// keptISCSIFor says why the iscsi pool must stay although its logical
-// pool goes: another VG (in a pool or not) lies on one of its LUNs, so
-// logging out would pull it from under its owner. "" when it may go.
-func keptISCSIFor(f teardownFacts, iscsiPool, ourVG string) string {
+// otherVGOn names a VG other than ourVG (in a pool or not) on one of the
+// iscsi pool's LUNs: logging out would pull it from under its owner, so
+// the iscsi pool must stay. "" when there is none.
+func otherVGOn(f teardownFacts, iscsiPool, ourVG string) string {
 	for _, vg := range f.vgs {
 		if vg.Name == ourVG {
 			continue
 		}
 		if pools, _ := f.iscsiPoolsOf(vg); slices.Contains(pools, iscsiPool) {
-			return fmt.Sprintf("iscsi pool %s stays (no logout): VG %s lies on its LUNs too", iscsiPool, vg.Name)
+			return vg.Name
 		}
 	}
 	return ""
@@ -242,9 +242,16 @@ func PreviewTeardown(ctx context.Context, h TeardownHost, r plan.Runner, others 
 			return refuse(err)
 		}
 		pv.PVPool = iscsiName
-		if why := keptISCSIFor(f, iscsiName, pv.VG); why != "" {
-			pv.Kept = append(pv.Kept, why)
+		if vg := otherVGOn(f, iscsiName, pv.VG); vg != "" {
+			pv.Kept = append(pv.Kept, fmt.Sprintf("iscsi pool %s stays (no logout): VG %s lies on its LUNs too", iscsiName, vg))
 			iscsiName = ""
+		}
+	}
+	if logical == "" {
+		// No pool of ours over it, yet a VG on its LUNs: a logout would
+		// pull that VG (in use outside libvirt, maybe) from under its owner.
+		if vg := otherVGOn(f, iscsiName, ""); vg != "" {
+			return refuse(fmt.Errorf("VG %s lies on LUNs of iscsi pool %s and no libvirt pool is built on it: logging out would pull it from under whoever uses it; deactivate it first (vgchange -an %s), then preview again", vg, iscsiName, vg))
 		}
 	}
 	if iscsiName != "" {

@@ -218,3 +218,32 @@ func TestTeardownRefusesAVGThatMovedSinceThePreview(t *testing.T) {
 		t.Fatalf("the refusal changed the host: %q", m)
 	}
 }
+
+// Two VGs on one iscsi pool: tearing down one keeps the iscsi pool (no
+// logout) and says so; an iscsi pool under a VG no pool is built on is
+// refused on its own.
+func TestTeardownKeepsAnISCSIPoolAnotherVGNeeds(t *testing.T) {
+	f := setUp(t)
+	f.vgs = append(f.vgs, model.VolumeGroup{Name: "theirs", Devices: []string{"/dev/sdc"}})
+	r, _ := auditRunner(t)
+	pv, err := PreviewTeardown(context.Background(), f, r, nil, "data", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.ISCSI != nil || len(pv.Kept) != 1 || !strings.Contains(pv.Kept[0], "VG theirs lies on its LUNs") {
+		t.Fatalf("preview: iscsi %+v, kept %v", pv.ISCSI, pv.Kept)
+	}
+	if strings.Contains(pv.Text(), "virsh pool-destroy data-luns") {
+		t.Errorf("the preview would log out:\n%s", pv.Text())
+	}
+	if _, err := RunTeardown(context.Background(), f, r, nil, pv, "data", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.pools["data-luns"]; !ok {
+		t.Fatal("the iscsi pool under VG theirs went")
+	}
+	_, err = PreviewTeardown(context.Background(), f, r, nil, "data-luns", "")
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "vgchange -an theirs") {
+		t.Fatalf("iscsi pool under a VG without a pool: %v", err)
+	}
+}
