@@ -55,7 +55,7 @@ type TeardownPreview struct {
 	PVs    []string `json:"pvs"`
 	PVLUNs []string `json:"pv_luns"`
 	// PVPool is the iscsi pool the PVs are LUNs of (also when it stays).
-	PVPool string `json:"pv_pool,omitempty"`
+	PVPool string   `json:"pv_pool,omitempty"`
 	ISCSI  *PoolRef `json:"iscsi_pool,omitempty"`
 	Target string   `json:"target,omitempty"`
 	// LUNPaths are the iscsi pool's LUN devices: a VM disk on one of them
