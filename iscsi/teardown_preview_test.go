@@ -247,3 +247,26 @@ func TestTeardownKeepsAnISCSIPoolAnotherVGNeeds(t *testing.T) {
 		t.Fatalf("iscsi pool under a VG without a pool: %v", err)
 	}
 }
+
+// A step that fails stops the run: what is left is named with the
+// commands that remove it, in order, and the failure is audited.
+func TestTeardownFailureNamesWhatIsLeft(t *testing.T) {
+	f := setUp(t)
+	r, path := auditRunner(t)
+	pv, err := PreviewTeardown(context.Background(), f, r, nil, "data", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.fail["PoolUndefine data"] = errors.New("boom")
+	_, err = RunTeardown(context.Background(), f, r, nil, pv, "data", nil)
+	if err == nil || !strings.Contains(err.Error(), "boom") ||
+		!strings.Contains(err.Error(), "left to do by hand: virsh pool-undefine data; virsh pool-destroy data-luns; virsh pool-undefine data-luns; virsh secret-undefine "+pv.SecretUUID) {
+		t.Fatalf("a failed step: %v", err)
+	}
+	if _, ok := f.pools["data-luns"]; !ok {
+		t.Error("the run went on after the failure")
+	}
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), `"action":"undefine logical pool"`) || !strings.Contains(string(b), `"result":"failed"`) {
+		t.Errorf("the failure is not audited:\n%s", b)
+	}
+}
