@@ -161,7 +161,15 @@ func tdSetup(t *testing.T, n lab.Nested, c *libvirtx.Conn, tg *tdTarget, vg, poo
 		t.Fatalf("setup-lvm --json: %v\n%s\n%s", err, out.String(), errb.String())
 	}
 	t.Cleanup(func() {
-		if err := iscsi.Teardown(ctx, c, plan.Runner{}, pool, res.ISCSIPool); err != nil {
+		// A connection of its own: the test's may have been cut (the
+		// nested hypervisor is shared, and restarted when it dies).
+		own, err := libvirtx.Dial(ctx, n.URI, libvirtx.Options{Timeout: 3 * time.Minute})
+		if err != nil {
+			t.Errorf("cleanup: dial the nested host: %v", err)
+			return
+		}
+		defer own.Close()
+		if err := iscsi.Teardown(ctx, own, plan.Runner{}, pool, res.ISCSIPool); err != nil {
 			t.Errorf("cleanup teardown: %v", err)
 		}
 		// The login left open-iscsi's node record (a logout keeps it).
