@@ -19,10 +19,12 @@ import (
 func TestDangerousActionsOpenConfirmations(t *testing.T) {
 	km := keys.Default()
 	connect := func(context.Context, string) (*libvirtx.Conn, error) { return nil, context.Canceled }
-	acts := driveActions(&env.Env{Keys: km, Log: slog.New(slog.DiscardHandler), Timeout: time.Second}, connect)
+	e := &env.Env{Keys: km, Log: slog.New(slog.DiscardHandler), Timeout: time.Second}
+	acts := driveActions(e, connect)
 	opens := map[string]func(common.DriveTarget) common.Component{
-		"delete_drive": acts.DeleteDrive,
-		"detach_drive": acts.DetachDrive,
+		"delete_drive":   acts.DeleteDrive,
+		"detach_drive":   acts.DetachDrive,
+		"teardown_iscsi": teardownISCSIAction(e, connect),
 	}
 	at := common.DriveTarget{HostURI: "qemu:///system", Pool: "p", Volume: "v", VM: "vm", Disk: "vdb"}
 	for _, a := range km.Actions() {
