@@ -205,3 +205,32 @@ func TestFailedRunShowsWhatIsLeft(t *testing.T) {
 		t.Fatalf("close after a failure: %+v", pop)
 	}
 }
+
+// Many drives on a small screen: each is still named (with its size), in
+// one paragraph, and the name to type stays on screen.
+func TestManyDrivesNamedCompactly(t *testing.T) {
+	pv := preview()
+	pv.LVs, pv.Items = nil, pv.Items[1:]
+	var items []iscsi.TeardownItem
+	for i := range 40 {
+		name := "d" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		pv.LVs = append(pv.LVs, iscsi.LV{Name: name, Capacity: 1 << 30})
+		items = append(items, iscsi.TeardownItem{What: "drive " + name, Command: "lvremove vg_san/" + name})
+	}
+	pv.Items = append(items, pv.Items...)
+	m, _ := newModel(&fake{pv: pv})
+	m.SetSize(80, 30)
+	feed(t, m, m.Init())
+	v := m.View()
+	if n := strings.Count(v, "\n"); n > 30 {
+		t.Errorf("the preview takes %d lines on a 30-line screen:\n%s", n, v)
+	}
+	for _, lv := range pv.LVs {
+		if !strings.Contains(v, lv.Name+" (1.0 GiB)") {
+			t.Errorf("drive %s is not named:\n%s", lv.Name, v)
+		}
+	}
+	if !strings.Contains(v, "40 drives in VG vg_san") || !strings.Contains(v, `Type "san-lvm"`) {
+		t.Errorf("compact preview:\n%s", v)
+	}
+}

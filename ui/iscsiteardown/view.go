@@ -59,7 +59,23 @@ func (m *Model) previewText() string {
 	var b strings.Builder
 	pv := m.pv
 	b.WriteString(s.Text.Render("This removes, on "+model.SafeText(pv.Host)+":") + "\n")
-	for _, it := range pv.Items {
+	items := pv.Items
+	// The drives come first; when two lines each would push the rest (and
+	// the name to type) off the screen, they are named in one paragraph:
+	// every one is still shown before it is destroyed.
+	if n := len(pv.LVs); n > 0 && n <= len(items) && m.height > 0 && 2*len(items)+len(pv.Kept)+12 > m.height {
+		var names []string
+		for _, v := range pv.LVs {
+			names = append(names, model.SafeText(v.Name)+" ("+model.IBytes(v.Capacity)+")")
+		}
+		head := fmt.Sprintf("- %d drives in VG %s, each with its data (lvremove %s/NAME): ", n, model.SafeText(pv.VG), model.SafeText(pv.VG))
+		for i := range names[:len(names)-1] {
+			names[i] += ","
+		}
+		b.WriteString(s.Text.Render(wrap(append(strings.Fields("  "+head), names...), m.width, "      ")) + "\n")
+		items = items[n:]
+	}
+	for _, it := range items {
 		b.WriteString("  " + s.Text.Render("- "+model.SafeText(it.What)) + "\n")
 		b.WriteString("      " + s.Muted.Render(model.SafeText(it.Command)) + "\n")
 	}
@@ -84,4 +100,27 @@ func (m *Model) stepLine(st iscsi.Step) string {
 		style = s.Warn
 	}
 	return style.Render(model.SafeText(st.Line()))
+}
+
+// wrap joins words with spaces into lines of at most width (a word
+// longer than that stands alone), indenting every line after the first.
+func wrap(words []string, width int, indent string) string {
+	var b strings.Builder
+	b.WriteString("  ")
+	line := 2
+	for i, w := range words {
+		n := len([]rune(w))
+		switch {
+		case i == 0:
+		case width > len(indent)+10 && line+1+n > width:
+			b.WriteString("\n" + indent)
+			line = len(indent)
+		default:
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(w)
+		line += n
+	}
+	return b.String()
 }
