@@ -1,17 +1,13 @@
 package cli
 
 import (
-	"context"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"stowage/lab"
-	"stowage/libvirtx"
 	"stowage/ui/common"
 	"stowage/ui/iscsiteardown"
 	"stowage/ui/keys/keytest"
@@ -53,17 +49,8 @@ func feedTeardown(t *testing.T, c common.Component, cmd tea.Cmd) *common.PopMsg 
 // the pools, the typed name runs the teardown through the real backend,
 // and the host ends without the pools, the VG and the session.
 func TestNestedConsoleISCSITeardown(t *testing.T) {
-	n := lab.NeedNested(t)
-	ctx := context.Background()
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	c, err := libvirtx.Dial(ctx, n.URI, libvirtx.Options{Timeout: 3 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	tg := newTDTarget(t, 2)
-	stamp := strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	l := newTDLab(t)
+	n, c, tg, stamp := l.n, l.c, l.tg, l.stamp
 	pool, vg := "t-td-ui-"+stamp, "t_tdui"+stamp
 	res := tdSetup(t, n, c, tg, vg, pool)
 	names := []string{pool, res.ISCSIPool, vg}

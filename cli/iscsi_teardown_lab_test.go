@@ -181,6 +181,30 @@ func tdSetup(t *testing.T, n lab.Nested, c *libvirtx.Conn, tg *tdTarget, vg, poo
 	return res
 }
 
+// tdLab is one teardown test's start: the nested host, a connection to
+// it, a fresh state directory (its audit log), and a target of its own.
+type tdLab struct {
+	n     lab.Nested
+	c     *libvirtx.Conn
+	tg    *tdTarget
+	state string
+	stamp string
+}
+
+func newTDLab(t *testing.T) tdLab {
+	t.Helper()
+	n := lab.NeedNested(t)
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	c, err := libvirtx.Dial(context.Background(), n.URI, libvirtx.Options{Timeout: 3 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return tdLab{n: n, c: c, tg: newTDTarget(t, 2), state: state, stamp: strconv.FormatInt(time.Now().UnixNano()%1e9, 10)}
+}
+
 // TestNestedISCSITeardownCommand: LVM on iSCSI built by stowage with a
 // drive in it; the dry run lists everything and changes nothing; a VM
 // defined (not running) on the nested host with a disk on the VG makes
@@ -189,19 +213,9 @@ func tdSetup(t *testing.T, n lab.Nested, c *libvirtx.Conn, tg *tdTarget, vg, poo
 // --confirm` removes the pools, the VG, the PV signatures, the session
 // and the CHAP secret, and the audit log has every step and refusal.
 func TestNestedISCSITeardownCommand(t *testing.T) {
-	n := lab.NeedNested(t)
-	ctx := context.Background()
-	state := t.TempDir()
-	t.Setenv("XDG_STATE_HOME", state)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	c, err := libvirtx.Dial(ctx, n.URI, libvirtx.Options{Timeout: 3 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	tg := newTDTarget(t, 2)
+	l := newTDLab(t)
+	n, c, tg, state, stamp, ctx := l.n, l.c, l.tg, l.state, l.stamp, context.Background()
 	secret := lab.NewSecret("CHAP secret", tg.secret)
-	stamp := strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
 	pool, vg := "t-td-"+stamp, "t_td"+stamp
 	res := tdSetup(t, n, c, tg, vg, pool)
 	usage := iscsi.SecretUsage(res.ISCSIPool)
@@ -311,17 +325,8 @@ func TestNestedISCSITeardownCommand(t *testing.T) {
 // and its VG, leaves their iscsi pool (and the CHAP secret with it)
 // alone, and says so.
 func TestNestedISCSITeardownSecondAdmin(t *testing.T) {
-	n := lab.NeedNested(t)
-	ctx := context.Background()
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	c, err := libvirtx.Dial(ctx, n.URI, libvirtx.Options{Timeout: 3 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	tg := newTDTarget(t, 2)
-	stamp := strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	l := newTDLab(t)
+	n, c, tg, stamp, ctx := l.n, l.c, l.tg, l.stamp, context.Background()
 	pool, vg := "t-td-sa-"+stamp, "t_tdsa"+stamp
 	res := tdSetup(t, n, c, tg, vg, pool)
 	r := plan.Runner{Host: n.URI, Audit: plan.NewAudit(filepath.Join(t.TempDir(), "audit.jsonl"))}
