@@ -14,7 +14,14 @@ const poolUsage = `stowage pool: the whole life of a storage pool, headlessly.
 
 Usage:
   stowage pool define --type T --name N …      define (and build, start) a pool of any type
-  stowage pool start|stop|refresh|autostart|build|delete|undefine --name N …
+  stowage pool start --name N [--uri U]          start a pool
+  stowage pool stop --name N --confirm N         stop it (refused while a running VM uses it)
+  stowage pool refresh --name N                  rescan a running pool's volumes
+  stowage pool autostart --name N [--off]        start it with libvirtd (or not)
+  stowage pool build --name N [--overwrite --confirm N]   build a stopped pool
+  stowage pool delete --name N --confirm N       delete its storage (empty, unused pools only)
+  stowage pool undefine --name N --confirm N     forget it (stops it first; storage stays)
+Each takes --uri U, --json, --timeout D, --readonly.
 
 Run stowage pool VERB --help for a verb's flags.
 `

@@ -49,13 +49,18 @@ func (c *Conn) PoolAutostartIf(ctx context.Context, name, uuid string, on bool) 
 }
 
 // PoolBuildIf builds the stopped pool uuid (virsh pool-build
-// [--overwrite]): a dir pool's directory, a logical pool's pvcreate and
-// vgcreate, a disk pool's label. Without overwrite libvirt refuses
-// devices that carry a signature (NO_OVERWRITE); with it, it wipes them.
-func (c *Conn) PoolBuildIf(ctx context.Context, name, uuid string, overwrite bool) error {
-	flags := libvirt.StoragePoolBuildNoOverwrite
-	if overwrite {
+// [--overwrite|--no-overwrite]): a dir pool's directory, a logical pool's
+// pvcreate and vgcreate, a disk pool's label. overwrite lets libvirt wipe
+// what the devices hold; guard (libvirt's NO_OVERWRITE) makes it refuse
+// a device that carries any signature. Neither: libvirt's default, the
+// only one a dir pool takes (NO_OVERWRITE wants a source device).
+func (c *Conn) PoolBuildIf(ctx context.Context, name, uuid string, overwrite, guard bool) error {
+	var flags libvirt.StoragePoolBuildFlags
+	switch {
+	case overwrite:
 		flags = libvirt.StoragePoolBuildOverwrite
+	case guard:
+		flags = libvirt.StoragePoolBuildNoOverwrite
 	}
 	return c.onOurPool(ctx, "build", name, uuid, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
 		return l.StoragePoolBuild(h, flags)

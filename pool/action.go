@@ -201,3 +201,14 @@ func deleteDoes(t model.PoolType) string {
 	}
 	return "delete its storage as libvirt's " + string(t) + " backend does"
 }
+
+// guardsDevices: pool types built on source devices, where a build
+// without overwrite asks libvirt to refuse devices that carry a signature
+// (a filesystem, a PV, a partition table). A dir pool has no device.
+func guardsDevices(t model.PoolType) bool {
+	switch t {
+	case model.PoolFS, model.PoolLogical, model.PoolDisk:
+		return true
+	}
+	return false
+}

@@ -23,7 +23,7 @@ type Libvirt interface {
 	PoolStopIf(ctx context.Context, name, uuid string) error
 	PoolRefreshIf(ctx context.Context, name, uuid string) error
 	PoolAutostartIf(ctx context.Context, name, uuid string, on bool) error
-	PoolBuildIf(ctx context.Context, name, uuid string, overwrite bool) error
+	PoolBuildIf(ctx context.Context, name, uuid string, overwrite, guard bool) error
 	PoolDeleteIf(ctx context.Context, name, uuid string) error
 	PoolUndefineIf(ctx context.Context, name, uuid string) error
 }

@@ -122,7 +122,7 @@ func (f *fake) PoolRefreshIf(_ context.Context, name, uuid string) error {
 func (f *fake) PoolAutostartIf(_ context.Context, name, uuid string, on bool) error {
 	return f.act(fmt.Sprintf("autostart=%v", on), name, uuid, func(p *model.Pool) error { p.Autostart = on; return nil })
 }
-func (f *fake) PoolBuildIf(_ context.Context, name, uuid string, overwrite bool) error {
+func (f *fake) PoolBuildIf(_ context.Context, name, uuid string, overwrite, _ bool) error {
 	return f.act(fmt.Sprintf("build overwrite=%v", overwrite), name, uuid, func(*model.Pool) error { return nil })
 }
 func (f *fake) PoolDeleteIf(_ context.Context, name, uuid string) error {

@@ -134,7 +134,7 @@ func actions(d Deps, pr Prepared, object, audit string) []plan.Action {
 			}
 		case StepBuild:
 			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
-				return plan.Made{}, lv.PoolBuildIf(ctx, name, uuid, pr.Spec.Overwrite)
+				return plan.Made{}, lv.PoolBuildIf(ctx, name, uuid, pr.Spec.Overwrite, guardsDevices(pr.Pool.Type))
 			}
 		case StepDelete:
 			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
