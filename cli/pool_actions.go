@@ -41,7 +41,7 @@ var poolActionHelp = map[pool.Action][3]string{
 	pool.Start: {"start a pool (virsh pool-start).", "",
 		"A running pool is left as it is: \"already running\", exit 0."},
 	pool.Stop: {"stop a pool (virsh pool-destroy); no data is deleted.", "--confirm N ",
-		"Refused while a running VM (on this host or, for shared storage, on any\nhost in config.yaml) has a disk in the pool; VMs that are shut off but\nuse it are listed as a warning. A stopped pool: \"already stopped\", exit 0.\nDangerous: --confirm repeats the pool's name (without it, the plan is\nshown and nothing is done)."},
+		"Refused while a running VM (on this host or, for shared storage, on any\nhost in config.yaml) has a disk in the pool; VMs that use it only from\ntheir next start (shut off) are listed as a warning. A stopped pool: \"already stopped\", exit 0.\nDangerous: --confirm repeats the pool's name (without it, the plan is\nshown and nothing is done)."},
 	pool.Refresh: {"rescan a running pool's volumes (virsh pool-refresh).", "",
 		"A stopped pool is refused: start it first."},
 	pool.Autostart: {"start the pool when libvirtd starts (virsh pool-autostart).", "[--off] ",

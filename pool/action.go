@@ -119,7 +119,9 @@ type Result struct {
 	Leftovers []plan.Leftover `json:"leftovers,omitempty"`
 }
 
-// User is a VM disk in the pool.
+// User is a VM disk in the pool. Running: the disk is in the live
+// definition of a VM that runs (or is paused): in use now; else it is
+// used from the VM's next start.
 type User struct {
 	Host    string `json:"host"`
 	VM      string `json:"vm"`
@@ -128,9 +130,9 @@ type User struct {
 }
 
 func (u User) String() string {
-	state := "shut off"
+	state := "from its next start"
 	if u.Running {
-		state = "running"
+		state = "in use now"
 	}
 	return fmt.Sprintf("%s (disk %s, %s) on %s", u.VM, u.Disk, state, u.Host)
 }

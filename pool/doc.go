@@ -19,11 +19,12 @@
 //     every connected host; a peer that cannot be reached refuses the
 //     action (a user there cannot be ruled out). A dir pool's path on
 //     another host is another directory, so local types check this host.
-//   - stop is refused while a running (or paused) VM uses the pool: its
-//     disks would vanish under it. VMs that use it but are shut off are
-//     listed as a warning only: stopping the pool is how an admin
-//     prepares maintenance, and those VMs fail to start until it runs
-//     again (the warning says so).
+//   - stop is refused while a running (or paused) VM has a disk of the
+//     pool in its live definition: the disk would vanish under it. VMs
+//     that use the pool only from their next start (shut off, or a disk
+//     in the persistent definition alone) are listed as a warning:
+//     stopping a pool is how an admin prepares maintenance, and those VMs
+//     fail to start until it runs again (the warning says so).
 //   - delete and undefine are refused while any VM, running or not, uses
 //     the pool: a later VM start would fail on a disk that is gone (delete)
 //     or on a pool name that is gone (undefine, <source pool=…> disks).

@@ -160,14 +160,14 @@ func TestRefusals(t *testing.T) {
 	t.Run("stop with a running user", func(t *testing.T) {
 		f := newFake(dirPool(true))
 		withVM(f, "web", "running", inPool)
-		refused(t, f, Spec{Action: Stop, Pool: "p1"}, "p1", "web (disk vdb, running) on qemu:///system", "shut them down")
+		refused(t, f, Spec{Action: Stop, Pool: "p1"}, "p1", "web (disk vdb, in use now) on qemu:///system", "shut them down")
 	})
 	t.Run("stop with only a shut-off user warns", func(t *testing.T) {
 		f := newFake(dirPool(true))
 		withVM(f, "db", "shut off", inPool)
 		d, _ := deps(t, f)
 		res, err := do(t, d, Spec{Action: Stop, Pool: "p1"}, "p1")
-		if err != nil || !res.Changed || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "db (disk vdb, shut off)") {
+		if err != nil || !res.Changed || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "db (disk vdb, from its next start)") {
 			t.Fatalf("err %v, result %+v", err, res)
 		}
 	})
@@ -175,7 +175,7 @@ func TestRefusals(t *testing.T) {
 		t.Run(string(a)+" with a shut-off user", func(t *testing.T) {
 			f := newFake(dirPool(true))
 			withVM(f, "db", "shut off", inPool)
-			refused(t, f, Spec{Action: a, Pool: "p1"}, "p1", "VMs use it: db (disk vdb, shut off)")
+			refused(t, f, Spec{Action: a, Pool: "p1"}, "p1", "VMs use it: db (disk vdb, from its next start)")
 		})
 	}
 	t.Run("delete of a pool with volumes", func(t *testing.T) {
@@ -232,7 +232,7 @@ func TestPeersOnSharedStorage(t *testing.T) {
 	d, _ := deps(t, f)
 	d.Peers = []Peer{{Host: "qemu+ssh://b/system", Libvirt: peer}}
 	pr, err := Prepare(context.Background(), d, Spec{Action: Stop, Pool: "p1"})
-	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "far (disk vdc, running) on qemu+ssh://b/system") {
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "far (disk vdc, in use now) on qemu+ssh://b/system") {
 		t.Fatalf("prepared %+v, err %v", pr, err)
 	}
 	d.Peers = []Peer{{Host: "qemu+ssh://c/system", Err: errors.New("connection refused")}}

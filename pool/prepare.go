@@ -158,7 +158,7 @@ func stopRules(ctx context.Context, d Deps, p model.Pool, pr *Prepared) error {
 		return refusal("pool %s is in use by running VMs: %s; shut them down or detach those disks first", p.Name, listUsers(running))
 	}
 	if len(off) > 0 {
-		pr.Warnings = append(pr.Warnings, fmt.Sprintf("VMs that are shut off use pool %s and will not start until it runs again: %s", p.Name, listUsers(off)))
+		pr.Warnings = append(pr.Warnings, fmt.Sprintf("VMs that use pool %s from their next start (shut off, or a disk only in the persistent definition) will fail to start it until the pool runs again: %s", p.Name, listUsers(off)))
 	}
 	return nil
 }
@@ -223,10 +223,11 @@ func Users(ctx context.Context, d Deps, p model.Pool) ([]User, error) {
 		if err != nil {
 			return nil, fmt.Errorf("check VMs on %s: %w", h.name, err)
 		}
-		seen := map[string]bool{}
 		for _, n := range names {
-			var info model.HostInfo
-			running := false
+			// The live definition first: a disk there, on a VM that runs,
+			// is in use now. A disk only in the persistent definition (or
+			// of a VM that is shut off) is used from the next start.
+			seen := map[string]bool{}
 			for _, inactive := range []bool{false, true} {
 				dom, err := h.lv.Domain(ctx, n, inactive)
 				if errors.Is(err, model.ErrNotFound) {
@@ -235,20 +236,17 @@ func Users(ctx context.Context, d Deps, p model.Pool) ([]User, error) {
 				if err != nil {
 					return nil, fmt.Errorf("check VM %s on %s: %w", n, h.name, err)
 				}
-				if !inactive {
-					running = dom.State != "shut off" && dom.State != "crashed" && dom.State != ""
-				} else if !dom.Persistent {
+				if inactive && !dom.Persistent {
 					continue
 				}
-				info.Domains = append(info.Domains, dom)
-			}
-			for _, u := range model.PoolUsers(info, p) {
-				k := h.name + "\x00" + n + "\x00" + u.Disk.Target
-				if seen[k] {
-					continue // in both the live and the persistent definition
+				running := !inactive && dom.State != "shut off" && dom.State != "crashed" && dom.State != ""
+				for _, u := range model.PoolUsers(model.HostInfo{Domains: []model.Domain{dom}}, p) {
+					if seen[u.Disk.Target] {
+						continue // in both definitions
+					}
+					seen[u.Disk.Target] = true
+					out = append(out, User{Host: h.name, VM: n, Disk: u.Disk.Target, Running: running})
 				}
-				seen[k] = true
-				out = append(out, User{Host: h.name, VM: n, Disk: u.Disk.Target, Running: running})
 			}
 		}
 	}
