@@ -239,7 +239,7 @@ func Users(ctx context.Context, d Deps, p model.Pool) ([]User, error) {
 				if inactive && !dom.Persistent {
 					continue
 				}
-				running := !inactive && dom.State != "shut off" && dom.State != "crashed" && dom.State != ""
+				running := !inactive && vmActive(dom.State)
 				for _, u := range model.PoolUsers(model.HostInfo{Domains: []model.Domain{dom}}, p) {
 					if seen[u.Disk.Target] {
 						continue // in both definitions
@@ -251,4 +251,16 @@ func Users(ctx context.Context, d Deps, p model.Pool) ([]User, error) {
 		}
 	}
 	return out, nil
+}
+
+// vmActive reports whether a VM in state s has its disks open: running,
+// idle, paused, shutting down or suspended. libvirtx names states in
+// two spellings ("shut off" as virsh prints it, "shut-off"): both, and
+// crashed or unknown states, count as not running.
+func vmActive(s string) bool {
+	switch s {
+	case "", "shut off", "shut-off", "shutoff", "crashed", "no state", "nostate":
+		return false
+	}
+	return true
 }
