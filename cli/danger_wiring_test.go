@@ -21,10 +21,18 @@ func TestDangerousActionsOpenConfirmations(t *testing.T) {
 	connect := func(context.Context, string) (*libvirtx.Conn, error) { return nil, context.Canceled }
 	e := &env.Env{Keys: km, Log: slog.New(slog.DiscardHandler), Timeout: time.Second}
 	acts := driveActions(e, connect)
+	poolAct := poolActions(e, connect)
+	poolOpen := func(action string) func(common.DriveTarget) common.Component {
+		return func(at common.DriveTarget) common.Component { return poolAct(at, action) }
+	}
 	opens := map[string]func(common.DriveTarget) common.Component{
 		"delete_drive":   acts.DeleteDrive,
 		"detach_drive":   acts.DetachDrive,
 		"teardown_iscsi": teardownISCSIAction(e, connect),
+		"pool_stop":      poolOpen("stop"),
+		"pool_build":     poolOpen("build"),
+		"pool_delete":    poolOpen("delete"),
+		"pool_undefine":  poolOpen("undefine"),
 	}
 	at := common.DriveTarget{HostURI: "qemu:///system", Pool: "p", Volume: "v", VM: "vm", Disk: "vdb"}
 	for _, a := range km.Actions() {

@@ -150,28 +150,6 @@ func listUsers(us []User) string {
 	return strings.Join(parts, "; ")
 }
 
-// deletable says why libvirt cannot delete a pool type's storage, or "".
-func notDeletable(t model.PoolType) string {
-	switch t {
-	case model.PoolRBD:
-		return "libvirt cannot delete an rbd pool's storage (the Ceph pool belongs to the cluster; remove it with ceph osd pool delete if you mean it): undefine the pool instead"
-	case model.PoolISCSI, model.PoolISCSIDirect, model.PoolSCSI, model.PoolMpath:
-		return "libvirt has no delete for " + string(t) + " pools (the LUNs belong to the SAN): undefine the pool instead"
-	}
-	return ""
-}
-
-// notBuildable says why libvirt has nothing to build for a pool type, or "".
-func notBuildable(t model.PoolType) string {
-	switch t {
-	case model.PoolRBD:
-		return "an rbd pool has nothing to build: its Ceph pool exists in the cluster"
-	case model.PoolISCSI, model.PoolISCSIDirect, model.PoolSCSI, model.PoolMpath:
-		return "libvirt has nothing to build for " + string(t) + " pools: the LUNs come from the SAN"
-	}
-	return ""
-}
-
 // buildDoes says what build does for a pool type.
 func buildDoes(t model.PoolType, overwrite bool) string {
 	switch t {

@@ -79,7 +79,7 @@ func check(ctx context.Context, d Deps, s Spec, p model.Pool) (Prepared, error) 
 		}
 		step(StepAutostart, fmt.Sprintf("turn autostart of pool %s %s", name, onOff(!s.Off)))
 	case Build:
-		if why := notBuildable(p.Type); why != "" {
+		if why := model.PoolBuildUnsupported(p.Type); why != "" {
 			return Prepared{}, refusal("build pool %s: %s", name, why)
 		}
 		if p.Active {
@@ -87,7 +87,7 @@ func check(ctx context.Context, d Deps, s Spec, p model.Pool) (Prepared, error) 
 		}
 		step(StepBuild, "build pool "+name+": "+buildDoes(p.Type, s.Overwrite))
 	case Delete:
-		if why := notDeletable(p.Type); why != "" {
+		if why := model.PoolDeleteUnsupported(p.Type); why != "" {
 			return Prepared{}, refusal("delete pool %s: %s", name, why)
 		}
 		if err := noUsers(ctx, d, p, "delete"); err != nil {

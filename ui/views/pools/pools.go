@@ -8,6 +8,8 @@ package pools
 import (
 	"fmt"
 
+	"charm.land/bubbles/v2/key"
+
 	"stowage/model"
 	"stowage/render"
 	"stowage/ui/common"
@@ -114,8 +116,9 @@ func (Kind) Describe(c kind.Ctx, k string) (int, data.Object, bool) {
 }
 
 // Actions: create a drive where the pool can; LVM-on-iSCSI from an iSCSI
-// pool; its teardown from that pool or a logical pool over it; a first
-// pool where the host has none.
+// pool; its teardown from that pool or a logical pool over it; the pool
+// actions its state allows (poolActions); a first pool where the host
+// has none.
 func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 	var out []kind.Action
 	h, p := find(c, k)
@@ -131,7 +134,7 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 		if f := c.Actions.TeardownISCSI; f != nil && mayTearDown(c.Store.Hosts[h].Info.Pools, *p) {
 			out = append(out, kind.Action{Binding: c.Keys.TeardownISCSI, Open: func() common.Component { return f(at) }})
 		}
-		return out
+		return append(out, poolActions(c, at, p.Pool)...)
 	}
 	// No selection: a host in scope without pools gets the first-pool offer.
 	if c.Scope.Host < 0 || c.Scope.Host >= len(c.Store.Hosts) {
@@ -184,4 +187,35 @@ func (k Kind) Empty(c kind.Ctx) string {
 		offers = append(offers, render.Offer{Key: a.Binding.Help().Key, Desc: a.Binding.Help().Desc})
 	}
 	return render.PoolsEmpty(true, true, offers, c.NewPool == nil)
+}
+
+// poolActions are the pool's lifecycle keys, offered where its state and
+// type let the action run: start and build on a stopped pool, stop and
+// refresh on a running one, autostart (toggled: the action clears it when
+// it is on) on a persistent one, delete where libvirt's backend can
+// delete the storage, undefine on a persistent one. The refusals that
+// depend on VMs and volumes come from the action's own check, with names.
+func poolActions(c kind.Ctx, at common.DriveTarget, p model.Pool) []kind.Action {
+	f := c.Actions.PoolAction
+	if f == nil {
+		return nil
+	}
+	var out []kind.Action
+	add := func(ok bool, b key.Binding, action string) {
+		if ok {
+			out = append(out, kind.Action{Binding: b, Open: func() common.Component { return f(at, action) }})
+		}
+	}
+	autostart := "autostart"
+	if p.Autostart {
+		autostart = "autostart off"
+	}
+	add(!p.Active, c.Keys.PoolStart, "start")
+	add(p.Active, c.Keys.PoolStop, "stop")
+	add(p.Active, c.Keys.PoolRefresh, "refresh")
+	add(p.Persistent, c.Keys.PoolAutostart, autostart)
+	add(!p.Active && model.PoolBuildUnsupported(p.Type) == "", c.Keys.PoolBuild, "build")
+	add(model.PoolDeleteUnsupported(p.Type) == "", c.Keys.PoolDelete, "delete")
+	add(p.Persistent, c.Keys.PoolUndefine, "undefine")
+	return out
 }
