@@ -40,20 +40,39 @@ func poolCmd(t *testing.T, verb string, args ...string) paRun {
 	return r
 }
 
+// paNested is the nested host while a nested test runs: virsh cannot
+// check the host key its qemu+ssh URI names (only stowage's dialer reads
+// known_hosts=), so virsh runs there over ssh instead.
+var paNested *lab.Nested
+
+// paVirsh runs virsh against uri as a second admin would: locally, or
+// on the nested host itself.
+func paVirsh(t *testing.T, uri string, args ...string) (string, error) {
+	t.Helper()
+	if paNested == nil || uri != paNested.URI {
+		return virsh(t, uri, args...)
+	}
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return onNested(t, *paNested, "virsh -q "+strings.Join(quoted, " "))
+}
+
 // paState is what an action could change, as virsh and the file system
 // see it: the pool's uuid, state, autostart and volumes, and the files
 // under its directory.
 func paState(t *testing.T, uri, name, dir string) string {
 	t.Helper()
 	var b strings.Builder
-	info, err := virsh(t, uri, "pool-info", name)
+	info, err := paVirsh(t, uri, "pool-info", name)
 	if err != nil {
 		return "no pool " + name
 	}
 	f := colonFields(info)
 	fmt.Fprintf(&b, "uuid %s state %s autostart %s;", f["UUID"], f["State"], f["Autostart"])
 	if f["State"] == "running" {
-		vols, _ := virsh(t, uri, "vol-list", name)
+		vols, _ := paVirsh(t, uri, "vol-list", name)
 		fmt.Fprintf(&b, " vols %q;", strings.Fields(vols))
 	}
 	if dir != "" {
@@ -136,7 +155,11 @@ func okCmd(t *testing.T, uri, name, verb string, changed bool, args ...string) p
 
 func poolField(t *testing.T, uri, name, field string) string {
 	t.Helper()
-	return colonFields(mustVirsh(t, uri, "pool-info", name))[field]
+	out, err := paVirsh(t, uri, "pool-info", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return colonFields(out)[field]
 }
 
 // definePaDir defines (not builds) a dir pool named name over dir; the
