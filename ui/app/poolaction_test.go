@@ -78,6 +78,11 @@ func TestPoolKeysFollowStateAndRunTheAction(t *testing.T) {
 			t.Errorf("running pool: %s offered %v, want %v\n%s", b.name, !b.offered, b.offered, help)
 		}
 	}
+	// They are in `?` (above), not in the one-line footer: the footer
+	// keeps the global hints.
+	if footer := m.View().Content; strings.Contains(footer, km.PoolStop.Help().Desc) || !strings.Contains(footer, km.Help.Help().Desc) {
+		t.Errorf("footer: pool keys shown or the help hint pushed off:\n%s", footer)
+	}
 	press(t, m, km.PoolStop)
 	scr, ok := m.Top().(*poolaction.Screen)
 	if !ok {

@@ -50,6 +50,10 @@ type Ctx struct {
 type Action struct {
 	Binding key.Binding
 	Open    func() common.Component
+	// Secondary actions are offered (dispatch and `?`) but left out of the
+	// one-line footer, so that a selection with many of them (a pool's
+	// lifecycle keys) does not push the global hints (`?` help) off it.
+	Secondary bool
 }
 
 // Kind is one resource kind's view. Every text it returns (Title, the

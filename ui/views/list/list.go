@@ -293,6 +293,13 @@ func (m *Model) Focus() { m.tbl.Focus() }
 func (m *Model) Blur() { m.tbl.Blur() }
 
 func (m *Model) bindings() (nav, acts []key.Binding) {
+	nav, acts, _ = m.bindingsBy()
+	return nav, acts
+}
+
+// bindingsBy is bindings with the footer's share of the actions apart:
+// primary leaves out the Secondary ones.
+func (m *Model) bindingsBy() (nav, acts, primary []key.Binding) {
 	c, sel := m.ctx(), m.selected()
 	_, _, drill := m.k.Drill(c, sel)
 	_, _, desc := m.k.Describe(c, sel)
@@ -301,22 +308,25 @@ func (m *Model) bindings() (nav, acts []key.Binding) {
 		keys.Enable(m.d.Keys.Diagnose, diag), m.d.Keys.Back}
 	for _, a := range m.k.Actions(c, sel) {
 		acts = append(acts, a.Binding)
+		if !a.Secondary {
+			primary = append(primary, a.Binding)
+		}
 	}
-	return nav, acts
+	return nav, acts, primary
 }
 
 // ShortHelp is the screen's most useful keys now.
 func (m *Model) ShortHelp() []key.Binding {
-	nav, acts := m.bindings()
-	return append(append(nav, m.d.Keys.Filter), acts...)
+	nav, _, primary := m.bindingsBy()
+	return append(append(nav, m.d.Keys.Filter), primary...)
 }
 
 // FullHelp is every key the screen offers now.
+//
+// The selection's actions go under the navigation keys, in the same
+// column: a column of their own would push the global keys' column (`?`
+// lists it last) past an 80-column screen.
 func (m *Model) FullHelp() [][]key.Binding {
 	nav, acts := m.bindings()
-	out := [][]key.Binding{nav, m.tbl.Bindings()}
-	if len(acts) > 0 {
-		out = append(out, acts)
-	}
-	return out
+	return [][]key.Binding{append(nav, acts...), m.tbl.Bindings()}
 }

@@ -193,7 +193,8 @@ func (k Kind) Empty(c kind.Ctx) string {
 // type let the action run: start and build on a stopped pool, stop and
 // refresh on a running one, autostart (toggled: the action clears it when
 // it is on) on a persistent one, delete where libvirt's backend can
-// delete the storage, undefine on a persistent one. The refusals that
+// delete the storage, undefine on a persistent one. They are Secondary:
+// in `?`, not in the footer. The refusals that
 // depend on VMs and volumes come from the action's own check, with names.
 func poolActions(c kind.Ctx, at common.DriveTarget, p model.Pool) []kind.Action {
 	f := c.Actions.PoolAction
@@ -203,7 +204,7 @@ func poolActions(c kind.Ctx, at common.DriveTarget, p model.Pool) []kind.Action 
 	var out []kind.Action
 	add := func(ok bool, b key.Binding, action string) {
 		if ok {
-			out = append(out, kind.Action{Binding: b, Open: func() common.Component { return f(at, action) }})
+			out = append(out, kind.Action{Binding: b, Open: func() common.Component { return f(at, action) }, Secondary: true})
 		}
 	}
 	autostart := "autostart"
