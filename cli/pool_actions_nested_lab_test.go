@@ -131,6 +131,16 @@ func TestNestedPoolActionsISCSIAndLogical(t *testing.T) {
 	if len(devs) != 2 {
 		t.Fatalf("iscsi pool %s: want 2 LUNs, got %q", iscsiPool, devs)
 	}
+	// libvirt starts a logical pool only when its <device> paths are the
+	// names pvs prints (/dev/sdX, see iscsi/buildvg.go), and its delete
+	// runs pvremove on those paths: name the LUNs so.
+	for i, d := range devs {
+		out, err := onNested(t, n, "readlink -f "+d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		devs[i] = strings.TrimSpace(out)
+	}
 	ldoc, err := libvirtx.LogicalPoolXML(model.LogicalPoolSpec{Name: lvmPool, VG: vg, Devices: devs})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +178,7 @@ func TestNestedPoolActionsISCSIAndLogical(t *testing.T) {
 	if s := vgState(); strings.Contains(s, vg+" ") || strings.Contains(strings.TrimSpace(s), " "+vg) {
 		t.Fatalf("delete: the VG or its PVs remain: %q", s)
 	}
-	if out, err := onNested(t, n, "pvs --noheadings -o pv_name 2>/dev/null; true"); err != nil || strings.Contains(out, iqn) {
+	if out, err := onNested(t, n, "pvs --noheadings -o pv_name 2>/dev/null; true"); err != nil || strings.Contains(out, devs[0]+"\n") || strings.Contains(out, devs[1]+"\n") {
 		t.Fatalf("delete: pvremove left a PV on the LUNs: %q %v", out, err)
 	}
 	okCmd(t, uri, lvmPool, "undefine", true, append(slow, "--confirm", lvmPool)...)

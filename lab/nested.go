@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Nested is the nested hypervisor that lab/hypervisor runs, and the SAN
@@ -47,7 +48,7 @@ func NeedNested(t testing.TB) Nested {
 	if err != nil {
 		fail("%v", err)
 	}
-	if kv["STOWAGE_LAB_HV_URI"] == "" || exec.Command(filepath.Join(e.Scripts, "hypervisor"), "status").Run() != nil {
+	if kv["STOWAGE_LAB_HV_URI"] == "" || !hypervisorAnswers(e.Scripts) {
 		out, err := exec.Command(filepath.Join(e.Scripts, "hypervisor"), "up").CombinedOutput()
 		if err != nil {
 			fail("the nested hypervisor does not start (lab/hypervisor up): %v\n%s", err, out)
@@ -64,6 +65,26 @@ func NeedNested(t testing.TB) Nested {
 		fail("lab/env lacks the nested hypervisor or the san2/san3 targets: rerun lab/up and lab/hypervisor up")
 	}
 	return n
+}
+
+// hypervisorAnswers runs lab/hypervisor status, again while the
+// hypervisor runs but its ssh does not answer within status's 10 s: on a
+// loaded machine (several test runs on 2 cores, a TCG guest) that is
+// slowness, not a dead host, and `up` would stop the running hypervisor
+// that other tests are using, then race their own `up` for its image.
+// A hypervisor that is not running at all is reported at once.
+func hypervisorAnswers(scripts string) bool {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		out, err := exec.Command(filepath.Join(scripts, "hypervisor"), "status").CombinedOutput()
+		if err == nil {
+			return true
+		}
+		if !strings.Contains(string(out), "runs but") || time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Second) // a poll of an outside process, not a wait on our own work
+	}
 }
 
 func readEnv(path string) (map[string]string, error) {
