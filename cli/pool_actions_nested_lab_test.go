@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -175,8 +176,8 @@ func TestNestedPoolActionsISCSIAndLogical(t *testing.T) {
 	// is not refused by stowage (no VM disk is on it), so it is left up.
 	nestedVirsh(t, n, "vol-delete", "--pool", lvmPool, "t-pa-lv")
 	okCmd(t, uri, lvmPool, "delete", true, append(slow, "--confirm", lvmPool)...)
-	if s := vgState(); strings.Contains(s, vg+" ") || strings.Contains(strings.TrimSpace(s), " "+vg) {
-		t.Fatalf("delete: the VG or its PVs remain: %q", s)
+	if out, err := onNested(t, n, "vgs --noheadings -o vg_name 2>/dev/null; true"); err != nil || slices.Contains(strings.Fields(out), vg) {
+		t.Fatalf("delete: VG %s remains: %q %v", vg, out, err)
 	}
 	if out, err := onNested(t, n, "pvs --noheadings -o pv_name 2>/dev/null; true"); err != nil || strings.Contains(out, devs[0]+"\n") || strings.Contains(out, devs[1]+"\n") {
 		t.Fatalf("delete: pvremove left a PV on the LUNs: %q %v", out, err)
