@@ -49,7 +49,11 @@ func (b poolBackend) Prepare(ctx context.Context, s pool.Spec) (pool.Prepared, e
 }
 
 func (b poolBackend) Run(ctx context.Context, pr pool.Prepared, confirm string, ev chan<- plan.Event) (pool.Result, error) {
-	c, err := b.env.OwnDial(ctx, b.uri)
+	// One call is a whole iSCSI login (start) or a pvcreate over the SAN
+	// (build): the per-call bound is the LVM-on-iSCSI wizard's, not the
+	// console's 15 s.
+	e := b.env
+	c, err := libvirtx.DialOwned(ctx, b.uri, libvirtx.Options{Timeout: max(e.Timeout, iscsiCallTimeout), ReadOnly: e.ReadOnly, SSHConfig: e.SSHConfig})
 	if err != nil {
 		return pool.Result{}, err
 	}

@@ -328,6 +328,18 @@ func TestLabPoolActionsAnotherAdmin(t *testing.T) {
 			t.Fatalf("%s: audit %+v", s.Verb(), last)
 		}
 	}
+	// Undefined by the other admin after the confirmation: refused too.
+	pr, err := pool.Prepare(ctx, d, pool.Spec{Action: pool.Start, Pool: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustVirsh(t, uri, "pool-undefine", name)
+	if _, err := pool.Run(ctx, d, pr, "", nil); err == nil || !strings.Contains(err.Error(), "is gone since the action was prepared") {
+		t.Fatalf("undefined meanwhile: want refused, got %v", err)
+	}
+	if _, err := virsh(t, uri, "pool-info", name); err == nil {
+		t.Fatal("a pool of that name exists again")
+	}
 }
 
 // TestLabPoolActionsRBD runs every action on an rbd pool of its own over
