@@ -18,7 +18,8 @@ Usage:
   stowage pool stop --name N --confirm N         stop it (refused while a running VM uses it)
   stowage pool refresh --name N                  rescan a running pool's volumes
   stowage pool autostart --name N [--off]        start it with libvirtd (or not)
-  stowage pool build --name N [--overwrite --confirm N]   build a stopped pool
+  stowage pool build --name N [--overwrite --confirm N]
+                                                 build a stopped pool (overwrite: wipe its devices)
   stowage pool delete --name N --confirm N       delete its storage (empty, unused pools only)
   stowage pool undefine --name N --confirm N     forget it (stops it first; storage stays)
 Each takes --uri U, --json, --timeout D, --readonly.
