@@ -13,7 +13,8 @@ import (
 	"stowage/plan"
 )
 
-// PoolSpecXML renders a model.PoolSpec; secretUUID names the cephx secret (rbd).
+// PoolSpecXML renders a model.PoolSpec of any definable type (the other
+// types in pooldefine_any.go); secretUUID names the new cephx secret (rbd).
 func PoolSpecXML(s model.PoolSpec, secretUUID string) (string, error) {
 	x := libvirtxml.StoragePool{Type: s.Type, Name: s.Name}
 	switch s.Type {
@@ -22,6 +23,8 @@ func PoolSpecXML(s model.PoolSpec, secretUUID string) (string, error) {
 			return "", fmt.Errorf("dir pool %q needs a path", s.Name)
 		}
 		x.Target = &libvirtxml.StoragePoolTarget{Path: s.Path}
+	case "fs", "netfs", "logical", "disk", "iscsi", "iscsi-direct":
+		return otherPoolXML(x, s)
 	case "rbd":
 		if len(s.Monitors) == 0 || s.CephPool == "" || s.CephUser == "" {
 			return "", fmt.Errorf("rbd pool %q needs monitors, a Ceph pool and a cephx user", s.Name)
@@ -34,11 +37,14 @@ func PoolSpecXML(s model.PoolSpec, secretUUID string) (string, error) {
 			}
 			src.Host = append(src.Host, h)
 		}
+		if s.CephSecretUUID != "" {
+			secretUUID = s.CephSecretUUID
+		}
 		src.Auth = &libvirtxml.StoragePoolSourceAuth{Type: "ceph", Username: s.CephUser,
 			Secret: &libvirtxml.StoragePoolSourceAuthSecret{UUID: secretUUID}}
 		x.Source = src
 	default:
-		return "", fmt.Errorf("pool type %q: the first-pool form makes dir or rbd pools", s.Type)
+		return "", fmt.Errorf("pool type %q: stowage defines dir, fs, netfs, logical, disk, rbd, iscsi and iscsi-direct pools", s.Type)
 	}
 	return x.Marshal()
 }
