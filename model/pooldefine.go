@@ -127,7 +127,7 @@ func ValidateDefine(s PoolSpec, existing []string) error {
 	add("name", ValidateNewPoolName(s.Name, existing))
 	need := func(field, v, what string, check func(string) error) {
 		if v == "" {
-			add(field, fmt.Errorf("a %s pool needs --%s: %s", typ, field, what))
+			add(field, fmt.Errorf("%s pools need --%s: %s", typ, field, what))
 			return
 		}
 		add(field, check(v))

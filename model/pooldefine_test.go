@@ -18,7 +18,7 @@ func TestValidateDefineRefusesWithReasons(t *testing.T) {
 		{"dir relative", PoolSpec{Type: "dir", Name: "p", Path: "var/x"}, "target", "give an absolute path, e.g. /var/x"},
 		{"dir unclean", PoolSpec{Type: "dir", Name: "p", Path: "/var/../x"}, "target", `write "/x"`},
 		{"dir root", PoolSpec{Type: "dir", Name: "p", Path: "/"}, "target", "root directory"},
-		{"dir missing", PoolSpec{Type: "dir", Name: "p"}, "target", "needs --target"},
+		{"dir missing", PoolSpec{Type: "dir", Name: "p"}, "target", "need --target"},
 		{"netfs no host", PoolSpec{Type: "netfs", Name: "p", Path: "/m", SourcePath: "/e"}, "source-host", "the NFS server"},
 		{"netfs bad host", PoolSpec{Type: "netfs", Name: "p", Path: "/m", SourceHost: "nas_1", SourcePath: "/e"}, "source-host", "not allowed in a host name"},
 		{"netfs relative export", PoolSpec{Type: "netfs", Name: "p", Path: "/m", SourceHost: "nas", SourcePath: "e"}, "source-path", "absolute"},
@@ -39,7 +39,7 @@ func TestValidateDefineRefusesWithReasons(t *testing.T) {
 		{"rbd build", PoolSpec{Type: "rbd", Name: "p", Monitors: []string{"m"}, CephPool: "rbd", CephUser: "u", Build: true}, "build", "nothing to build"},
 		{"iscsi upper iqn", PoolSpec{Type: "iscsi", Name: "p", Portal: "h", IQN: "iqn.2026-11.org.x:SAN"}, "iqn", "lower case"},
 		{"iscsi bad portal", PoolSpec{Type: "iscsi", Name: "p", Portal: "h:0", IQN: "iqn.2026-11.org.x:san"}, "portal", "1 to 65535"},
-		{"iscsi-direct no initiator", PoolSpec{Type: "iscsi-direct", Name: "p", Portal: "h", IQN: "iqn.2026-11.org.x:san"}, "initiator", "needs --initiator"},
+		{"iscsi-direct no initiator", PoolSpec{Type: "iscsi-direct", Name: "p", Portal: "h", IQN: "iqn.2026-11.org.x:san"}, "initiator", "need --initiator"},
 		{"iscsi chap space", PoolSpec{Type: "iscsi", Name: "p", Portal: "h", IQN: "iqn.2026-11.org.x:san", CHAPUser: "a b"}, "chap-user", "white space"},
 	}
 	for _, c := range cases {
