@@ -307,8 +307,10 @@ func (c *Conn) buildDefined(ctx context.Context, s model.PoolSpec, poolUUID stri
 	}
 	switch s.Type {
 	case "logical":
-		return plan.Made{What: fmt.Sprintf("volume group %s on %s", s.VG, strings.Join(s.Devices, ", ")), Identity: poolUUID,
-			Command: fmt.Sprintf("vgremove %s && pvremove %s", s.VG, strings.Join(s.Devices, " ")), Undo: deletePool}, nil
+		m := plan.Made{What: fmt.Sprintf("volume group %s on %s", s.VG, strings.Join(s.Devices, ", ")), Identity: poolUUID,
+			Command: fmt.Sprintf("vgremove %s && pvremove %s", s.VG, strings.Join(s.Devices, " ")), Undo: deletePool}
+		// The VG is made: its undo stands even if the redefinition fails.
+		return m, c.namePVsAsLVM(ctx, s, poolUUID)
 	case "disk":
 		return plan.Made{What: fmt.Sprintf("%s label on %s", s.Format, strings.Join(s.Devices, "")), Identity: poolUUID,
 			Command: "wipefs -a " + strings.Join(s.Devices, ""),
@@ -332,6 +334,43 @@ func (c *Conn) buildDefined(ctx context.Context, s model.PoolSpec, poolUUID stri
 		m.Undo = deletePool
 	}
 	return m, nil
+}
+
+// namePVsAsLVM redefines a new VG's pool (same UUID) with its devices as
+// LVM names its PVs: libvirt starts a logical pool only when every source
+// device matches a PV path exactly, so a /dev/disk/by-path name given for
+// the build would make the start fail.
+func (c *Conn) namePVsAsLVM(ctx context.Context, s model.PoolSpec, poolUUID string) error {
+	vgs, err := c.VolumeGroups(ctx)
+	if err != nil {
+		return fmt.Errorf("read back VG %s: %w", s.VG, err)
+	}
+	i := slices.IndexFunc(vgs, func(v model.VolumeGroup) bool { return v.Name == s.VG })
+	if i < 0 {
+		return fmt.Errorf("VG %s is not on the host after the build", s.VG)
+	}
+	pvs := slices.Sorted(slices.Values(vgs[i].Devices))
+	if slices.Equal(pvs, slices.Sorted(slices.Values(s.Devices))) {
+		return nil
+	}
+	named := s
+	named.Devices = pvs
+	doc, err := PoolSpecXML(named, "")
+	if err != nil {
+		return err
+	}
+	var x libvirtxml.StoragePool
+	if err := x.Unmarshal(doc); err != nil {
+		return fmt.Errorf("pool XML: %w", err)
+	}
+	x.UUID = poolUUID
+	if doc, err = x.Marshal(); err != nil {
+		return fmt.Errorf("pool XML: %w", err)
+	}
+	return c.onOurPool(ctx, "name the PVs of", s.Name, poolUUID, func(l *libvirt.Libvirt, _ libvirt.StoragePool) error {
+		_, err := l.StoragePoolDefineXML(doc, 0)
+		return err
+	})
 }
 
 func (c *Conn) startDefined(ctx context.Context, s model.PoolSpec, poolUUID string) (plan.Made, error) {
