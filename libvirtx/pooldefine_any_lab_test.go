@@ -179,9 +179,6 @@ func TestLabDefineEveryLocalType(t *testing.T) {
 			// back); building again is refused (--no-overwrite), so the
 			// second run mounts what is there.
 			s.Build = false
-			if s.Type == "rbd" {
-				usages = []string{"ceph " + s.SecretUsage()}
-			}
 			pdCleanupPool(t, env.URI, s.Name)
 			if s.Type == "rbd" {
 				t.Cleanup(func() { virshOut(t, env.URI, "secret-undefine", secretUUIDByUsage(t, env, s.SecretUsage())) })
