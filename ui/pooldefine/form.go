@@ -245,7 +245,6 @@ func (m *Model) buildFieldsForm() {
 	m.finishForm("back to the type")
 }
 
-
 func (m *Model) checkKeyring(string) error {
 	if m.f.cephSecret == "" && m.f.secretFile == "" {
 		return errors.New("give an existing ceph secret's UUID, or the keyring file of the cephx user")
