@@ -21,13 +21,23 @@ func pdRun(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// pdPools lists the pools this file's tests could leave (t-pd-*) and the
+// lab's own, with their UUIDs: other tests define pools of their own on
+// the same lab meanwhile.
 func pdPools(t *testing.T, uri string) string {
 	t.Helper()
-	out, err := virsh(t, uri, "pool-list", "--all", "--uuid")
+	out, err := virsh(t, uri, "pool-list", "--all", "--name")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	var b strings.Builder
+	for _, n := range strings.Fields(out) {
+		if strings.HasPrefix(n, "t-pd-") || strings.HasPrefix(n, "stowage-lab-") {
+			u, _ := virsh(t, uri, "pool-uuid", n)
+			fmt.Fprintf(&b, "%s %s\n", n, strings.TrimSpace(u))
+		}
+	}
+	return b.String()
 }
 
 func pdAudit(t *testing.T, state string) []plan.Record {

@@ -50,13 +50,20 @@ func pdDir(t *testing.T, env lab.Env, name string) string {
 func pdState(t *testing.T, uri string, usages []string, paths ...string) string {
 	t.Helper()
 	var b strings.Builder
-	out, err := virshOut(t, uri, "pool-list", "--all", "--uuid")
+	// Only t-pd-* pools and the lab's: other tests define their own
+	// pools on the same lab meanwhile.
+	out, err := virshOut(t, uri, "pool-list", "--all", "--name")
 	if err != nil {
 		t.Fatalf("virsh pool-list: %v: %s", err, out)
 	}
-	uuids := strings.Fields(out)
-	slices.Sort(uuids)
-	fmt.Fprintf(&b, "pools %v; ", uuids)
+	names := strings.Fields(out)
+	slices.Sort(names)
+	for _, n := range names {
+		if strings.HasPrefix(n, "t-pd-") || strings.HasPrefix(n, "stowage-lab-") {
+			u, _ := virshOut(t, uri, "pool-uuid", n)
+			fmt.Fprintf(&b, "pool %s %s; ", n, strings.TrimSpace(u))
+		}
+	}
 	out, _ = virshOut(t, uri, "secret-list")
 	for _, l := range strings.Split(out, "\n") {
 		for _, u := range usages {

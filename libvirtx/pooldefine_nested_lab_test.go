@@ -66,9 +66,12 @@ func pdPoolNames(t *testing.T, c *libvirtx.Conn) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// This test's pools only: other tests use the nested host meanwhile.
 	var out []string
 	for _, p := range ps {
-		out = append(out, p.Name+"/"+p.UUID)
+		if strings.HasPrefix(p.Name, "t-pd-") {
+			out = append(out, p.Name+"/"+p.UUID)
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -82,7 +85,9 @@ func pdVGs(t *testing.T, c *libvirtx.Conn) []string {
 	}
 	var out []string
 	for _, vg := range vgs {
-		out = append(out, vg.Name)
+		if strings.HasPrefix(vg.Name, "t_pd_") {
+			out = append(out, vg.Name)
+		}
 	}
 	slices.Sort(out)
 	return out
