@@ -10,6 +10,7 @@ import (
 	"charm.land/huh/v2"
 
 	"stowage/drive"
+	"stowage/iscsi"
 	"stowage/model"
 	"stowage/ui/driveprogress"
 	"stowage/ui/drivewizard"
@@ -65,7 +66,7 @@ func (f fields) spec() model.PoolSpec {
 		s.IQN = f.pickIQN
 	}
 	if s.CHAPUser != "" {
-		s.CHAPUsage = "stowage-chap-" + s.Name // iscsi.SecretUsage's rule
+		s.CHAPUsage = iscsi.SecretUsage(s.Name)
 	}
 	return s
 }
