@@ -320,6 +320,10 @@ func (c *Conn) buildDefined(ctx context.Context, s model.PoolSpec, poolUUID stri
 			}}, nil
 	}
 	m := plan.Made{What: "directory " + s.Path, Identity: poolUUID, Command: "rmdir " + s.Path}
+	if s.Type == "fs" && mode != model.BuildMkdir {
+		// The rollback names what it cannot take back.
+		m.What += " (the " + s.Format + " filesystem made on " + strings.Join(s.Devices, "") + " stays)"
+	}
 	switch {
 	case dirKnown && dirExisted:
 		return plan.Made{}, nil // nothing made: the directory was there
