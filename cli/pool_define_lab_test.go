@@ -213,3 +213,53 @@ func TestLabPoolDefineDirAndRBD(t *testing.T) {
 		t.Errorf("rbd pool: %v %s", err, vols)
 	}
 }
+
+// iscsi-direct with CHAP through the CLI: the secret comes from the lab's
+// 0600 file, the pool starts on the lab's CHAP target, and the secret is
+// in none of stdout, stderr or the audit log.
+func TestLabPoolDefineISCSIDirectCHAP(t *testing.T) {
+	env := lab.Need(t)
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	kv := map[string]string{}
+	b, err := os.ReadFile(filepath.Join(env.Scripts, "env"))
+	if err != nil {
+		lab.Unavailable(t, "lab/env: %v", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			kv[k] = v
+		}
+	}
+	raw, err := os.ReadFile(kv["STOWAGE_LAB_ISCSI_CHAP_FILE"])
+	if err != nil || kv["STOWAGE_LAB_ISCSI_SAN3"] == "" {
+		lab.Unavailable(t, "the lab's CHAP target: %v", err)
+	}
+	sec := lab.NewSecret("CHAP secret", []byte(strings.TrimRight(string(raw), "\r\n")))
+	name := fmt.Sprintf("t-pd-cchap-%d", time.Now().UnixNano()%1e9)
+	t.Cleanup(func() {
+		virsh(t, env.URI, "pool-destroy", name)
+		virsh(t, env.URI, "pool-undefine", name)
+		if out, err := virsh(t, env.URI, "secret-list"); err == nil {
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasSuffix(strings.TrimSpace(l), "stowage-chap-"+name) {
+					virsh(t, env.URI, "secret-undefine", strings.Fields(l)[0])
+				}
+			}
+		}
+	})
+	code, out, errb := pdRun(t, "pool", "define", "--uri", env.URI, "--type", "iscsi-direct", "--name", name,
+		"--portal", env.ISCSIPortal, "--iqn", kv["STOWAGE_LAB_ISCSI_SAN3"], "--initiator", env.ISCSIInitiator,
+		"--chap-user", kv["STOWAGE_LAB_ISCSI_CHAP_USER"], "--chap-secret-file", kv["STOWAGE_LAB_ISCSI_CHAP_FILE"], "--json")
+	sec.AssertAbsent(t, "stdout", []byte(out))
+	sec.AssertAbsent(t, "stderr", []byte(errb))
+	audit, _ := os.ReadFile(filepath.Join(state, "stowage", "audit.jsonl"))
+	sec.AssertAbsent(t, "the audit log", audit)
+	if code != 0 || !strings.Contains(errb, "✓ define the CHAP secret (private)") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+	if vols, err := virsh(t, env.URI, "vol-list", name); err != nil || !strings.Contains(vols, "unit:0:0:") {
+		t.Errorf("the CHAP pool lists no LUN: %v\n%s", err, vols)
+	}
+}
