@@ -85,7 +85,7 @@ func TestConsoleDefinesDirPoolAndRefusesWrongNFSExport(t *testing.T) {
 	c.waitText(e2eGuard, dirName)
 
 	before := pdPools(t, env.URI)
-	_, end = c.defineFlow("netfs", "NFS server", "127.0.0.1", [][2]string{{"Name", nfsName}, {"Export", "/t-pd-nope"},
+	c.defineFlow("netfs", "NFS server", "127.0.0.1", [][2]string{{"Name", nfsName}, {"Export", "/t-pd-nope"},
 		{"Mount point", filepath.Join(base, "nfs")}, {"Format", ""}})
 	// The rollback's last lines may be drawn after the close hint.
 	end = c.waitText(e2eGuard, "removed pool "+nfsName)
