@@ -40,6 +40,7 @@ func newConsole(e *env.Env) (*app.Model, func()) {
 	actions.LVMOnISCSI = lvmOnISCSIAction(e, hosts.Conn, actions.CreateDrive)
 	actions.TeardownISCSI = teardownISCSIAction(e, hosts.Conn)
 	actions.PoolAction = poolActions(e, hosts.Conn)
+	actions.DefinePool = definePoolAction(e)
 	m := app.New(app.Deps{
 		Store:    store,
 		Keys:     e.Keys,

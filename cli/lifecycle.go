@@ -13,7 +13,10 @@ import (
 const poolUsage = `stowage pool: the whole life of a storage pool, headlessly.
 
 Usage:
-  stowage pool define --type T --name N …      define (and build, start) a pool of any type
+  stowage pool define --type T --name N …      define (and build, start) a pool of any type:
+        dir, fs, netfs, logical, disk, rbd, iscsi, iscsi-direct
+  stowage pool sources --type netfs|logical|iscsi|iscsi-direct|devices [--host H | --portal P]
+        what the host can define a pool on: NFS exports, VGs, targets, block devices
   stowage pool start --name N [--uri U]          start a pool
   stowage pool stop --name N --confirm N         stop it (refused while a running VM uses it)
   stowage pool refresh --name N                  rescan a running pool's volumes
@@ -38,6 +41,7 @@ func runPool(args []string, stdout, stderr io.Writer) int {
 	}
 	verbs := map[string]Command{
 		"define":    cmdPoolDefine,
+		"sources":   cmdPoolSources,
 		"start":     poolAction("start"),
 		"stop":      poolAction("stop"),
 		"refresh":   poolAction("refresh"),

@@ -13,7 +13,8 @@ import (
 	"stowage/plan"
 )
 
-// PoolSpecXML renders a model.PoolSpec; secretUUID names the cephx secret (rbd).
+// PoolSpecXML renders a model.PoolSpec of any definable type (the other
+// types in pooldefine_any.go); secretUUID names the new cephx secret (rbd).
 func PoolSpecXML(s model.PoolSpec, secretUUID string) (string, error) {
 	x := libvirtxml.StoragePool{Type: s.Type, Name: s.Name}
 	switch s.Type {
@@ -22,6 +23,8 @@ func PoolSpecXML(s model.PoolSpec, secretUUID string) (string, error) {
 			return "", fmt.Errorf("dir pool %q needs a path", s.Name)
 		}
 		x.Target = &libvirtxml.StoragePoolTarget{Path: s.Path}
+	case "fs", "netfs", "logical", "disk", "iscsi", "iscsi-direct":
+		return otherPoolXML(x, s)
 	case "rbd":
 		if len(s.Monitors) == 0 || s.CephPool == "" || s.CephUser == "" {
 			return "", fmt.Errorf("rbd pool %q needs monitors, a Ceph pool and a cephx user", s.Name)
@@ -34,11 +37,14 @@ func PoolSpecXML(s model.PoolSpec, secretUUID string) (string, error) {
 			}
 			src.Host = append(src.Host, h)
 		}
+		if s.CephSecretUUID != "" {
+			secretUUID = s.CephSecretUUID
+		}
 		src.Auth = &libvirtxml.StoragePoolSourceAuth{Type: "ceph", Username: s.CephUser,
 			Secret: &libvirtxml.StoragePoolSourceAuthSecret{UUID: secretUUID}}
 		x.Source = src
 	default:
-		return "", fmt.Errorf("pool type %q: the first-pool form makes dir or rbd pools", s.Type)
+		return "", fmt.Errorf("pool type %q: stowage defines dir, fs, netfs, logical, disk, rbd, iscsi and iscsi-direct pools", s.Type)
 	}
 	return x.Marshal()
 }
@@ -106,128 +112,22 @@ func (c *Conn) checkPoolAbsent(ctx context.Context, s model.PoolSpec) error {
 	return nil
 }
 
-// PoolActions are the steps of model.PoolPlan as plan actions. Each
-// records the identity of what it made (the secret's UUID, the pool's
-// UUID from the define) and its undo acts on that identity only: a pool
-// another admin defined under the same name after ours was removed is
-// never touched. cephxKey is read by the secret step; the caller clears it.
+// PoolActions are the steps of model.PoolPlan as plan actions: the define
+// plan (DefinePoolActions, same step IDs) of a pool that starts with
+// libvirtd. Each records the identity of what it made (the secret's UUID,
+// the pool's UUID from the define) and its undo acts on that identity
+// only: a pool another admin defined under the same name after ours was
+// removed is never touched. cephxKey is read by the secret step; the
+// caller clears it.
 func (c *Conn) PoolActions(s model.PoolSpec, cephxKey []byte) ([]plan.Action, error) {
-	if _, err := PoolSpecXML(s, "00000000-0000-0000-0000-000000000000"); err != nil {
-		return nil, err
+	if s.Type != "dir" && s.Type != "rbd" {
+		return nil, fmt.Errorf("pool type %q: the first-pool form makes dir or rbd pools", s.Type)
 	}
 	if s.Type == "rbd" && len(cephxKey) == 0 {
 		return nil, fmt.Errorf("rbd pool %q needs the cephx key of client.%s", s.Name, s.CephUser)
 	}
-	var secretUUID, poolUUID string
-	object := "pool " + s.Name
-	var acts []plan.Action
-	for _, st := range model.PoolPlan(s.Type, s.Name) {
-		a := plan.Action{Step: st, Object: object}
-		switch st.ID {
-		case model.StepPoolSecret:
-			a.Audit, a.Object = "define secret", fmt.Sprintf("ceph secret %q", s.SecretUsage())
-			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
-				uuid, err := c.DefineSecret(ctx, SecretSpec{UsageType: "ceph", UsageID: s.SecretUsage(),
-					Description: "cephx key of client." + s.CephUser + " for pool " + s.Name}, cephxKey)
-				if err != nil {
-					return plan.Made{}, err
-				}
-				secretUUID = uuid
-				return plan.Made{What: "secret " + uuid, Identity: uuid, Command: "virsh secret-undefine " + uuid,
-					Undo: func(ctx context.Context) error { return c.undefineSecretIf(ctx, uuid, s.SecretUsage()) }}, nil
-			}
-		case model.StepPoolDefine:
-			a.Audit = "define pool"
-			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
-				doc, err := PoolSpecXML(s, secretUUID)
-				if err != nil {
-					return plan.Made{}, err
-				}
-				h, err := call(ctx, c, fmt.Sprintf("define %s pool %q", s.Type, s.Name), func(l *libvirt.Libvirt) (libvirt.StoragePool, error) {
-					return l.StoragePoolDefineXML(doc, 0)
-				})
-				if err != nil {
-					return plan.Made{}, err
-				}
-				poolUUID = FormatUUID(h.UUID)
-				return plan.Made{What: fmt.Sprintf("pool %s (uuid %s)", s.Name, poolUUID), Identity: poolUUID,
-					Command: "virsh pool-undefine " + poolUUID,
-					Undo: func(ctx context.Context) error {
-						return c.onOurPool(ctx, "undefine", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
-							return l.StoragePoolUndefine(h)
-						})
-					}}, nil
-			}
-		case model.StepPoolBuild:
-			a.Audit = "build pool"
-			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
-				// Only a directory this run created may be removed again:
-				// pool-build succeeds on one that exists (maybe someone's).
-				existed, known := c.localPathExists(s.Path)
-				if err := c.onOurPool(ctx, "build", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
-					return l.StoragePoolBuild(h, 0)
-				}); err != nil {
-					return plan.Made{}, err
-				}
-				m := plan.Made{What: "directory " + s.Path, Identity: poolUUID, Command: "rmdir " + s.Path}
-				switch {
-				case known && existed:
-					return plan.Made{}, nil // nothing made: the directory was there
-				case !known:
-					m.Undo = func(context.Context) error {
-						return fmt.Errorf("%w: cannot tell whether %s existed before this run on a remote host; left in place (rmdir %s if it is empty and unused)",
-							plan.ErrNotOurs, s.Path, s.Path)
-					}
-				default:
-					m.Undo = func(ctx context.Context) error {
-						// pool-delete on a dir pool is rmdir: it fails, and
-						// names the leftover, if anything was put inside.
-						return c.onOurPool(ctx, "delete the directory of", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
-							return l.StoragePoolDelete(h, 0)
-						})
-					}
-				}
-				return m, nil
-			}
-		case model.StepPoolStart:
-			a.Audit = "start pool"
-			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
-				if err := c.onOurPool(ctx, "start", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
-					return l.StoragePoolCreate(h, 0)
-				}); err != nil {
-					return plan.Made{}, err
-				}
-				return plan.Made{What: fmt.Sprintf("pool %s running (uuid %s)", s.Name, poolUUID), Identity: poolUUID,
-					Command: "virsh pool-destroy " + poolUUID,
-					Undo: func(ctx context.Context) error {
-						return c.onOurPool(ctx, "stop", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
-							if on, err := l.StoragePoolIsActive(h); err != nil || on == 0 {
-								return err
-							}
-							return l.StoragePoolDestroy(h)
-						})
-					}}, nil
-			}
-		case model.StepPoolAutostart:
-			a.Audit = "autostart pool"
-			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
-				if err := c.onOurPool(ctx, "autostart", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
-					return l.StoragePoolSetAutostart(h, 1)
-				}); err != nil {
-					return plan.Made{}, err
-				}
-				return plan.Made{What: fmt.Sprintf("autostart of pool %s (uuid %s)", s.Name, poolUUID), Identity: poolUUID,
-					Command: "virsh pool-autostart --disable " + poolUUID,
-					Undo: func(ctx context.Context) error {
-						return c.onOurPool(ctx, "clear autostart of", s.Name, poolUUID, func(l *libvirt.Libvirt, h libvirt.StoragePool) error {
-							return l.StoragePoolSetAutostart(h, 0)
-						})
-					}}, nil
-			}
-		}
-		acts = append(acts, a)
-	}
-	return acts, nil
+	s.Autostart, s.NoStart, s.CephSecretUUID = true, false, ""
+	return c.DefinePoolActions(s, cephxKey)
 }
 
 // onOurPool runs fn on the pool with uuid, looked up by that UUID (never
@@ -251,36 +151,6 @@ func (c *Conn) onOurPool(ctx context.Context, verb, name, uuid string, fn func(*
 			return fmt.Errorf("%w: the pool with uuid %s is now named %q", plan.ErrNotOurs, uuid, h.Name)
 		}
 		return fn(l, h)
-	})
-}
-
-// undefineSecretIf undefines the secret uuid only while its usage is
-// still usage (the one this run defined).
-func (c *Conn) undefineSecretIf(ctx context.Context, uuid, usage string) error {
-	u, err := ParseUUID(uuid)
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, "undefine secret "+uuid, func(l *libvirt.Libvirt) error {
-		h, err := l.SecretLookupByUUID(u)
-		if IsNotFound(err) {
-			return fmt.Errorf("%w: secret %s is gone already", plan.ErrNotOurs, uuid)
-		}
-		if err != nil {
-			return err
-		}
-		doc, err := l.SecretGetXMLDesc(h, 0)
-		if err != nil {
-			return err
-		}
-		var x libvirtxml.Secret
-		if err := x.Unmarshal(doc); err != nil {
-			return fmt.Errorf("secret %s XML: %w", uuid, err)
-		}
-		if x.Usage == nil || x.Usage.Type != "ceph" || x.Usage.Name != usage {
-			return fmt.Errorf("%w: secret %s no longer has usage ceph %q", plan.ErrNotOurs, uuid, usage)
-		}
-		return l.SecretUndefine(h)
 	})
 }
 

@@ -156,7 +156,7 @@ func Default() Map {
 		PoolBuild:     bind("build pool", "B"),
 		PoolDelete:    bind("delete pool storage", "ctrl+x"),
 		PoolUndefine:  bind("undefine pool", "U"),
-		DefinePool:    bind("define pool (any type)", "N"),
+		DefinePool:    bind("define pool", "N"),
 		TeardownISCSI: bind("tear down LVM on iSCSI", "ctrl+t"),
 		ResizeDrive:   bind("resize drive", "z"),
 		CloneDrive:    bind("clone drive", "C"),

@@ -67,20 +67,25 @@ func (Kind) Describe(c kind.Ctx, k string) (int, data.Object, bool) {
 	return h, data.Object{Kind: "host", Name: c.Store.Hosts[h].URI}, true
 }
 
-// Actions: the LVM-on-iSCSI wizard on a connected host.
+// Actions: the LVM-on-iSCSI wizard and the define-pool form on a
+// connected host.
 func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
-	if k == "" || c.Actions.LVMOnISCSI == nil {
+	if k == "" {
 		return nil
 	}
 	h, _ := kind.SplitKey(k)
 	if c.Store.Hosts[h].Status.State != model.StateConnected {
 		return nil
 	}
-	open := c.Actions.LVMOnISCSI
-	uri := c.Store.Hosts[h].URI
-	return []kind.Action{{Binding: c.Keys.LVMOnISCSI, Open: func() common.Component {
-		return open(common.DriveTarget{HostURI: uri})
-	}}}
+	at := common.DriveTarget{HostURI: c.Store.Hosts[h].URI}
+	var out []kind.Action
+	if open := c.Actions.LVMOnISCSI; open != nil {
+		out = append(out, kind.Action{Binding: c.Keys.LVMOnISCSI, Open: func() common.Component { return open(at) }})
+	}
+	if open := c.Actions.DefinePool; open != nil {
+		out = append(out, kind.Action{Binding: c.Keys.DefinePool, Open: func() common.Component { return open(at) }})
+	}
+	return out
 }
 
 // Banner counts the doctor's open findings on the hosts in scope, from

@@ -134,6 +134,10 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 		if f := c.Actions.TeardownISCSI; f != nil && mayTearDown(c.Store.Hosts[h].Info.Pools, *p) {
 			out = append(out, kind.Action{Binding: c.Keys.TeardownISCSI, Open: func() common.Component { return f(at) }})
 		}
+		if f := c.Actions.DefinePool; f != nil {
+			host := common.DriveTarget{HostURI: uri}
+			out = append(out, kind.Action{Binding: c.Keys.DefinePool, Open: func() common.Component { return f(host) }})
+		}
 		return append(out, poolActions(c, at, p.Pool)...)
 	}
 	// No selection: a host in scope without pools gets the first-pool offer.
@@ -152,6 +156,9 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 	}
 	if f := c.Actions.LVMOnISCSI; f != nil {
 		out = append(out, kind.Action{Binding: c.Keys.LVMOnISCSI, Open: func() common.Component { return f(common.DriveTarget{HostURI: host.URI}) }})
+	}
+	if f := c.Actions.DefinePool; f != nil {
+		out = append(out, kind.Action{Binding: c.Keys.DefinePool, Open: func() common.Component { return f(common.DriveTarget{HostURI: host.URI}) }})
 	}
 	return out
 }
