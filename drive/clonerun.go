@@ -1,0 +1,234 @@
+package drive
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"stowage/model"
+	"stowage/plan"
+)
+
+// Clone runs a prepared clone on the plan runner. A failure or a cancel
+// undoes what this run made, and only that: the new volume by key (and,
+// encrypted, by its new secret), the new secret by UUID, the new image and
+// snapshot by id. A name another admin took in between makes the copy
+// step fail with nothing made, so nothing of theirs is removed.
+func Clone(ctx context.Context, d Deps, p PreparedClone, events chan<- Event) (Result, error) {
+	d = d.withDefaults()
+	s := p.Spec
+	res := Result{Host: d.Host, Pool: s.Target(), Name: s.To, Size: p.Source.Capacity, Format: p.Source.Format}
+	if p.Kind == model.CloneQEMULUKS {
+		res.Encryption = string(model.EncryptLUKS)
+	}
+	res.Notes = append(res.Notes, p.Warnings...)
+	obj := p.Object()
+	var secretUUID string
+	var cl Ceph
+	defer func() {
+		if cl != nil {
+			cl.Close()
+		}
+	}()
+	cephCloner := func(ctx context.Context) (CephCloner, error) {
+		if cl == nil {
+			c, err := d.Ceph(ctx, p.From)
+			if err != nil {
+				return nil, err
+			}
+			cl = c
+		}
+		cc, ok := cl.(CephCloner)
+		if !ok {
+			return nil, fmt.Errorf("this build's Ceph client cannot clone images")
+		}
+		return cc, nil
+	}
+	var snapID uint64
+	snap := model.CloneSnapshotName(s.To)
+	var acts []plan.Action
+	for _, st := range p.Plan {
+		a := plan.Action{Step: st, Object: obj}
+		switch st.ID {
+		case model.StepCreateSecret:
+			a.Audit, a.Object = "create secret", p.TargetPath
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				uuid, made, err := newCloneSecret(ctx, d, p)
+				secretUUID, res.SecretUUID = uuid, uuid
+				return made, err
+			}
+		case model.StepCloneVolume:
+			a.Audit = "clone volume"
+			a.Do = func(ctx context.Context, rep plan.Report) (plan.Made, error) {
+				return cloneVolume(ctx, d, p, secretUUID, rep, &res)
+			}
+		case model.StepRBDCopy:
+			a.Audit = "deep-copy rbd image"
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				cc, err := cephCloner(ctx)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				if err := cc.DeepCopyImage(p.From.SourceName, s.Name, p.To.SourceName, s.To); err != nil {
+					// "already exists" included: nothing was made.
+					return plan.Made{}, err
+				}
+				return rbdImageMade(ctx, d, cl, p, &res)
+			}
+		case model.StepRBDSnapshot:
+			a.Audit, a.Object = "protected rbd snapshot", p.From.SourceName+"/"+s.Name+"@"+snap
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				cc, err := cephCloner(ctx)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				id, err := cc.ProtectedSnapshot(p.From.SourceName, s.Name, snap)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				snapID = id
+				where := p.From.SourceName + "/" + s.Name + "@" + snap
+				return plan.Made{What: "snapshot " + where + " (id " + strconv.FormatUint(id, 10) + ")",
+					Identity: strconv.FormatUint(id, 10),
+					Command:  "rbd snap unprotect " + commandQuote(where) + " && rbd snap rm " + commandQuote(where),
+					Undo: func(context.Context) error {
+						return notOurs(cc.RemoveSnapshotIfID(p.From.SourceName, s.Name, snap, snapID))
+					}}, nil
+			}
+		case model.StepRBDClone:
+			a.Audit = "clone rbd image"
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				cc, err := cephCloner(ctx)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				if err := cc.CloneFromSnapshot(p.From.SourceName, s.Name, snap, p.To.SourceName, s.To); err != nil {
+					return plan.Made{}, err
+				}
+				return rbdImageMade(ctx, d, cl, p, &res)
+			}
+		case model.StepVerify:
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				return plan.Made{}, verifyClone(ctx, d, p, secretUUID)
+			}
+		}
+		acts = append(acts, a)
+	}
+	left, err := d.runner(events).Run(ctx, acts)
+	res.Leftovers = left
+	if err != nil {
+		return res, err
+	}
+	if events != nil {
+		events <- Event{Kind: Finished, Note: "clone " + s.Target() + "/" + s.To + " ready"}
+	}
+	return res, nil
+}
+
+// newCloneSecret defines the clone's own secret exactly as Create does:
+// a new UUID, private, usage the clone's path, a fresh random passphrase
+// that libvirt keeps and stowage clears at once.
+func newCloneSecret(ctx context.Context, d Deps, p PreparedClone) (string, plan.Made, error) {
+	pass, err := NewPassphrase(d.Rand)
+	defer clear(pass)
+	if err != nil {
+		return "", plan.Made{}, err
+	}
+	uuid, err := d.Libvirt.DefineVolumeSecret(ctx, p.TargetPath, model.SecretDescription(d.Host, p.To.Name, p.Spec.To))
+	if err != nil {
+		return "", plan.Made{}, err
+	}
+	made := plan.Made{What: "secret " + uuid, Identity: uuid, Command: "virsh secret-undefine " + uuid,
+		Undo: func(ctx context.Context) error { return undefineSecret(ctx, d, uuid) }}
+	return uuid, made, d.Libvirt.SetSecretValue(ctx, uuid, pass)
+}
+
+// cloneVolume copies the volume with libvirt; encrypted, under the
+// clone's own secret (libvirt's qemu-img convert decrypts with the
+// source's and encrypts with the new one).
+func cloneVolume(ctx context.Context, d Deps, p PreparedClone, secretUUID string, rep plan.Report, res *Result) (plan.Made, error) {
+	s := p.Spec
+	vs := model.VolumeSpec{Name: s.To, Capacity: p.Source.Capacity, Format: p.Source.Format}
+	var ci *model.Cipher
+	if secretUUID != "" {
+		vs.Encryption = &model.Encryption{Format: "luks", SecretUUID: secretUUID}
+		ci = sourceCipher(p.Source)
+	}
+	v, err := d.Libvirt.(Cloner).CloneVolumeWatched(ctx, s.Target(), vs, ci, s.Pool, s.Name, model.CreateWatch{
+		Within: d.CreateTimeout, Interval: d.PollInterval, Progress: rep.Progress, Retried: rep.Retried})
+	made, err := volumeMade(d, s.Target(), s.To, secretUUID, v, err)
+	if err == nil {
+		res.Path, res.Key = v.Path, v.Key
+	}
+	return made, err
+}
+
+// sourceCipher keeps the recommended XTS cipher when the source has it;
+// anything else gets libvirt's default (libvirt describes a volume's
+// cipher without its IV generator, so other ciphers cannot be repeated
+// exactly).
+func sourceCipher(v model.Volume) *model.Cipher {
+	if v.Encryption == nil || v.Encryption.Cipher != "aes-256-xts" {
+		return nil
+	}
+	ci, _ := model.ParseCipher(model.RecommendedCipher)
+	return ci
+}
+
+// rbdImageMade records the new image by its id; the undo removes it only
+// while it still has that id.
+func rbdImageMade(ctx context.Context, d Deps, cl Ceph, p PreparedClone, res *Result) (plan.Made, error) {
+	pool, name := p.To.SourceName, p.Spec.To
+	cmd := "rbd rm " + commandQuote(p.TargetPath)
+	id, err := cl.ImageID(pool, name)
+	if err != nil {
+		return plan.Made{What: "RBD image " + p.TargetPath, Command: cmd,
+			Undo: func(context.Context) error {
+				return fmt.Errorf("the id of image %s could not be read after it was made (%v), so nothing proves it is this run's: check it and remove it with `%s` if it is not someone's: %w",
+					p.TargetPath, err, cmd, plan.ErrNotOurs)
+			}}, err
+	}
+	res.Path, res.Key = p.TargetPath, p.TargetPath
+	made := plan.Made{What: "RBD image " + p.TargetPath + " (id " + id + ")", Identity: id, Command: cmd,
+		Undo: func(ctx context.Context) error {
+			if err := notOurs(cl.RemoveImageIfID(pool, name, id)); err != nil {
+				return err
+			}
+			return d.Libvirt.RefreshPool(ctx, p.To.Name)
+		}}
+	// Let libvirt's pool see the image, as the browser lists it.
+	return made, d.Libvirt.RefreshPool(ctx, p.To.Name)
+}
+
+// verifyClone reads back the clone: it exists; encrypted, it names its own
+// secret (not the source's), which is private with the clone's usage.
+func verifyClone(ctx context.Context, d Deps, p PreparedClone, secretUUID string) error {
+	s := p.Spec
+	v, err := d.Libvirt.Volume(ctx, s.Target(), s.To)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if secretUUID == "" {
+		if v.Encryption != nil {
+			return fmt.Errorf("verify: clone %s/%s is described as encrypted (%s), but this run gave it no secret", s.Target(), s.To, v.Encryption.Label())
+		}
+		return nil
+	}
+	switch {
+	case v.Encryption == nil || v.Encryption.Format != "luks":
+		return fmt.Errorf("verify: clone %s/%s has no LUKS encryption in libvirt's description", s.Target(), s.To)
+	case v.Encryption.SecretUUID == p.SourceSecret:
+		return fmt.Errorf("verify: clone %s/%s names the source's secret %s: %w", s.Target(), s.To, p.SourceSecret, ErrSharedKey)
+	case v.Encryption.SecretUUID != secretUUID:
+		return fmt.Errorf("verify: clone %s/%s names secret %s, not this run's %s", s.Target(), s.To, v.Encryption.SecretUUID, secretUUID)
+	}
+	sec, err := d.Libvirt.Secret(ctx, secretUUID)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if !sec.Private || sec.Ephemeral || sec.UsageID != p.TargetPath {
+		return fmt.Errorf("verify: secret %s is private=%v ephemeral=%v usage=%q; want private, persistent, usage %q",
+			secretUUID, sec.Private, sec.Ephemeral, sec.UsageID, p.TargetPath)
+	}
+	return nil
+}
