@@ -178,14 +178,14 @@ func TestLabCloneLibrbdLUKSRefused(t *testing.T) {
 	r := newRig(t)
 	name, to := cloneName("rbdluks"), cloneName("rbdluks-clone")
 	makeDrive(t, r, r.env.RBDPool, name, 8<<20, model.EncryptLUKS2)
-	before := hostState(t, r, r.env.RBDPool)
+	before := hostState(t, r, []string{name, to}, r.env.RBDPool)
 	for _, m := range []model.RBDCloneMethod{model.RBDMethodCopy, model.RBDMethodClone} {
 		_, err := drive.PrepareClone(context.Background(), r.deps, model.CloneSpec{Pool: r.env.RBDPool, Name: name, To: to, RBDMethod: m})
 		if !errors.Is(err, drive.ErrSharedKey) || !strings.Contains(err.Error(), "private libvirt secret") {
 			t.Errorf("method %s: %v; want a refusal naming the shared key and why", m, err)
 		}
 	}
-	if after := hostState(t, r, r.env.RBDPool); after != before {
+	if after := hostState(t, r, []string{name, to}, r.env.RBDPool); after != before {
 		t.Errorf("a refused clone changed the host:\nbefore %s\nafter  %s", before, after)
 	}
 	if !auditHas(t, r, "clone drive", "refused", "share the source") {
@@ -200,12 +200,12 @@ func TestLabCloneToExistingNameRefused(t *testing.T) {
 	a, b := cloneName("exists-a"), cloneName("exists-b")
 	makeDrive(t, r, r.env.DirPool, a, 4<<20, model.EncryptLUKS)
 	makeDrive(t, r, r.env.DirPool, b, 4<<20, model.EncryptNone)
-	before := hostState(t, r, r.env.DirPool)
+	before := hostState(t, r, []string{a, b}, r.env.DirPool)
 	_, err := drive.PrepareClone(context.Background(), r.deps, model.CloneSpec{Pool: r.env.DirPool, Name: a, To: b})
 	if err == nil || !strings.Contains(err.Error(), "already exists") || !strings.Contains(err.Error(), "never overwrites") {
 		t.Fatalf("clone onto an existing name: %v; want a refusal", err)
 	}
-	if after := hostState(t, r, r.env.DirPool); after != before {
+	if after := hostState(t, r, []string{a, b}, r.env.DirPool); after != before {
 		t.Errorf("a refused clone changed the host:\nbefore %s\nafter  %s", before, after)
 	}
 	if !auditHas(t, r, "clone drive", "refused", "already exists") {
@@ -268,4 +268,25 @@ func TestLabCloneNameTakenInBetween(t *testing.T) {
 			t.Errorf("the other admin's image: id %q (%v), want %q untouched", now, err, theirs)
 		}
 	})
+}
+
+// A drive attached to a running VM is not copied (the copy would be torn
+// while the guest writes): refused, saying what to do, nothing changed.
+func TestLabCloneOfARunningVMsDriveRefused(t *testing.T) {
+	r := newRig(t)
+	name, to := cloneName("running"), cloneName("running-clone")
+	leaveVMClean(t, r.env.VM, name)
+	src := makeDrive(t, r, r.env.DirPool, name, 4<<20, model.EncryptNone)
+	virsh(t, "attach-disk", r.env.VM, src.Path, "vdx", "--live", "--targetbus", "virtio")
+	before := hostState(t, r, []string{name, to}, r.env.DirPool)
+	_, err := drive.PrepareClone(context.Background(), r.deps, model.CloneSpec{Pool: r.env.DirPool, Name: name, To: to})
+	if err == nil || !strings.Contains(err.Error(), "running VM") || !strings.Contains(err.Error(), "shut the VM down") {
+		t.Fatalf("clone of a running VM's drive: %v; want a refusal saying why and what to do", err)
+	}
+	if after := hostState(t, r, []string{name, to}, r.env.DirPool); after != before {
+		t.Errorf("a refused clone changed the host:\nbefore %s\nafter  %s", before, after)
+	}
+	if !auditHas(t, r, "clone drive", "refused", "running VM") {
+		t.Error("the refusal is not in the audit log")
+	}
 }

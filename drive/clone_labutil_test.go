@@ -123,33 +123,38 @@ func clone(t *testing.T, r *labRig, spec model.CloneSpec) (drive.PreparedClone, 
 	return p, res
 }
 
-// hostState is what a refused clone must leave as it was: every volume
-// (name and key) of the pools, and every secret.
-func hostState(t *testing.T, r *labRig, pools ...string) string {
+// hostState is what a refused clone must leave as it was: the volumes
+// (name, key, capacity) of the pools and the secrets whose name or usage
+// mentions one of names (this test's: other tests share the lab pools).
+func hostState(t *testing.T, r *labRig, names []string, pools ...string) string {
 	t.Helper()
 	ctx := context.Background()
-	var b strings.Builder
+	mine := func(s string) bool {
+		return slices.ContainsFunc(names, func(n string) bool { return strings.Contains(s, n) })
+	}
+	var lines []string
 	for _, p := range pools {
 		vs, err := r.conn.Volumes(ctx, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		slices.SortFunc(vs, func(a, b model.Volume) int { return strings.Compare(a.Name, b.Name) })
 		for _, v := range vs {
-			fmt.Fprintf(&b, "%s/%s %s %d\n", p, v.Name, v.Key, v.Capacity)
+			if mine(v.Name) {
+				lines = append(lines, fmt.Sprintf("%s/%s %s %d", p, v.Name, v.Key, v.Capacity))
+			}
 		}
 	}
 	ss, err := r.conn.Secrets(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var uuids []string
 	for _, s := range ss {
-		uuids = append(uuids, s.UUID+" "+s.UsageID)
+		if mine(s.UsageID) {
+			lines = append(lines, s.UUID+" "+s.UsageID)
+		}
 	}
-	slices.Sort(uuids)
-	b.WriteString(strings.Join(uuids, "\n"))
-	return b.String()
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
 
 // auditHas reports whether the rig's audit log holds a record with that
