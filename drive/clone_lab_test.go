@@ -255,7 +255,9 @@ func TestLabCloneNameTakenInBetween(t *testing.T) {
 			t.Fatal(err)
 		}
 		rbdAdmin(t, r.env, "create", "--size", "1M", r.env.CephPool+"/"+to)
-		t.Cleanup(func() { _ = exec.Command("rbd", "-c", r.env.CephConf, "-k", r.env.CephKeyring, "--id", r.env.CephUser, "rm", r.env.CephPool+"/"+to).Run() })
+		t.Cleanup(func() {
+			_ = exec.Command("rbd", "-c", r.env.CephConf, "-k", r.env.CephKeyring, "--id", r.env.CephUser, "rm", r.env.CephPool+"/"+to).Run()
+		})
 		cl := cephClient(t, r.env)
 		theirs, err := cl.ImageID(r.env.CephPool, to)
 		if err != nil {
