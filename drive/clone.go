@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"time"
 
 	"stowage/model"
 )
@@ -14,6 +15,10 @@ import (
 // has it): virStorageVolCreateXMLFrom, watched like a create.
 type Cloner interface {
 	CloneVolumeWatched(ctx context.Context, pool string, s model.VolumeSpec, ci *model.Cipher, fromPool, from string, w model.CreateWatch) (model.Volume, error)
+	// CopyDecrypted copies disk from's decrypted data into disk to, each
+	// encrypted by librbd with its own secret, inside libvirt (neither
+	// passphrase leaves it).
+	CopyDecrypted(ctx context.Context, from, to model.DiskSpec, within, interval time.Duration, progress func(done, total uint64)) error
 }
 
 // CephCloner is what an RBD clone needs of Ceph beyond Ceph (*ceph.Client
@@ -23,6 +28,7 @@ type CephCloner interface {
 	ProtectedSnapshot(pool, image, snap string) (uint64, error)
 	RemoveSnapshotIfID(pool, image, snap string, id uint64) error
 	CloneFromSnapshot(pool, image, snap, toPool, to string) error
+	ImageSize(pool, name string) (uint64, error)
 }
 
 // ErrSharedKey marks a clone refused because the copy would open with the
@@ -38,6 +44,9 @@ type PreparedClone struct {
 	// LUKS), which the clone does not get.
 	Source       model.Volume
 	SourceSecret string
+	// LUKSFormat is a librbd-encrypted source's LUKS version (luks1,
+	// luks2): the clone is formatted the same.
+	LUKSFormat string
 	From, To     model.Pool
 	// TargetPath is where the clone will live (file or device path, or
 	// cephpool/image): the usage of its own secret.
@@ -115,7 +124,7 @@ func prepareClone(ctx context.Context, d Deps, spec model.CloneSpec) (PreparedCl
 			p.Warnings = append(p.Warnings, warn)
 		}
 	}
-	p.Plan = model.ClonePlan(p.Kind, spec.To)
+	p.Plan = model.ClonePlan(p.Kind, spec.To, p.LUKSFormat)
 	return p, nil
 }
 
@@ -231,19 +240,14 @@ func prepareVolumeClone(d Deps, p *PreparedClone) error {
 	return nil
 }
 
-// LibrbdCloneRefusal says why a librbd-encrypted image is not cloned.
-const LibrbdCloneRefusal = "stowage cannot give a clone of a librbd-encrypted image its own key here: " +
-	"Ceph 16 (pacific) clones and deep copies keep the parent's LUKS key; re-encrypting needs the source's passphrase, " +
-	"which lives only in a private libvirt secret that libvirt never gives back; and libvirt 9.0 cannot do the copy itself " +
-	"(its rbd backend refuses <encryption>, and a block copy to a librbd-encrypted target fails with " +
-	"\"No secret with id '…-format-encryption-secret0'\"). Copy the data inside a VM that has both drives attached instead"
-
 func prepareRBDClone(ctx context.Context, d Deps, p *PreparedClone) error {
 	src := p.From.SourceName + "/" + p.Spec.Name
-	if uuid, ok, err := d.Libvirt.SecretByVolumeUsage(ctx, src); err != nil {
+	secret, encrypted, err := d.Libvirt.SecretByVolumeUsage(ctx, src)
+	if err != nil {
 		return err
-	} else if ok {
-		return fmt.Errorf("image %s is encrypted by librbd (secret %s): %s; %w", src, uuid, LibrbdCloneRefusal, ErrSharedKey)
+	}
+	if encrypted && p.Spec.RBDMethod == model.RBDMethodClone {
+		return fmt.Errorf("image %s is encrypted by librbd: a copy-on-write clone reads its parent's LUKS header, so it would open with the source's passphrase; use --rbd-method copy, which re-encrypts it under a new secret: %w", src, ErrSharedKey)
 	}
 	if d.Ceph == nil {
 		return fmt.Errorf("RBD images are cloned through librbd, and this host has no way to reach Ceph: " +
@@ -254,20 +258,31 @@ func prepareRBDClone(ctx context.Context, d Deps, p *PreparedClone) error {
 		return err
 	}
 	defer cl.Close()
-	if _, ok := cl.(CephCloner); !ok {
+	hr, okHead := cl.(headReader)
+	if _, ok := cl.(CephCloner); !ok || !okHead {
 		return fmt.Errorf("this build's Ceph client cannot clone images")
 	}
-	// An image with a LUKS header and no stowage secret (formatted by
-	// hand, or QEMU-layer LUKS on RBD) would be copied with its key:
-	// refuse rather than share it silently.
-	if hr, ok := cl.(headReader); ok {
-		head, err := hr.ReadImageHead(p.From.SourceName, p.Spec.Name, 8)
-		if err != nil {
-			return fmt.Errorf("read the head of %s to check for a LUKS header: %w", src, err)
+	head, err := hr.ReadImageHead(p.From.SourceName, p.Spec.Name, 8)
+	if err != nil {
+		return fmt.Errorf("read the head of %s to check for a LUKS header: %w", src, err)
+	}
+	version := LUKSVersion(head)
+	switch {
+	case encrypted && version == 0:
+		return fmt.Errorf("image %s has a stowage secret (%s) but no LUKS header: stowage cannot tell how to re-encrypt it", src, secret)
+	case encrypted:
+		if _, ok := d.Libvirt.(Cloner); !ok {
+			return fmt.Errorf("this connection cannot copy encrypted images (no helper domain support)")
 		}
-		if v := LUKSVersion(head); v != 0 {
-			return fmt.Errorf("image %s starts with a LUKS%d header but has no stowage secret: a copy or clone would open with the same key; %w", src, v, ErrSharedKey)
-		}
+		p.Kind, p.SourceSecret, p.LUKSFormat = model.CloneLibrbdLUKS, secret, fmt.Sprintf("luks%d", version)
+		p.Warnings = append(p.Warnings, "the copy runs in a paused helper domain that libvirt starts and stowage destroys: "+
+			"libvirt decrypts the source with its secret and librbd encrypts the clone with the new one, so neither passphrase leaves libvirt")
+		return nil
+	case version != 0:
+		// A LUKS header with no stowage secret (formatted by hand, or
+		// QEMU-layer LUKS on RBD): a copy or clone would open with the
+		// same key, and stowage has no secret to re-encrypt from.
+		return fmt.Errorf("image %s starts with a LUKS%d header but has no stowage secret: a copy or clone would open with the same key; %w", src, version, ErrSharedKey)
 	}
 	p.Kind = model.CloneRBDCopy
 	if p.Spec.RBDMethod == model.RBDMethodClone {

@@ -18,8 +18,11 @@ func Clone(ctx context.Context, d Deps, p PreparedClone, events chan<- Event) (R
 	d = d.withDefaults()
 	s := p.Spec
 	res := Result{Host: d.Host, Pool: s.Target(), Name: s.To, Size: p.Source.Capacity, Format: p.Source.Format}
-	if p.Kind == model.CloneQEMULUKS {
+	switch p.Kind {
+	case model.CloneQEMULUKS:
 		res.Encryption = string(model.EncryptLUKS)
+	case model.CloneLibrbdLUKS:
+		res.Encryption = p.LUKSFormat
 	}
 	res.Notes = append(res.Notes, p.Warnings...)
 	obj := p.Object()
@@ -46,6 +49,11 @@ func Clone(ctx context.Context, d Deps, p PreparedClone, events chan<- Event) (R
 	}
 	var snapID uint64
 	snap := model.CloneSnapshotName(s.To)
+	// The clone's passphrase: kept (for librbd's format) only until that
+	// step, cleared whatever happens.
+	var pass []byte
+	defer func() { clear(pass) }()
+	var readerID string
 	var acts []plan.Action
 	for _, st := range p.Plan {
 		a := plan.Action{Step: st, Object: obj}
@@ -53,8 +61,16 @@ func Clone(ctx context.Context, d Deps, p PreparedClone, events chan<- Event) (R
 		case model.StepCreateSecret:
 			a.Audit, a.Object = "create secret", p.TargetPath
 			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
-				uuid, made, err := newCloneSecret(ctx, d, p)
+				var err error
+				if pass, err = NewPassphrase(d.Rand); err != nil {
+					return plan.Made{}, err
+				}
+				uuid, made, err := newCloneSecret(ctx, d, p, pass)
 				secretUUID, res.SecretUUID = uuid, uuid
+				if p.Kind != model.CloneLibrbdLUKS {
+					// libvirt reads it back itself when it formats.
+					clear(pass)
+				}
 				return made, err
 			}
 		case model.StepCloneVolume:
@@ -107,6 +123,72 @@ func Clone(ctx context.Context, d Deps, p PreparedClone, events chan<- Event) (R
 				}
 				return rbdImageMade(ctx, d, cl, p, &res)
 			}
+		case model.StepCreateVolume:
+			a.Audit = "create rbd image"
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				cc, err := cephCloner(ctx)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				// The same raw size and LUKS version: the same payload.
+				size, err := cc.ImageSize(p.From.SourceName, s.Name)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				if err := cl.CreateImage(p.To.SourceName, s.To, size); err != nil {
+					// "already exists" included: nothing was made.
+					return plan.Made{}, err
+				}
+				return rbdImageMade(ctx, d, cl, p, &res)
+			}
+		case model.StepFormatLUKS:
+			a.Audit = "format " + p.LUKSFormat
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				err := cl.FormatLUKS(p.To.SourceName, s.To, p.LUKSFormat, pass)
+				clear(pass)
+				return plan.Made{}, err
+			}
+		case model.StepRBDReader:
+			reader := model.CloneReaderName(s.To)
+			where := p.From.SourceName + "/" + reader
+			a.Audit, a.Object = "clone rbd image", where
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				cc, err := cephCloner(ctx)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				if err := cc.CloneFromSnapshot(p.From.SourceName, s.Name, snap, p.From.SourceName, reader); err != nil {
+					return plan.Made{}, err
+				}
+				id, err := cl.ImageID(p.From.SourceName, reader)
+				if err != nil {
+					return plan.Made{What: "RBD image " + where, Command: "rbd rm " + commandQuote(where),
+						Undo: func(context.Context) error {
+							return fmt.Errorf("the id of %s could not be read (%v): remove it with `rbd rm %s` if it is not someone's: %w", where, err, commandQuote(where), plan.ErrNotOurs)
+						}}, err
+				}
+				readerID = id
+				return plan.Made{What: "temporary RBD image " + where + " (id " + id + ")", Identity: id, Command: "rbd rm " + commandQuote(where),
+					Undo: func(context.Context) error { return notOurs(cl.RemoveImageIfID(p.From.SourceName, reader, id)) }}, nil
+			}
+		case model.StepReencrypt:
+			a.Audit = "copy re-encrypted"
+			a.Do = func(ctx context.Context, rep plan.Report) (plan.Made, error) {
+				from, to := p.readerDisk(), p.cloneDisk(secretUUID)
+				return plan.Made{}, d.Libvirt.(Cloner).CopyDecrypted(ctx, from, to, d.CreateTimeout, d.PollInterval, rep.Progress)
+			}
+		case model.StepRemoveReader:
+			a.Audit, a.Object = "remove temporary reader", p.From.SourceName+"/"+model.CloneReaderName(s.To)
+			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
+				cc, err := cephCloner(ctx)
+				if err != nil {
+					return plan.Made{}, err
+				}
+				if err := notOurs(cl.RemoveImageIfID(p.From.SourceName, model.CloneReaderName(s.To), readerID)); err != nil {
+					return plan.Made{}, err
+				}
+				return plan.Made{}, notOurs(cc.RemoveSnapshotIfID(p.From.SourceName, s.Name, snap, snapID))
+			}
 		case model.StepVerify:
 			a.Do = func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 				return plan.Made{}, verifyClone(ctx, d, p, secretUUID)
@@ -126,14 +208,9 @@ func Clone(ctx context.Context, d Deps, p PreparedClone, events chan<- Event) (R
 }
 
 // newCloneSecret defines the clone's own secret exactly as Create does:
-// a new UUID, private, usage the clone's path, a fresh random passphrase
-// that libvirt keeps and stowage clears at once.
-func newCloneSecret(ctx context.Context, d Deps, p PreparedClone) (string, plan.Made, error) {
-	pass, err := NewPassphrase(d.Rand)
-	defer clear(pass)
-	if err != nil {
-		return "", plan.Made{}, err
-	}
+// a new UUID, private, usage the clone's path, the fresh random
+// passphrase pass (the caller clears it).
+func newCloneSecret(ctx context.Context, d Deps, p PreparedClone, pass []byte) (string, plan.Made, error) {
 	uuid, err := d.Libvirt.DefineVolumeSecret(ctx, p.TargetPath, model.SecretDescription(d.Host, p.To.Name, p.Spec.To))
 	if err != nil {
 		return "", plan.Made{}, err
@@ -208,6 +285,9 @@ func verifyClone(ctx context.Context, d Deps, p PreparedClone, secretUUID string
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
+	if p.Kind == model.CloneLibrbdLUKS {
+		return verifyLibrbdClone(ctx, d, p, secretUUID)
+	}
 	if secretUUID == "" {
 		if v.Encryption != nil {
 			return fmt.Errorf("verify: clone %s/%s is described as encrypted (%s), but this run gave it no secret", s.Target(), s.To, v.Encryption.Label())
@@ -231,4 +311,47 @@ func verifyClone(ctx context.Context, d Deps, p PreparedClone, secretUUID string
 			secretUUID, sec.Private, sec.Ephemeral, sec.UsageID, p.TargetPath)
 	}
 	return nil
+}
+
+// verifyLibrbdClone checks a re-encrypted RBD clone: its own secret, found
+// by the clone's usage as attach finds it, private, not the source's.
+func verifyLibrbdClone(ctx context.Context, d Deps, p PreparedClone, secretUUID string) error {
+	uuid, ok, err := d.Libvirt.SecretByVolumeUsage(ctx, p.TargetPath)
+	switch {
+	case err != nil:
+		return fmt.Errorf("verify: %w", err)
+	case !ok || uuid != secretUUID:
+		return fmt.Errorf("verify: the secret with usage %s is %q (found %v), not this run's %s", p.TargetPath, uuid, ok, secretUUID)
+	case uuid == p.SourceSecret:
+		return fmt.Errorf("verify: clone %s has the source's secret: %w", p.TargetPath, ErrSharedKey)
+	}
+	sec, err := d.Libvirt.Secret(ctx, secretUUID)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if !sec.Private || sec.Ephemeral {
+		return fmt.Errorf("verify: secret %s is private=%v ephemeral=%v; want private, persistent", secretUUID, sec.Private, sec.Ephemeral)
+	}
+	return nil
+}
+
+// readerDisk is the temporary reader as the helper domain's source disk:
+// decrypted by librbd with the SOURCE's secret (the reader shares its
+// parent's LUKS header).
+func (p PreparedClone) readerDisk() model.DiskSpec {
+	return p.rbdDisk(p.From, p.From.SourceName+"/"+model.CloneReaderName(p.Spec.To), p.SourceSecret)
+}
+
+// cloneDisk is the new image, encrypted by librbd with its own secret.
+func (p PreparedClone) cloneDisk(secretUUID string) model.DiskSpec {
+	return p.rbdDisk(p.To, p.TargetPath, secretUUID)
+}
+
+func (p PreparedClone) rbdDisk(pool model.Pool, image, secret string) model.DiskSpec {
+	format := p.LUKSFormat
+	if format == "luks1" {
+		format = "luks" // libvirt's name for LUKS1 with librbd
+	}
+	return model.DiskSpec{Format: "raw", RBD: image, Monitors: pool.SourceHosts, AuthUser: pool.AuthUser, AuthSecretUUID: pool.AuthSecretUUID,
+		Encryption: &model.Encryption{Format: format, Engine: "librbd", SecretUUID: secret}}
 }

@@ -16,6 +16,16 @@ const (
 	StepRBDClone StepID = "rbd-clone"
 	// StepRBDCopy: a deep copy of the source image (librbd).
 	StepRBDCopy StepID = "rbd-copy"
+	// StepRBDReader: a temporary copy-on-write child of the snapshot,
+	// without fast-diff, that the re-encrypting copy reads (QEMU 7.2's
+	// rbd block status on a librbd-encrypted image with fast-diff reports
+	// data past the header's size as zeros: a copy would lose it).
+	StepRBDReader StepID = "rbd-reader"
+	// StepReencrypt: the decrypted data copied into the new image, which
+	// librbd encrypts with the clone's own passphrase.
+	StepReencrypt StepID = "reencrypt"
+	// StepRemoveReader: the temporary child and the snapshot removed.
+	StepRemoveReader StepID = "remove-reader"
 )
 
 // RBDCloneMethod is how a plain RBD image is cloned.
@@ -71,12 +81,29 @@ const (
 	// CloneRBDCopy and CloneRBDSnapshot: a plain RBD image.
 	CloneRBDCopy     CloneKind = "rbd-copy"
 	CloneRBDSnapshot CloneKind = "rbd-clone"
+	// CloneLibrbdLUKS: a librbd-encrypted image, re-encrypted into a new
+	// image formatted with the clone's own passphrase.
+	CloneLibrbdLUKS CloneKind = "librbd-luks"
 )
 
-// ClonePlan lists the steps of a clone of that kind to name.
-func ClonePlan(kind CloneKind, name string) []Step {
+// ClonePlan lists the steps of a clone of that kind to name; format is
+// the LUKS version (luks1, luks2) of a librbd-encrypted source.
+func ClonePlan(kind CloneKind, name string, format ...string) []Step {
 	var steps []Step
 	switch kind {
+	case CloneLibrbdLUKS:
+		f := "luks2"
+		if len(format) > 0 && format[0] != "" {
+			f = format[0]
+		}
+		steps = append(steps,
+			Step{ID: StepCreateSecret, Title: "create the clone's own secret (private, new random passphrase)"},
+			Step{ID: StepCreateVolume, Title: "create RBD image " + name},
+			Step{ID: StepFormatLUKS, Title: fmt.Sprintf("format %s (librbd) with the new passphrase", f)},
+			Step{ID: StepRBDSnapshot, Title: "protected snapshot of the source image"},
+			Step{ID: StepRBDReader, Title: "temporary reader of the snapshot (copy-on-write child)"},
+			Step{ID: StepReencrypt, Title: "copy the decrypted data into " + name + " (paused helper domain, librbd on both sides)", Measurable: true},
+			Step{ID: StepRemoveReader, Title: "remove the temporary reader and the snapshot"})
 	case CloneQEMULUKS:
 		steps = append(steps,
 			Step{ID: StepCreateSecret, Title: "create the clone's own secret (private, new random passphrase)"},
@@ -96,3 +123,6 @@ func ClonePlan(kind CloneKind, name string) []Step {
 // CloneSnapshotName is the name of the snapshot an RBD clone hangs from:
 // it names the child, so `rbd snap ls` tells an admin why it is there.
 func CloneSnapshotName(child string) string { return "stowage-clone-" + child }
+
+// CloneReaderName is the temporary child a re-encrypting clone reads.
+func CloneReaderName(child string) string { return "stowage-clone-reader-" + child }
