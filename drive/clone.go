@@ -47,7 +47,7 @@ type PreparedClone struct {
 	// LUKSFormat is a librbd-encrypted source's LUKS version (luks1,
 	// luks2): the clone is formatted the same.
 	LUKSFormat string
-	From, To     model.Pool
+	From, To   model.Pool
 	// TargetPath is where the clone will live (file or device path, or
 	// cephpool/image): the usage of its own secret.
 	TargetPath string
