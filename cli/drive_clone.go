@@ -36,9 +36,13 @@ Usage:
                        protected snapshot stowage-clone-NEW of the source:
                        instant and thin, but the source cannot be deleted
                        while the child exists (rbd flatten detaches it)
-  librbd-LUKS images   refused: Ceph 16 clones and copies keep the source's
-                       key, and the source's passphrase is in a private
-                       libvirt secret libvirt never gives back
+  librbd-LUKS images   a new secret and a new image formatted by librbd with
+                       the new passphrase; then libvirt starts a PAUSED helper
+                       domain with both disks and QEMU copies the decrypted
+                       data (neither passphrase leaves libvirt). A temporary
+                       child of a snapshot is read, not the source itself.
+                       --rbd-method clone is refused for them (a child opens
+                       with its parent's key)
 
 Refused, with nothing changed: a NEW name already in the target pool
 (never overwritten), a drive attached to a running VM (a copy read while

@@ -354,6 +354,9 @@ func cloneHow(p drive.PreparedClone) string {
 	case model.CloneQEMULUKS:
 		return "QEMU-layer LUKS: the clone gets a new secret " +
 			"(not " + p.SourceSecret + ") and is re-encrypted by qemu-img; the passphrase is never shown"
+	case model.CloneLibrbdLUKS:
+		return p.LUKSFormat + " by librbd: the clone gets a new secret (not " + p.SourceSecret +
+			") and a new image formatted with it; a paused helper domain copies the decrypted data; the passphrase is never shown"
 	case model.CloneRBDCopy:
 		return "plain RBD image: deep copy"
 	case model.CloneRBDSnapshot:
