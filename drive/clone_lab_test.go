@@ -356,3 +356,45 @@ func TestLabCloneOfARunningVMsDriveRefused(t *testing.T) {
 		t.Error("the refusal is not in the audit log")
 	}
 }
+
+// A failure after the re-encrypting copy rolls back everything this run
+// made (the temporary reader, the snapshot, the new image, the new
+// secret), each by its identity, and leaves the source as it was.
+func TestLabCloneLibrbdLUKSRollback(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	name, to := cloneName("rbdluks-rb"), cloneName("rbdluks-rb-clone")
+	makeDrive(t, r, r.env.RBDPool, name, 8<<20, model.EncryptLUKS2)
+	cl := cephClient(t, r.env)
+	srcID, err := cl.ImageID(r.env.CephPool, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := drive.PrepareClone(ctx, r.deps, model.CloneSpec{Pool: r.env.RBDPool, Name: name, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.deps
+	d.FailAfter = model.StepReencrypt
+	res, err := drive.Clone(ctx, d, p, nil)
+	removeDriveLater(t, r, r.env.RBDPool, to, res.SecretUUID)
+	if err == nil || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), "nothing left") {
+		t.Fatalf("clone with a failure after the copy: %v; want it rolled back with nothing left", err)
+	}
+	r.assertNothingLeft(t, r.env.RBDPool, to, p.TargetPath, "")
+	imgs, err := cl.ImageNames(r.env.CephPool)
+	if err != nil || slices.Contains(imgs, model.CloneReaderName(to)) {
+		t.Errorf("temporary reader left (%v)", err)
+	}
+	if snaps := rbdAdmin(t, r.env, "snap", "ls", r.env.CephPool+"/"+name); strings.Contains(snaps, model.CloneSnapshotName(to)) {
+		t.Errorf("snapshot left:\n%s", snaps)
+	}
+	if now, err := cl.ImageID(r.env.CephPool, name); err != nil || now != srcID {
+		t.Errorf("the source changed: id %q (%v), was %q", now, err, srcID)
+	}
+	for _, undo := range []string{"undo clone rbd image", "undo protected rbd snapshot", "undo create rbd image", "undo create secret"} {
+		if !auditHas(t, r, undo, "ok", "") {
+			t.Errorf("%q is not in the audit log", undo)
+		}
+	}
+}
