@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ceph/go-ceph/rados"
 	"github.com/ceph/go-ceph/rbd"
 )
 
@@ -13,19 +14,11 @@ import (
 // deep copy: an independent image, no parent left behind). A target
 // that exists already is an error and is not touched.
 func (cl *Client) DeepCopyImage(pool, name, toPool, to string) error {
-	if err := ImageName(to); err != nil {
-		return err
-	}
-	src, err := cl.ioctx(pool)
+	src, dst, done, err := cl.copyContexts(pool, toPool, to)
 	if err != nil {
 		return err
 	}
-	defer src.Destroy()
-	dst, err := cl.ioctx(toPool)
-	if err != nil {
-		return err
-	}
-	defer dst.Destroy()
+	defer done()
 	img, err := rbd.OpenImageReadOnly(src, name, rbd.NoSnapshot)
 	if err != nil {
 		return fmt.Errorf("ceph: open image %s/%s: %w", pool, name, err)
@@ -142,19 +135,11 @@ func (cl *Client) RemoveSnapshotIfID(pool, image, snap string, id uint64) error 
 // CloneFromSnapshot makes toPool/to a copy-on-write child of
 // pool/image@snap (layering only, like the images stowage creates).
 func (cl *Client) CloneFromSnapshot(pool, image, snap, toPool, to string) error {
-	if err := ImageName(to); err != nil {
-		return err
-	}
-	src, err := cl.ioctx(pool)
+	src, dst, done, err := cl.copyContexts(pool, toPool, to)
 	if err != nil {
 		return err
 	}
-	defer src.Destroy()
-	dst, err := cl.ioctx(toPool)
-	if err != nil {
-		return err
-	}
-	defer dst.Destroy()
+	defer done()
 	opts := rbd.NewRbdImageOptions()
 	defer opts.Destroy()
 	if err := opts.SetUint64(rbd.ImageOptionFeatures, rbd.FeatureLayering|rbd.FeatureExclusiveLock); err != nil {
@@ -167,4 +152,20 @@ func (cl *Client) CloneFromSnapshot(pool, image, snap, toPool, to string) error 
 		return fmt.Errorf("ceph: clone %s/%s@%s to %s/%s: %w", pool, image, snap, toPool, to, err)
 	}
 	return nil
+}
+
+// copyContexts checks the new image's name and opens the source and
+// target pools; done releases both.
+func (cl *Client) copyContexts(pool, toPool, to string) (src, dst *rados.IOContext, done func(), err error) {
+	if err := ImageName(to); err != nil {
+		return nil, nil, nil, err
+	}
+	if src, err = cl.ioctx(pool); err != nil {
+		return nil, nil, nil, err
+	}
+	if dst, err = cl.ioctx(toPool); err != nil {
+		src.Destroy()
+		return nil, nil, nil, err
+	}
+	return src, dst, func() { dst.Destroy(); src.Destroy() }, nil
 }
