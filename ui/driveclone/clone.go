@@ -117,20 +117,8 @@ func (c *Screen) Init() tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		msg := loadedMsg{Route: id, names: map[string][]string{}}
-		if msg.pools, msg.err = b.Pools(ctx); msg.err != nil {
-			return msg
-		}
-		for _, p := range msg.pools {
-			if ok, _ := model.CreateAbility(p.Type, true); ok && p.Active {
-				// A pool too large to list gives its first names; the
-				// prepare asks libvirt for the exact name.
-				if msg.names[p.Name], msg.err = b.VolumeNames(ctx, p.Name); msg.err != nil && !model.IsListLimit(msg.err) {
-					return msg
-				}
-				msg.err = nil
-			}
-		}
+		msg := loadedMsg{Route: id}
+		msg.pools, msg.names, msg.err = drivewizard.LoadPools(ctx, b)
 		return msg
 	}
 }
