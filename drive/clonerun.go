@@ -226,6 +226,9 @@ func newCloneSecret(ctx context.Context, d Deps, p PreparedClone, pass []byte) (
 func cloneVolume(ctx context.Context, d Deps, p PreparedClone, secretUUID string, rep plan.Report, res *Result) (plan.Made, error) {
 	s := p.Spec
 	vs := model.VolumeSpec{Name: s.To, Capacity: p.Source.Capacity, Format: p.Source.Format}
+	if model.FullAllocation(p.To.Type) {
+		vs.Allocation = vs.Capacity
+	}
 	var ci *model.Cipher
 	if secretUUID != "" {
 		vs.Encryption = &model.Encryption{Format: "luks", SecretUUID: secretUUID}

@@ -192,6 +192,9 @@ func createVolume(ctx context.Context, d Deps, p Prepared, secretUUID string, re
 	if s.PoolType == model.PoolRBD {
 		vs.Format = ""
 	}
+	if model.FullAllocation(s.PoolType) {
+		vs.Allocation = vs.Capacity
+	}
 	v, err := d.Libvirt.CreateVolumeWatched(ctx, s.Pool, vs, p.Cipher, model.CreateWatch{
 		Within: d.CreateTimeout, Interval: d.PollInterval, Progress: rep.Progress, Retried: rep.Retried})
 	made, err := volumeMade(d, s.Pool, s.Name, secretUUID, v, err)
