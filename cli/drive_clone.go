@@ -30,7 +30,9 @@ Usage:
   plain volumes        libvirt copies them (virsh vol-clone), progress from
                        the new volume's allocation
   QEMU-layer LUKS      a new secret, then libvirt's qemu-img convert decrypts
-                       with the source's secret and encrypts with the new one
+                       with the source's secret and encrypts with the new one;
+                       into dir, fs and netfs pools only (libvirt copies into
+                       an LV byte for byte, key included)
   plain RBD images     --rbd-method copy (default): a deep copy, independent
                        of the source; clone: a copy-on-write child of a
                        protected snapshot stowage-clone-NEW of the source:

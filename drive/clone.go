@@ -19,6 +19,8 @@ type Cloner interface {
 	// encrypted by librbd with its own secret, inside libvirt (neither
 	// passphrase leaves it).
 	CopyDecrypted(ctx context.Context, from, to model.DiskSpec, within, interval time.Duration, progress func(done, total uint64)) error
+	// ReadVolumeHead reads a volume's first n bytes (a LUKS header).
+	ReadVolumeHead(ctx context.Context, pool, vol string, n uint64) ([]byte, error)
 }
 
 // CephCloner is what an RBD clone needs of Ceph beyond Ceph (*ceph.Client
@@ -235,6 +237,14 @@ func prepareVolumeClone(d Deps, p *PreparedClone) error {
 			p.Spec.Pool, p.Spec.Name, v.Encryption.Label(), ErrSharedKey)
 	case v.Encryption.SecretUUID == "":
 		return fmt.Errorf("volume %s/%s is LUKS-encrypted but names no secret: libvirt cannot decrypt it to copy it", p.Spec.Pool, p.Spec.Name)
+	}
+	if !model.FilePool(p.To.Type) {
+		// Measured on the nested hypervisor: into an LV libvirt 9.0 copies
+		// byte for byte (its block copy ignores <encryption>), so the
+		// clone keeps the source's LUKS header and key while libvirt's
+		// description names the new secret.
+		return fmt.Errorf("libvirt copies into a %s pool byte for byte: the clone of LUKS volume %s/%s would keep the source's key while naming a new secret; clone it into a dir, fs or netfs pool (where libvirt re-encrypts with qemu-img): %w",
+			p.To.Type, p.Spec.Pool, p.Spec.Name, ErrSharedKey)
 	}
 	p.Kind, p.SourceSecret = model.CloneQEMULUKS, v.Encryption.SecretUUID
 	return nil

@@ -31,6 +31,20 @@ func (f *fakeLibvirt) CloneVolumeWatched(_ context.Context, pool string, s model
 	return v, nil
 }
 
+// ReadVolumeHead gives a LUKS1 header whose UUID is the volume's name
+// (every format makes a new one), or the source's for a volume marked as
+// a byte copy.
+func (f *fakeLibvirt) ReadVolumeHead(_ context.Context, pool, vol string, n uint64) ([]byte, error) {
+	h := make([]byte, n)
+	copy(h, append(append([]byte{}, LUKSMagic...), 0, 1))
+	id := vol
+	if f.byteCopy && vol != "src" {
+		id = "src"
+	}
+	copy(h[luksUUIDAt:], id)
+	return h, nil
+}
+
 func (f *fakeLibvirt) CopyDecrypted(context.Context, model.DiskSpec, model.DiskSpec, time.Duration, time.Duration, func(uint64, uint64)) error {
 	return f.mutate("copy-decrypted")
 }
@@ -137,5 +151,33 @@ func TestCloneNameTakenInBetweenRollsBackOnlyOurs(t *testing.T) {
 	}
 	if _, ok := f.secrets["src-secret"]; !ok || errors.Is(err, ErrSharedKey) {
 		t.Error("the source's secret was touched")
+	}
+}
+
+// A backend that copies bytes (libvirt into an LV) leaves the source's
+// LUKS header under the new secret's name: the verify reads the headers,
+// refuses the shared key and rolls the clone and its secret back.
+func TestCloneByteCopyOfLUKSIsCaught(t *testing.T) {
+	f := newFake()
+	f.byteCopy = true
+	f.vols["dir/src"] = model.Volume{Name: "src", Pool: "dir", Key: "/p/src", Path: "/p/src", Capacity: 1 << 20,
+		Encryption: &model.Encryption{Format: "luks", SecretUUID: "src-secret"}}
+	d := Deps{Libvirt: f, Host: "h"}
+	p, err := PrepareClone(context.Background(), d, model.CloneSpec{Pool: "dir", Name: "src", To: "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Clone(context.Background(), d, p, nil); !errors.Is(err, ErrSharedKey) || !strings.Contains(err.Error(), "byte copy") {
+		t.Fatalf("%v; want the shared header caught", err)
+	}
+	if _, ok := f.vols["dir/new"]; ok {
+		t.Error("the byte copy was left")
+	}
+	if _, ok, _ := f.SecretByVolumeUsage(context.Background(), "/p/new"); ok {
+		t.Error("its secret was left")
+	}
+	f.byteCopy = false
+	if _, err := PrepareClone(context.Background(), d, model.CloneSpec{Pool: "dir", Name: "src", ToPool: "lvm", To: "new"}); !errors.Is(err, ErrSharedKey) || !strings.Contains(err.Error(), "byte for byte") {
+		t.Errorf("QEMU-LUKS into a logical pool: %v; want refused", err)
 	}
 }

@@ -1,6 +1,7 @@
 package drive
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -305,6 +306,9 @@ func verifyClone(ctx context.Context, d Deps, p PreparedClone, secretUUID string
 	case v.Encryption.SecretUUID != secretUUID:
 		return fmt.Errorf("verify: clone %s/%s names secret %s, not this run's %s", s.Target(), s.To, v.Encryption.SecretUUID, secretUUID)
 	}
+	if err := differentLUKSHeaders(ctx, d, p); err != nil {
+		return err
+	}
 	sec, err := d.Libvirt.Secret(ctx, secretUUID)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
@@ -357,4 +361,32 @@ func (p PreparedClone) rbdDisk(pool model.Pool, image, secret string) model.Disk
 	}
 	return model.DiskSpec{Format: "raw", RBD: image, Monitors: pool.SourceHosts, AuthUser: pool.AuthUser, AuthSecretUUID: pool.AuthSecretUUID,
 		Encryption: &model.Encryption{Format: format, Engine: "librbd", SecretUUID: secret}}
+}
+
+// luksUUID is where a LUKS1 or LUKS2 binary header keeps the header's
+// UUID: new for every format, equal in a byte copy.
+const luksUUIDAt, luksUUIDLen = 168, 40
+
+// differentLUKSHeaders reads the first bytes of source and clone: the
+// clone must be LUKS, with a header of its own. libvirt's description
+// (the <encryption> naming the new secret) is not proof: a backend that
+// copies bytes keeps the source's header and key under it.
+func differentLUKSHeaders(ctx context.Context, d Deps, p PreparedClone) error {
+	cl := d.Libvirt.(Cloner)
+	n := uint64(luksUUIDAt + luksUUIDLen)
+	src, err := cl.ReadVolumeHead(ctx, p.Spec.Pool, p.Spec.Name, n)
+	if err != nil {
+		return fmt.Errorf("verify: read the source's LUKS header: %w", err)
+	}
+	dst, err := cl.ReadVolumeHead(ctx, p.Spec.Target(), p.Spec.To, n)
+	if err != nil {
+		return fmt.Errorf("verify: read the clone's LUKS header: %w", err)
+	}
+	switch {
+	case LUKSVersion(dst) == 0:
+		return fmt.Errorf("verify: clone %s/%s has no LUKS header", p.Spec.Target(), p.Spec.To)
+	case len(src) >= int(n) && len(dst) >= int(n) && bytes.Equal(src[luksUUIDAt:n], dst[luksUUIDAt:n]):
+		return fmt.Errorf("verify: clone %s/%s has the source's LUKS header (a byte copy: it opens with the source's passphrase): %w", p.Spec.Target(), p.Spec.To, ErrSharedKey)
+	}
+	return nil
 }
