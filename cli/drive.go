@@ -36,6 +36,10 @@ Usage:
                        [--encryption luks1|luks2] [--hotplug-fallback next-start|qemu] [--json]
   stowage drive detach --uri U --vm VM --target vdX [--live] [--persistent] [--json]
   stowage drive delete --uri U --pool P --name N --confirm N [--json]
+  stowage drive clone --uri U --pool P --name N --to NEW [--to-pool P2]
+                      [--rbd-method copy|clone] [--json]
+                       a copy on the same host; an encrypted drive's clone gets its
+                       own secret and passphrase (stowage drive clone --help)
   stowage drive wizard [--uri U] [--pool P] [--vm VM] [--theme T]
                        the console's create-drive wizard on its own
 

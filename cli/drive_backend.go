@@ -127,14 +127,16 @@ func driveActions(e *env.Env, connect connector) common.Actions {
 	if e.ReadOnly {
 		return common.Actions{}
 	}
+	backend := func(uri string) driveBackend {
+		return driveBackend{uri: uri, connect: connect, own: e.OwnDial, peers: e.Hosts, env: e}
+	}
 	d := drivewizard.Deps{Styles: e.Styles, Log: e.Log, Timeout: e.Timeout, Keys: e.Keys,
-		Backend: func(uri string) (driveprogress.Backend, error) {
-			return driveBackend{uri: uri, connect: connect, own: e.OwnDial, peers: e.Hosts, env: e}, nil
-		}}
+		Backend: func(uri string) (driveprogress.Backend, error) { return backend(uri), nil }}
 	return common.Actions{
 		CreateDrive: func(at common.DriveTarget) common.Component { return drivewizard.New(d, at) },
 		AttachDrive: func(at common.DriveTarget) common.Component { return drivewizard.NewAttach(d, at) },
 		DetachDrive: func(at common.DriveTarget) common.Component { return driveconfirm.NewDetach(d, at) },
 		DeleteDrive: func(at common.DriveTarget) common.Component { return driveconfirm.NewDelete(d, at) },
+		CloneDrive:  cloneAction(d, backend),
 	}
 }

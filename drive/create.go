@@ -185,7 +185,6 @@ func undefineSecret(ctx context.Context, d Deps, uuid string) error {
 // in its <encryption>: the undo deletes only a volume that still has both.
 func createVolume(ctx context.Context, d Deps, p Prepared, secretUUID string, rep plan.Report, res *Result) (plan.Made, error) {
 	s := p.Spec
-	obj := s.Pool + "/" + s.Name
 	vs := model.VolumeSpec{Name: s.Name, Capacity: s.Size, Format: s.Format}
 	if s.Encrypted() {
 		vs.Encryption = &model.Encryption{Format: "luks", SecretUUID: secretUUID}
@@ -193,10 +192,26 @@ func createVolume(ctx context.Context, d Deps, p Prepared, secretUUID string, re
 	if s.PoolType == model.PoolRBD {
 		vs.Format = ""
 	}
+	if model.FullAllocation(s.PoolType) {
+		vs.Allocation = vs.Capacity
+	}
 	v, err := d.Libvirt.CreateVolumeWatched(ctx, s.Pool, vs, p.Cipher, model.CreateWatch{
 		Within: d.CreateTimeout, Interval: d.PollInterval, Progress: rep.Progress, Retried: rep.Retried})
+	made, err := volumeMade(d, s.Pool, s.Name, secretUUID, v, err)
+	if err == nil {
+		res.Path, res.Key = v.Path, v.Key
+	}
+	return made, err
+}
+
+// volumeMade turns the answer of a volume creation (or clone) of
+// pool/name into what the step made. What it made is identified by its
+// key and, when encrypted, by this run's secret in its <encryption>: the
+// undo deletes only a volume that still has both.
+func volumeMade(d Deps, pool, name, secretUUID string, v model.Volume, err error) (plan.Made, error) {
+	obj := pool + "/" + name
 	made := plan.Made{What: "volume " + obj,
-		Command: fmt.Sprintf("virsh vol-delete --pool %s %s", commandQuote(s.Pool), commandQuote(s.Name))}
+		Command: fmt.Sprintf("virsh vol-delete --pool %s %s", commandQuote(pool), commandQuote(name))}
 	if err != nil {
 		if !errors.Is(err, model.ErrTimeout) {
 			// libvirt answered: the volume was not made (a failed build is
@@ -208,7 +223,7 @@ func createVolume(ctx context.Context, d Deps, p Prepared, secretUUID string, re
 		// another admin. Only an encrypted volume carries proof (this
 		// run's secret); anything else is left alone and named.
 		made.Undo = func(ctx context.Context) error {
-			return notOurs(d.Libvirt.DeleteVolumeIf(ctx, s.Pool, s.Name, func(v model.Volume) error {
+			return notOurs(d.Libvirt.DeleteVolumeIf(ctx, pool, name, func(v model.Volume) error {
 				if secretUUID == "" || v.Encryption == nil || v.Encryption.SecretUUID != secretUUID {
 					return fmt.Errorf("volume %s appeared after a timed-out create, with nothing proving this run made it: check it and remove it with `%s` if it is not someone's: %w",
 						obj, made.Command, model.ErrNotTheSame)
@@ -218,10 +233,9 @@ func createVolume(ctx context.Context, d Deps, p Prepared, secretUUID string, re
 		}
 		return made, err
 	}
-	res.Path, res.Key = v.Path, v.Key
 	made.Identity = v.Key
 	made.Undo = func(ctx context.Context) error {
-		return notOurs(d.Libvirt.DeleteVolumeIf(ctx, s.Pool, s.Name, func(now model.Volume) error {
+		return notOurs(d.Libvirt.DeleteVolumeIf(ctx, pool, name, func(now model.Volume) error {
 			if now.Key != v.Key {
 				return fmt.Errorf("volume %s now has key %q, this run made %q: %w", obj, now.Key, v.Key, model.ErrNotTheSame)
 			}

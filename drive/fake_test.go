@@ -37,6 +37,8 @@ type fakeLibvirt struct {
 	// call does, so it must not call the fake's methods.
 	beforeMutate func(call string)
 	ceph         *fakeCeph
+	// byteCopy makes clones keep the source's LUKS header (clone_test.go).
+	byteCopy bool
 }
 
 type fakeDom struct {

@@ -9,7 +9,10 @@ import (
 // production Libvirt, and a preview shows the XML libvirtx will send for
 // the same specs, rendered by the functions that send it.
 
-var _ Libvirt = (*libvirtx.Conn)(nil)
+var (
+	_ Libvirt = (*libvirtx.Conn)(nil)
+	_ Cloner  = (*libvirtx.Conn)(nil)
+)
 
 func secretXML(usage, description string) (string, error) {
 	return libvirtx.VolumeSecretXML(usage, description)

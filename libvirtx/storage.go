@@ -234,8 +234,9 @@ func VolumeXML(s model.VolumeSpec) (string, error) {
 	x := libvirtxml.StorageVolume{
 		Name:     s.Name,
 		Capacity: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: s.Capacity},
-		// Allocation 0: files are sparse, and libvirt does not preallocate.
-		Allocation: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: 0},
+		// Allocation 0 (the default): files are sparse, and libvirt does
+		// not preallocate; LVs need their whole size (VolumeSpec).
+		Allocation: &libvirtxml.StorageVolumeSize{Unit: "bytes", Value: s.Allocation},
 	}
 	if s.Format != "" || s.Encryption != nil {
 		x.Target = &libvirtxml.StorageVolumeTarget{}

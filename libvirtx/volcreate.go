@@ -45,11 +45,22 @@ func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s model.Vol
 	if err != nil {
 		return model.Volume{}, err
 	}
+	return c.buildWatched(ctx, pool, s.Name, fmt.Sprintf("create volume %s/%s", pool, s.Name), w,
+		func(l *libvirt.Libvirt, ph libvirt.StoragePool) (libvirt.StorageVol, error) {
+			return l.StorageVolCreateXML(ph, doc, 0)
+		})
+}
+
+// buildWatched runs build (a volume creation in pool ph) under w: one
+// bound per attempt, the new volume name's allocation polled meanwhile,
+// attempts failing on QEMU's LUKS benchmark made again. It returns the
+// new volume as libvirt describes it.
+func (c *Conn) buildWatched(ctx context.Context, pool, name, what string, w model.CreateWatch,
+	build func(l *libvirt.Libvirt, ph libvirt.StoragePool) (libvirt.StorageVol, error)) (model.Volume, error) {
 	ph, err := c.lookupPool(ctx, pool)
 	if err != nil {
 		return model.Volume{}, err
 	}
-	what := fmt.Sprintf("create volume %s/%s", pool, s.Name)
 	attempt := func() (string, error) {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.Within)
 		defer cancel()
@@ -64,7 +75,7 @@ func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s model.Vol
 		polled := make(chan struct{})
 		go func() {
 			defer close(polled)
-			c.pollAllocation(l, sock, ph, s.Name, w.Interval, stop, w.Progress)
+			c.pollAllocation(l, sock, ph, name, w.Interval, stop, w.Progress)
 		}()
 		defer func() {
 			close(stop)
@@ -72,7 +83,7 @@ func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s model.Vol
 		}()
 		var out string
 		err = bounded(actx, c, sock, what, w.Within, func() error {
-			h, err := l.StorageVolCreateXML(ph, doc, 0)
+			h, err := build(l, ph)
 			if err != nil {
 				return err
 			}
@@ -85,7 +96,7 @@ func (c *Conn) CreateVolumeWatched(ctx context.Context, pool string, s model.Vol
 	if w.Retried != nil {
 		retried = func(attempt, of int, cause error) { w.Retried(attempt, of, BriefCause(cause), cause) }
 	}
-	out, err := luksRetry(ctx, pool+"/"+s.Name, LUKSBenchmarkAttempts, jitteredPause, retried, attempt)
+	out, err := luksRetry(ctx, pool+"/"+name, LUKSBenchmarkAttempts, jitteredPause, retried, attempt)
 	if err != nil {
 		return model.Volume{}, err
 	}

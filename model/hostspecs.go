@@ -17,7 +17,18 @@ type VolumeSpec struct {
 	// Encryption, when set, asks libvirt to format QEMU-layer LUKS with
 	// the given secret (file, logical and disk pools).
 	Encryption *Encryption
+	// Allocation is what libvirt allocates up front; 0 leaves files
+	// sparse. On a logical pool an allocation below the capacity makes
+	// libvirt create a sparse snapshot LV (lvcreate --type snapshot
+	// --virtualsize) whose small exception store fills as data is written,
+	// and then every write fails: set it to the capacity there
+	// (FullAllocation).
+	Allocation uint64
 }
+
+// FullAllocation reports whether volumes of a pool type must be
+// allocated whole (see VolumeSpec.Allocation): LVs and partitions.
+func FullAllocation(t PoolType) bool { return t == PoolLogical || t == PoolDisk }
 
 // CreateWatch bounds and reports one watched volume creation.
 type CreateWatch struct {

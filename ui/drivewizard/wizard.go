@@ -164,24 +164,41 @@ func (w *Wizard) Init() tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		msg := loadedMsg{Route: id, names: map[string][]string{}}
-		if msg.pools, msg.err = b.Pools(ctx); msg.err != nil {
+		msg := loadedMsg{Route: id}
+		if msg.pools, msg.names, msg.err = LoadPools(ctx, b); msg.err != nil {
 			return msg
-		}
-		for _, p := range msg.pools {
-			if ok, _ := model.CreateAbility(p.Type, true); ok && p.Active {
-				// A pool too large for libvirt to list gives its first
-				// names: the live check is partial there, Prepare asks
-				// libvirt for the exact name before anything is made.
-				if msg.names[p.Name], msg.err = b.VolumeNames(ctx, p.Name); msg.err != nil && !model.IsListLimit(msg.err) {
-					return msg
-				}
-				msg.err = nil
-			}
 		}
 		msg.vms, msg.err = b.DomainNames(ctx)
 		return msg
 	}
+}
+
+// PoolLister is what LoadPools reads.
+type PoolLister interface {
+	Pools(ctx context.Context) ([]model.Pool, error)
+	VolumeNames(ctx context.Context, pool string) ([]string, error)
+}
+
+// LoadPools reads a host's pools and the volume names of those that can
+// take a new drive (active, able to create volumes), for the forms that
+// check a new name as it is typed. A pool too large for libvirt to list
+// gives its first names: the live check is partial there, and the
+// workflow's prepare asks libvirt for the exact name before anything is
+// made.
+func LoadPools(ctx context.Context, b PoolLister) ([]model.Pool, map[string][]string, error) {
+	pools, err := b.Pools(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := map[string][]string{}
+	for _, p := range pools {
+		if ok, _ := model.CreateAbility(p.Type, true); ok && p.Active {
+			if names[p.Name], err = b.VolumeNames(ctx, p.Name); err != nil && !model.IsListLimit(err) {
+				return pools, names, err
+			}
+		}
+	}
+	return pools, names, nil
 }
 
 func (w *Wizard) poolByName(n string) (model.Pool, bool) {

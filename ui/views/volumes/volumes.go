@@ -108,8 +108,8 @@ func (Kind) Describe(c kind.Ctx, k string) (int, data.Object, bool) {
 	return h, data.Object{Kind: "volume", Pool: p.Name, Name: v.Name}, true
 }
 
-// Actions: create a drive in the pool in scope; attach or delete the
-// selected volume.
+// Actions: create a drive in the pool in scope; attach, delete or clone
+// the selected volume.
 func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 	var out []kind.Action
 	if f := c.Actions.CreateDrive; f != nil && c.Scope.Host >= 0 && c.Scope.Pool != "" {
@@ -130,6 +130,9 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 	}
 	if f := c.Actions.DeleteDrive; f != nil {
 		out = append(out, kind.Action{Binding: c.Keys.DeleteDrive, Open: func() common.Component { return f(at) }})
+	}
+	if f := c.Actions.CloneDrive; f != nil {
+		out = append(out, kind.Action{Binding: c.Keys.CloneDrive, Open: func() common.Component { return f(at) }})
 	}
 	return out
 }
