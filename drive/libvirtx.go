@@ -23,3 +23,4 @@ func volumeXML(s model.VolumeSpec, ci *model.Cipher) (string, error) {
 }
 
 func diskXML(s model.DiskSpec) (string, error) { return libvirtx.DiskXML(s) }
+var _ Transfers = (*libvirtx.Conn)(nil)
