@@ -23,4 +23,5 @@ func volumeXML(s model.VolumeSpec, ci *model.Cipher) (string, error) {
 }
 
 func diskXML(s model.DiskSpec) (string, error) { return libvirtx.DiskXML(s) }
+
 var _ Transfers = (*libvirtx.Conn)(nil)
