@@ -33,6 +33,8 @@ func TestDangerousActionsOpenConfirmations(t *testing.T) {
 		"pool_build":     poolOpen("build"),
 		"pool_delete":    poolOpen("delete"),
 		"pool_undefine":  poolOpen("undefine"),
+		"wipe_drive":     acts.WipeDrive,
+		"upload_drive":   acts.UploadDrive,
 	}
 	at := common.DriveTarget{HostURI: "qemu:///system", Pool: "p", Volume: "v", VM: "vm", Disk: "vdb"}
 	for _, a := range km.Actions() {

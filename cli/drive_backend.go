@@ -10,6 +10,7 @@ import (
 	"stowage/ui/common"
 	"stowage/ui/driveconfirm"
 	"stowage/ui/driveprogress"
+	"stowage/ui/drivetransfer"
 	"stowage/ui/drivewizard"
 )
 
@@ -132,11 +133,15 @@ func driveActions(e *env.Env, connect connector) common.Actions {
 	}
 	d := drivewizard.Deps{Styles: e.Styles, Log: e.Log, Timeout: e.Timeout, Keys: e.Keys,
 		Backend: func(uri string) (driveprogress.Backend, error) { return backend(uri), nil }}
+	td := drivetransfer.Deps{Deps: d, Transfer: func(uri string) (drivetransfer.Backend, error) { return backend(uri), nil }}
 	return common.Actions{
-		CreateDrive: func(at common.DriveTarget) common.Component { return drivewizard.New(d, at) },
-		AttachDrive: func(at common.DriveTarget) common.Component { return drivewizard.NewAttach(d, at) },
-		DetachDrive: func(at common.DriveTarget) common.Component { return driveconfirm.NewDetach(d, at) },
-		DeleteDrive: func(at common.DriveTarget) common.Component { return driveconfirm.NewDelete(d, at) },
-		CloneDrive:  cloneAction(d, backend),
+		CreateDrive:   func(at common.DriveTarget) common.Component { return drivewizard.New(d, at) },
+		AttachDrive:   func(at common.DriveTarget) common.Component { return drivewizard.NewAttach(d, at) },
+		DetachDrive:   func(at common.DriveTarget) common.Component { return driveconfirm.NewDetach(d, at) },
+		DeleteDrive:   func(at common.DriveTarget) common.Component { return driveconfirm.NewDelete(d, at) },
+		CloneDrive:    cloneAction(d, backend),
+		WipeDrive:     func(at common.DriveTarget) common.Component { return drivetransfer.NewWipe(td, at) },
+		UploadDrive:   func(at common.DriveTarget) common.Component { return drivetransfer.NewUpload(td, at) },
+		DownloadDrive: func(at common.DriveTarget) common.Component { return drivetransfer.NewDownload(td, at) },
 	}
 }

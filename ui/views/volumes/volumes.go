@@ -134,6 +134,7 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 	if f := c.Actions.CloneDrive; f != nil {
 		out = append(out, kind.Action{Binding: c.Keys.CloneDrive, Open: func() common.Component { return f(at) }})
 	}
+	out = append(out, transferActions(c, at)...)
 	return out
 }
 
