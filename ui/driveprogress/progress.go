@@ -81,6 +81,9 @@ type line struct {
 	// made is what the step created and the command that removes it, from
 	// its StepDone event; cleared once undone or kept as not ours.
 	made *drive.Leftover
+	// meter turns the step's progress events into MiB/s and a time left
+	// (rate.go).
+	meter model.Meter
 }
 
 // keymap is the keymap's progress bindings as this view offers them: the
@@ -229,6 +232,7 @@ func (m *Model) apply(e drive.Event) {
 		l.state, l.started = running, time.Now()
 	case drive.StepProgress:
 		l.done, l.total, l.elapsed = e.Done, e.Total, e.Elapsed
+		l.meter.Add(model.Sample{Elapsed: e.Elapsed, Done: e.Done})
 	case drive.StepRetrying:
 		l.retries = append(l.retries, e.Note)
 	case drive.StepDone:
@@ -280,8 +284,7 @@ func (m *Model) View() string {
 			row += s.Muted.Render(fmt.Sprintf(" %6.1fs", el.Seconds()))
 		}
 		if l.state == running && l.step.Measurable && l.total > 0 {
-			row += "  " + bar(l.done, l.total, 24) +
-				s.Muted.Render(fmt.Sprintf(" %s / %s", model.IBytes(l.done), model.IBytes(l.total)))
+			row += "  " + bar(l.done, l.total, 24) + s.Muted.Render(" "+l.transferText())
 		}
 		b.WriteString(row + "\n")
 		for _, r := range l.retries {
