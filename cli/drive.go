@@ -40,6 +40,13 @@ Usage:
                       [--rbd-method copy|clone] [--json]
                        a copy on the same host; an encrypted drive's clone gets its
                        own secret and passphrase (stowage drive clone --help)
+  stowage drive wipe     --uri U --pool P --name N [--algorithm zero] --confirm N [--json]
+  stowage drive upload   --uri U --pool P --name N --file F --confirm N [--json]
+  stowage drive download --uri U --pool P --name N --file F [--json]
+                       overwrite a drive with libvirt's wipe algorithms, or
+                       stream a local file into it or out of it, with
+                       percent, MiB/s and time left on stderr
+                       (stowage drive wipe --help)
   stowage drive wizard [--uri U] [--pool P] [--vm VM] [--theme T]
                        the console's create-drive wizard on its own
 
