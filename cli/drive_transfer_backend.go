@@ -30,13 +30,19 @@ func checks(ctx context.Context, b driveBackend, fn func(drive.Deps) (drive.Prep
 }
 
 func (b driveBackend) PrepareWipe(ctx context.Context, pool, name, algorithm string) (drive.PreparedTransfer, error) {
-	return checks(ctx, b, func(d drive.Deps) (drive.PreparedTransfer, error) { return drive.PrepareWipe(ctx, d, pool, name, algorithm) })
+	return checks(ctx, b, func(d drive.Deps) (drive.PreparedTransfer, error) {
+		return drive.PrepareWipe(ctx, d, pool, name, algorithm)
+	})
 }
 func (b driveBackend) PrepareUpload(ctx context.Context, pool, name, file string) (drive.PreparedTransfer, error) {
-	return checks(ctx, b, func(d drive.Deps) (drive.PreparedTransfer, error) { return drive.PrepareUpload(ctx, d, pool, name, file) })
+	return checks(ctx, b, func(d drive.Deps) (drive.PreparedTransfer, error) {
+		return drive.PrepareUpload(ctx, d, pool, name, file)
+	})
 }
 func (b driveBackend) PrepareDownload(ctx context.Context, pool, name, file string) (drive.PreparedTransfer, error) {
-	return checks(ctx, b, func(d drive.Deps) (drive.PreparedTransfer, error) { return drive.PrepareDownload(ctx, d, pool, name, file) })
+	return checks(ctx, b, func(d drive.Deps) (drive.PreparedTransfer, error) {
+		return drive.PrepareDownload(ctx, d, pool, name, file)
+	})
 }
 func (b driveBackend) Wipe(ctx context.Context, p drive.PreparedTransfer, ev chan<- drive.Event) (drive.TransferResult, error) {
 	return workflow(ctx, b, func(d drive.Deps) (drive.TransferResult, error) { return drive.Wipe(ctx, d, p, ev) })

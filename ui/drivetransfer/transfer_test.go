@@ -30,7 +30,9 @@ type fakeBackend struct {
 	preparedAs string
 }
 
-func (f *fakeBackend) Volume(context.Context, string, string) (model.Volume, error) { return f.vol, nil }
+func (f *fakeBackend) Volume(context.Context, string, string) (model.Volume, error) {
+	return f.vol, nil
+}
 func (f *fakeBackend) prep(action, arg string) (drive.PreparedTransfer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
