@@ -228,7 +228,7 @@ func Upload(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Event
 				err = fmt.Errorf("uploaded %d bytes of %d: the file shrank while it was read", n, p.FileSize)
 			}
 			if err != nil && n > 0 {
-				err = fmt.Errorf("%w; the volume's first %s (%d bytes) were overwritten, the rest is as it was", err, model.IBytes(n), n)
+				err = fmt.Errorf("%w; up to the volume's first %s (%d bytes) were overwritten, the rest is as it was", err, model.IBytes(n), n)
 			}
 			if err != nil && ctx.Err() != nil && !errors.Is(err, ErrCancelled) {
 				err = fmt.Errorf("%w: %w", ErrCancelled, err)

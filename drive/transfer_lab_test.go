@@ -476,3 +476,42 @@ func TestLabTransferSecondAdmin(t *testing.T) {
 		t.Errorf("refused download left %s: %v", out, err)
 	}
 }
+
+// Cancelling mid-upload stops the stream and says how much of the drive
+// was overwritten; the call returns, and the connection serves again.
+func TestLabTransferCancelUpload(t *testing.T) {
+	r := txRig(t)
+	const size = 256 << 20
+	v := r.txVolume(t, r.env.DirPool, "upcancel", size)
+	in, _ := randomFile(t, size)
+	p, err := drive.PrepareUpload(context.Background(), r.deps, r.env.DirPool, v.Name, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := make(chan drive.Event, 64)
+	done := make(chan struct{})
+	go func() {
+		for e := range ev {
+			if e.Kind == drive.StepProgress && e.Done > 0 && e.Done < size {
+				cancel()
+			}
+		}
+		close(done)
+	}()
+	start := time.Now()
+	res, err := drive.Upload(ctx, r.deps, p, ev)
+	close(ev)
+	<-done
+	t.Logf("cancelled upload returned after %s, %d bytes moved: %v", time.Since(start), res.Bytes, err)
+	if !errors.Is(err, drive.ErrCancelled) || !strings.Contains(err.Error(), "were overwritten") {
+		t.Fatalf("got %v, want ErrCancelled saying how much was overwritten", err)
+	}
+	if res.Bytes == 0 || res.Bytes >= size {
+		t.Errorf("moved %d bytes; want part of %d", res.Bytes, size)
+	}
+	if _, err := r.deps.Libvirt.Pool(context.Background(), r.env.DirPool); err != nil {
+		t.Errorf("after the cut: %v", err)
+	}
+}
