@@ -196,8 +196,7 @@ func finishRates(res *TransferResult, start time.Time) {
 // first bytes overwritten, and the error says how many.
 func Upload(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Event) (TransferResult, error) {
 	d = d.withDefaults()
-	res := TransferResult{Result: Result{Host: d.Host, Pool: p.Pool.Name, Name: p.Volume.Name, Path: p.Volume.Path, Key: p.Volume.Key,
-		Size: p.Volume.Capacity, Notes: p.Warnings}, Action: "upload", File: p.File}
+	res := p.result(d)
 	t, err := transfers(d)
 	if err != nil {
 		return res, err
@@ -245,8 +244,7 @@ func Upload(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Event
 // inode): a file someone put in its place meanwhile stays.
 func Download(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Event) (TransferResult, error) {
 	d = d.withDefaults()
-	res := TransferResult{Result: Result{Host: d.Host, Pool: p.Pool.Name, Name: p.Volume.Name, Path: p.Volume.Path, Key: p.Volume.Key,
-		Size: p.Volume.Capacity, SecretUUID: p.Secret, Notes: p.Warnings}, Action: "download", File: p.File}
+	res := p.result(d)
 	t, err := transfers(d)
 	if err != nil {
 		return res, err

@@ -68,6 +68,20 @@ type PreparedTransfer struct {
 	Within, Stall time.Duration
 }
 
+// result is the run's result before it runs: the drive, what the
+// confirmation warned of, the action's own fields.
+func (p PreparedTransfer) result(d Deps) TransferResult {
+	r := TransferResult{Result: Result{Host: d.Host, Pool: p.Pool.Name, Name: p.Volume.Name, Path: p.Volume.Path, Key: p.Volume.Key,
+		Size: p.Volume.Capacity, Notes: p.Warnings}, Action: p.Action, Algorithm: p.Algorithm}
+	if p.Action != "wipe" {
+		r.File, r.Algorithm = p.File, ""
+	}
+	if p.Secret != "" && p.Action != "upload" {
+		r.SecretUUID = p.Secret
+	}
+	return r
+}
+
 // Object names the drive in the audit log: pool/name.
 func (p PreparedTransfer) Object() string { return p.Pool.Name + "/" + p.Volume.Name }
 
@@ -228,8 +242,7 @@ func prepareWipe(ctx context.Context, d Deps, pool, name, algorithm string) (Pre
 // Nothing to undo: a wipe cannot be taken back.
 func Wipe(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Event) (TransferResult, error) {
 	d = d.withDefaults()
-	res := TransferResult{Result: Result{Host: d.Host, Pool: p.Pool.Name, Name: p.Volume.Name, Path: p.Volume.Path, Key: p.Volume.Key,
-		Size: p.Volume.Capacity, SecretUUID: p.Secret, Notes: p.Warnings}, Action: "wipe", Algorithm: p.Algorithm}
+	res := p.result(d)
 	t, err := transfers(d)
 	if err != nil {
 		return res, err

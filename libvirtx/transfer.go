@@ -124,18 +124,9 @@ func (c *Conn) WipeVolumeIf(ctx context.Context, pool, name string, algorithm ui
 // connection; the volume then holds what arrived.
 func (c *Conn) UploadVolumeIf(ctx context.Context, pool, name string, r io.Reader, length uint64, s model.Stream,
 	check func(model.Volume, model.VolumeStamp) error) (uint64, error) {
-	h, err := c.checked(ctx, pool, name, check)
-	if err != nil {
-		return 0, err
-	}
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	m := newMover(ctx, stop, s)
-	src := &source{r: r, m: m}
-	err = c.streamCall(ctx, fmt.Sprintf("upload into volume %s/%s", pool, name), func(l *libvirt.Libvirt) error {
-		return l.StorageVolUpload(h, src, 0, length, 0)
+	return c.transfer(ctx, pool, name, "upload into volume", s, check, func(l *libvirt.Libvirt, h libvirt.StorageVol, m *mover) error {
+		return l.StorageVolUpload(h, &source{r: r, m: m}, 0, length, 0)
 	})
-	return m.n.Load(), m.outcome(err)
 }
 
 // DownloadVolumeIf streams pool/name into w when check accepts the volume
@@ -143,6 +134,15 @@ func (c *Conn) UploadVolumeIf(ctx context.Context, pool, name string, r io.Reade
 // the file's comment); the error says which.
 func (c *Conn) DownloadVolumeIf(ctx context.Context, pool, name string, w io.Writer, s model.Stream,
 	check func(model.Volume, model.VolumeStamp) error) (uint64, error) {
+	return c.transfer(ctx, pool, name, "download volume", s, check, func(l *libvirt.Libvirt, h libvirt.StorageVol, m *mover) error {
+		return l.StorageVolDownload(h, &sink{w: w, m: m}, 0, 0, 0)
+	})
+}
+
+// transfer checks the volume, then runs a stream call with its mover
+// (bytes counted, progress, stall watch) on a context the mover can cut.
+func (c *Conn) transfer(ctx context.Context, pool, name, what string, s model.Stream,
+	check func(model.Volume, model.VolumeStamp) error, fn func(*libvirt.Libvirt, libvirt.StorageVol, *mover) error) (uint64, error) {
 	h, err := c.checked(ctx, pool, name, check)
 	if err != nil {
 		return 0, err
@@ -150,10 +150,7 @@ func (c *Conn) DownloadVolumeIf(ctx context.Context, pool, name string, w io.Wri
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	m := newMover(ctx, stop, s)
-	dst := &sink{w: w, m: m}
-	err = c.streamCall(ctx, fmt.Sprintf("download volume %s/%s", pool, name), func(l *libvirt.Libvirt) error {
-		return l.StorageVolDownload(h, dst, 0, 0, 0)
-	})
+	err = c.streamCall(ctx, fmt.Sprintf("%s %s/%s", what, pool, name), func(l *libvirt.Libvirt) error { return fn(l, h, m) })
 	return m.n.Load(), m.outcome(err)
 }
 
