@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"stowage/drive"
 	"stowage/model"
@@ -230,6 +231,17 @@ func TestWipeCancelRunsNothing(t *testing.T) {
 	}
 	if !strings.Contains(r.m.View(), keys.DangerMark) {
 		t.Errorf("a wipe carries no danger mark:\n%s", r.m.View())
+	}
+	// The confirmation is read whole: wrapped to the width, never cut.
+	r.m.SetSize(60, 20)
+	v := ansi.Strip(r.m.View())
+	for _, l := range strings.Split(v, "\n") {
+		if ansi.StringWidth(l) > 60 {
+			t.Errorf("line wider than the screen: %q", l)
+		}
+	}
+	if !strings.Contains(strings.Join(strings.Fields(v), " "), "finishes the wipe even if you cancel.") {
+		t.Errorf("confirmation cut:\n%s", v)
 	}
 	_, cmd := r.m.Update(keytest.Press(km.Confirm.Cancel))
 	if cmd == nil {

@@ -7,6 +7,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"stowage/model"
 	"stowage/ui/common"
@@ -153,25 +155,40 @@ func (m *Model) confirmView() string {
 	s := m.deps.Styles
 	p := m.prepared
 	var b strings.Builder
+	var what string
 	switch m.action {
 	case Wipe:
-		b.WriteString(s.Text.Render("This overwrites every byte of the drive ("+model.IBytes(p.Volume.Capacity)+") with "+p.Algorithm+
-			": its data is gone for good. libvirt reports no progress, and once begun libvirtd finishes the wipe even if you cancel.") + "\n")
+		what = "This overwrites every byte of the drive (" + model.IBytes(p.Volume.Capacity) + ") with " + p.Algorithm +
+			": its data is gone for good. libvirt reports no progress, and once begun libvirtd finishes the wipe even if you cancel."
 	case Upload:
-		b.WriteString(s.Text.Render("This overwrites the drive's first "+model.IBytes(p.FileSize)+" with "+model.SafeText(p.File)+
-			"; the rest of the drive ("+model.IBytes(p.Volume.Capacity)+") stays as it is. It cannot be undone.") + "\n")
+		what = "This overwrites the drive's first " + model.IBytes(p.FileSize) + " with " + model.SafeText(p.File) +
+			"; the rest of the drive (" + model.IBytes(p.Volume.Capacity) + ") stays as it is. It cannot be undone."
 	case Download:
-		b.WriteString(s.Text.Render("This copies the drive ("+model.IBytes(p.Volume.Capacity)+") into the new file "+model.SafeText(p.File)+
-			". Cancelling removes the partial file.") + "\n")
+		what = "This copies the drive (" + model.IBytes(p.Volume.Capacity) + ") into the new file " + model.SafeText(p.File) +
+			". Cancelling removes the partial file."
 	}
+	b.WriteString(m.wrapped(s.Text, what))
 	for _, w := range p.Warnings {
-		b.WriteString(s.Warn.Render("! "+model.SafeLines(w)) + "\n")
+		b.WriteString(m.wrapped(s.Warn, "! "+model.SafeLines(w)))
 	}
 	b.WriteString("\n")
 	if m.typed() {
 		b.WriteString(s.Text.Render("Type the drive's name to confirm:") + "\n" + m.input.View() + "\n\n")
 	}
 	b.WriteString(s.Muted.Render(keys.Hint(m.keys.Confirm, m.keys.Cancel)))
+	return b.String()
+}
+
+// wrapped renders text broken to the screen's width: a confirmation's
+// words must be read whole, not cut at the edge.
+func (m *Model) wrapped(style lipgloss.Style, text string) string {
+	if m.width > 20 {
+		text = ansi.Wrap(text, m.width, "")
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(text, "\n") {
+		b.WriteString(style.Render(strings.TrimRight(l, " ")) + "\n")
+	}
 	return b.String()
 }
 
