@@ -58,6 +58,15 @@ func diskKey(ctx context.Context, h host, k model.Disk) (key string, ok bool, er
 		if errors.Is(err, model.ErrNotFound) {
 			return "", false, nil
 		}
+		if err != nil {
+			// A stopped pool lists no volume: its disks cannot be a volume
+			// of an active pool, which every check here is about. Without
+			// this, one VM whose pool is stopped blocked every check on
+			// the host.
+			if p, perr := h.lv.Pool(ctx, k.Pool); perr == nil && !p.Active {
+				return "", false, nil
+			}
+		}
 		return v.Key, err == nil, err
 	case k.Source != "" && (k.SourceType == "file" || k.SourceType == "block"):
 		return h.lv.VolumeKeyByPath(ctx, k.Source)

@@ -216,11 +216,15 @@ func Upload(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Event
 				return plan.Made{}, fmt.Errorf("file %s changed since it was checked (was %s, %d bytes; now %s, %d bytes): nothing uploaded, check it again",
 					p.File, p.fileID, p.FileSize, fileIDOf(fi), fi.Size())
 			}
+			check, err := stillTheOne(ctx, d, p)
+			if err != nil {
+				return plan.Made{}, err
+			}
 			rep.Progress(0, p.FileSize)
 			start := time.Now()
 			// ctx, not the runner's: Ctrl+C cuts the stream.
 			n, err := t.UploadVolumeIf(ctx, p.Pool.Name, p.Volume.Name, f, p.FileSize,
-				model.Stream{Stall: p.stall(), Progress: throttled(rep, p.FileSize)}, stillTheOne(ctx, d, p))
+				model.Stream{Stall: p.stall(), Progress: throttled(rep, p.FileSize)}, check)
 			res.Bytes = n
 			finishRates(&res, start)
 			if err == nil && n != p.FileSize {
@@ -255,6 +259,10 @@ func Download(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Eve
 	}
 	acts := []plan.Action{{Step: p.Step, Audit: "download volume", Object: p.Object() + " -> " + p.File,
 		Do: func(_ context.Context, rep plan.Report) (plan.Made, error) {
+			check, err := stillTheOne(ctx, d, p)
+			if err != nil {
+				return plan.Made{}, err
+			}
 			f, made, err := createOnly(p.File)
 			if err != nil {
 				return plan.Made{}, err
@@ -262,7 +270,7 @@ func Download(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Eve
 			rep.Progress(0, total)
 			start := time.Now()
 			n, err := t.DownloadVolumeIf(ctx, p.Pool.Name, p.Volume.Name, f,
-				model.Stream{Stall: p.stall(), Progress: throttled(rep, total)}, stillTheOne(ctx, d, p))
+				model.Stream{Stall: p.stall(), Progress: throttled(rep, total)}, check)
 			res.Bytes = n
 			if err == nil {
 				err = f.Sync()

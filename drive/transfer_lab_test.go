@@ -515,3 +515,31 @@ func TestLabTransferCancelUpload(t *testing.T) {
 		t.Errorf("after the cut: %v", err)
 	}
 }
+
+// A VM that starts using the drive after the confirmation stops the run:
+// the in-use check is made again right before libvirt acts.
+func TestLabTransferInUseAtRun(t *testing.T) {
+	r := txRig(t)
+	ctx := context.Background()
+	v := r.txVolume(t, r.env.DirPool, "late", 4<<20)
+	in, _ := randomFile(t, 1<<20)
+	virsh(t, "vol-upload", "--pool", r.env.DirPool, v.Name, in)
+	w, err := drive.PrepareWipe(ctx, r.deps, r.env.DirPool, v.Name, "zero")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := txName("vm")
+	xml := filepath.Join(t.TempDir(), "vm.xml")
+	writeFile(t, xml, "<domain type='qemu'><name>"+vm+"</name><memory unit='MiB'>32</memory>"+
+		"<os><type arch='x86_64'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>"+
+		"<source file='"+v.Path+"'/><target dev='vdb' bus='virtio'/></disk></devices></domain>")
+	virsh(t, "define", xml)
+	t.Cleanup(func() { _ = exec.Command("virsh", "undefine", vm).Run() })
+	before := r.stateOf(t, r.env.DirPool, v.Name)
+	if _, err := drive.Wipe(ctx, r.deps, w, nil); err == nil || !strings.Contains(err.Error(), "in use by ["+vm+":vdb") {
+		t.Fatalf("wipe of a drive a VM took meanwhile: %v", err)
+	}
+	if after := r.stateOf(t, r.env.DirPool, v.Name); after != before {
+		t.Errorf("the drive changed: %s -> %s", before, after)
+	}
+}

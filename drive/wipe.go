@@ -179,18 +179,29 @@ func notInUse(ctx context.Context, d Deps, ref driveRef, obj string) error {
 	return nil
 }
 
-// stillTheOne is the check a run makes on the volume it is about to touch:
-// the identity the admin confirmed, and still no VM using it.
-func stillTheOne(ctx context.Context, d Deps, p PreparedTransfer) func(model.Volume, model.VolumeStamp) error {
-	return func(_ model.Volume, now model.VolumeStamp) error {
-		if p.Pool.Type == model.PoolRBD && p.Stamp.ImageID != "" {
-			now.ImageID = rbdImageID(ctx, d, p.Pool, p.Volume.Name)
-		}
-		if err := p.Stamp.Same(now); err != nil {
-			return notOurs(fmt.Errorf("volume %s is not the one confirmed: %v; nothing done, check it again: %w", p.Object(), err, model.ErrNotTheSame))
-		}
-		return notInUse(ctx, d, p.ref, p.Object())
+// stillTheOne checks, right before libvirt acts, that no VM uses the drive
+// now and that Ceph's image id is still the one confirmed (reads that may
+// span hosts and Ceph, so made first), and returns the check that libvirtx
+// runs in the same sequence of calls as the action: the volume's key and
+// change time are still the ones the admin confirmed.
+func stillTheOne(ctx context.Context, d Deps, p PreparedTransfer) (func(model.Volume, model.VolumeStamp) error, error) {
+	notSame := func(why error) error {
+		return notOurs(fmt.Errorf("volume %s is not the one confirmed: %v; nothing done, check it again: %w", p.Object(), why, model.ErrNotTheSame))
 	}
+	if err := notInUse(ctx, d, p.ref, p.Object()); err != nil {
+		return nil, err
+	}
+	imageID := p.Stamp.ImageID
+	if p.Pool.Type == model.PoolRBD && imageID != "" {
+		imageID = rbdImageID(ctx, d, p.Pool, p.Volume.Name)
+	}
+	return func(_ model.Volume, now model.VolumeStamp) error {
+		now.ImageID = imageID
+		if err := p.Stamp.Same(now); err != nil {
+			return notSame(err)
+		}
+		return nil
+	}, nil
 }
 
 // PrepareWipe checks a wipe: the algorithm (libvirt's, and one the pool's
@@ -260,7 +271,11 @@ func Wipe(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Event) 
 			start := time.Now()
 			// ctx, not the runner's: a cancel cuts the wait (libvirtd
 			// finishes the wipe on its own).
-			err := t.WipeVolumeIf(ctx, p.Pool.Name, p.Volume.Name, alg, within, stillTheOne(ctx, d, p))
+			check, err := stillTheOne(ctx, d, p)
+			if err != nil {
+				return plan.Made{}, err
+			}
+			err = t.WipeVolumeIf(ctx, p.Pool.Name, p.Volume.Name, alg, within, check)
 			res.Seconds = time.Since(start).Seconds()
 			if err == nil {
 				res.Bytes = p.Volume.Capacity
