@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"stowage/model"
 	"stowage/plan"
 )
 
@@ -82,5 +83,31 @@ func TestCheckFiles(t *testing.T) {
 	}
 	if err := CheckDownloadFile(filepath.Join(f, "new")); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("file as directory: %v", err)
+	}
+}
+
+// stoppedPoolFake answers a volume lookup in a stopped pool as libvirt
+// does: an error that is not "not found".
+type stoppedPoolFake struct{ *fakeLibvirt }
+
+func (f stoppedPoolFake) Volume(ctx context.Context, pool, name string) (model.Volume, error) {
+	if pool == "off" {
+		return model.Volume{}, errors.New("Requested operation is not valid: storage pool 'off' is not active")
+	}
+	return f.fakeLibvirt.Volume(ctx, pool, name)
+}
+
+// A VM disk in a stopped pool is not the drive (the drive's pool is
+// active), and does not make the check fail; another error still does.
+func TestDiskInStoppedPoolIsNotTheDrive(t *testing.T) {
+	f := stoppedPoolFake{newFake()}
+	h := host{name: "h", lv: f, local: true}
+	key, ok, err := diskKey(context.Background(), h, model.Disk{SourceType: "volume", Pool: "off", Volume: "a.raw"})
+	if err != nil || ok || key != "" {
+		t.Fatalf("disk in a stopped pool: %q %v %v; want no key, no error", key, ok, err)
+	}
+	f.pools["off"] = model.Pool{Name: "off", Type: model.PoolDir, Active: true}
+	if _, _, err := diskKey(context.Background(), h, model.Disk{SourceType: "volume", Pool: "off", Volume: "a.raw"}); err == nil {
+		t.Error("an error from an active pool was swallowed")
 	}
 }
