@@ -236,10 +236,34 @@ func Upload(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Event
 			if err != nil && ctx.Err() != nil && !errors.Is(err, ErrCancelled) {
 				err = fmt.Errorf("%w: %w", ErrCancelled, err)
 			}
+			if err == nil {
+				if note := awaitRefresh(ctx, d, t, p); note != "" {
+					res.Notes = append(res.Notes, note)
+				}
+			}
 			return plan.Made{}, err
 		}}}
 	_, err = d.runner(events).Run(ctx, acts)
 	return res, err
+}
+
+// awaitRefresh waits until the pool lists the volume again. When an upload
+// ends, libvirtd refreshes the pool on a thread of its own, and while it
+// does the pool lists no volume (measured on a logical pool on the nested
+// host: a download right after found "volume does not exist"). The bound
+// is the create timeout; past it the result says so.
+func awaitRefresh(ctx context.Context, d Deps, t Transfers, p PreparedTransfer) string {
+	deadline := time.Now().Add(d.CreateTimeout)
+	for {
+		_, _, err := t.VolumeStamp(ctx, p.Pool.Name, p.Volume.Name)
+		if !errors.Is(err, model.ErrNotFound) {
+			return ""
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Sprintf("libvirt's refresh of pool %s after the upload had not listed the volume again after %s: refresh the pool before using it", p.Pool.Name, d.CreateTimeout)
+		}
+		time.Sleep(d.PollInterval)
+	}
 }
 
 // Download runs a prepared download into a file it creates (O_EXCL: never

@@ -187,6 +187,12 @@ func (c *Conn) streamCall(ctx context.Context, what string, fn func(*libvirt.Lib
 // ErrStalled is a transfer cut because no byte moved for Stream.Stall.
 var ErrStalled = errors.New("no data moved")
 
+// ErrNotFinished is an upload whose every byte was sent but which libvirtd
+// did not confirm within drainFactor times Stream.Stall.
+var ErrNotFinished = errors.New("every byte was sent but libvirtd did not confirm the upload")
+
+const drainFactor = 5
+
 // mover counts a stream's bytes, reports them and watches for a stall.
 type mover struct {
 	ctx  context.Context
@@ -194,6 +200,11 @@ type mover struct {
 	s    model.Stream
 	n    atomic.Uint64
 	last atomic.Int64 // unix nanos of the last byte moved
+	// drained: an upload's source gave its last byte. libvirtd may still
+	// be writing what the connection buffered (over a slow SAN, minutes for
+	// a few MiB, measured on the nested host's LVM on iSCSI), and no byte
+	// moves meanwhile: the stall bound is then drainFactor times longer.
+	drained atomic.Bool
 	mu   sync.Mutex
 	err  error // the local side's failure (a write to the file)
 }
@@ -215,8 +226,16 @@ func (m *mover) watch() {
 		case <-m.ctx.Done():
 			return
 		case <-t.C:
-			if since := time.Since(time.Unix(0, m.last.Load())); since >= m.s.Stall {
-				m.stop(fmt.Errorf("%w for %s: %w", ErrStalled, m.s.Stall, model.ErrTimeout))
+			bound := m.s.Stall
+			if m.drained.Load() {
+				bound *= drainFactor
+			}
+			if since := time.Since(time.Unix(0, m.last.Load())); since >= bound {
+				what := ErrStalled
+				if m.drained.Load() {
+					what = ErrNotFinished
+				}
+				m.stop(fmt.Errorf("%w for %s: %w", what, bound, model.ErrTimeout))
 				return
 			}
 		}
@@ -285,6 +304,9 @@ func (s *source) Read(p []byte) (int, error) {
 	}
 	n, err := s.r.Read(p)
 	s.m.moved(n)
+	if errors.Is(err, io.EOF) {
+		s.m.drained.Store(true)
+	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		s.m.fail(fmt.Errorf("read: %w", err))
 		return n, io.EOF

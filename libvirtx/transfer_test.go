@@ -71,3 +71,20 @@ func TestMoverCutsAStall(t *testing.T) {
 		t.Errorf("cause %v; want ErrStalled and a timeout", cause)
 	}
 }
+
+// Once an upload's source is drained, the wait for libvirtd's answer is
+// not a stall of the source: it is cut only after drainFactor times the
+// bound, and says so.
+func TestMoverDrainedWaitsLonger(t *testing.T) {
+	ctx, stop := context.WithCancelCause(context.Background())
+	defer stop(nil)
+	m := newMover(ctx, stop, model.Stream{Stall: 10 * time.Millisecond})
+	s := &source{r: strings.NewReader(""), m: m}
+	if _, err := s.Read(make([]byte, 1)); !errors.Is(err, io.EOF) || !m.drained.Load() {
+		t.Fatalf("EOF did not mark the source drained: %v", err)
+	}
+	<-ctx.Done()
+	if cause := context.Cause(ctx); !errors.Is(cause, ErrNotFinished) || !strings.Contains(cause.Error(), "50ms") {
+		t.Errorf("cause %v; want ErrNotFinished after 5 x 10ms", cause)
+	}
+}
