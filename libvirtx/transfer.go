@@ -205,8 +205,8 @@ type mover struct {
 	// a few MiB, measured on the nested host's LVM on iSCSI), and no byte
 	// moves meanwhile: the stall bound is then drainFactor times longer.
 	drained atomic.Bool
-	mu   sync.Mutex
-	err  error // the local side's failure (a write to the file)
+	mu      sync.Mutex
+	err     error // the local side's failure (a write to the file)
 }
 
 func newMover(ctx context.Context, stop context.CancelCauseFunc, s model.Stream) *mover {
