@@ -247,23 +247,30 @@ func Upload(ctx context.Context, d Deps, p PreparedTransfer, events chan<- Event
 	return res, err
 }
 
-// awaitRefresh waits until the pool lists the volume again. When an upload
-// ends, libvirtd refreshes the pool on a thread of its own, and while it
-// does the pool lists no volume (measured on a logical pool on the nested
-// host: a download right after found "volume does not exist"). The bound
-// is the create timeout; past it the result says so.
+// awaitRefresh makes sure the pool lists the volume after an upload. When
+// an upload ends, libvirtd refreshes the pool on a thread of its own: it
+// clears the pool's volume list, then lists again, and a refresh that
+// fails leaves the list empty (measured on a logical pool of the nested
+// host: the LV stayed unlisted for 8 minutes, and a download after the
+// upload found "volume does not exist"). It waits a few polls for that
+// refresh, then asks for one itself; the result says when even that did
+// not bring the volume back.
 func awaitRefresh(ctx context.Context, d Deps, t Transfers, p PreparedTransfer) string {
-	deadline := time.Now().Add(d.CreateTimeout)
-	for {
+	listed := func() bool {
 		_, _, err := t.VolumeStamp(ctx, p.Pool.Name, p.Volume.Name)
-		if !errors.Is(err, model.ErrNotFound) {
+		return !errors.Is(err, model.ErrNotFound)
+	}
+	for i := 0; i < 8; i++ {
+		if listed() {
 			return ""
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Sprintf("libvirt's refresh of pool %s after the upload had not listed the volume again after %s: refresh the pool before using it", p.Pool.Name, d.CreateTimeout)
 		}
 		time.Sleep(d.PollInterval)
 	}
+	err := d.Libvirt.RefreshPool(ctx, p.Pool.Name)
+	if err == nil && listed() {
+		return ""
+	}
+	return fmt.Sprintf("after the upload libvirt's pool %s does not list the volume (its own refresh failed; stowage's: %v): run `virsh pool-refresh %s`", p.Pool.Name, err, p.Pool.Name)
 }
 
 // Download runs a prepared download into a file it creates (O_EXCL: never
