@@ -40,6 +40,9 @@ Usage:
                       [--rbd-method copy|clone] [--json]
                        a copy on the same host; an encrypted drive's clone gets its
                        own secret and passphrase (stowage drive clone --help)
+  stowage drive resize --uri U --pool P --name N --size S|+S [--shrink --confirm N] [--json]
+                       grow (any drive, live through QEMU when a VM runs it) or shrink
+                       (plain only); see stowage drive resize --help
   stowage drive wizard [--uri U] [--pool P] [--vm VM] [--theme T]
                        the console's create-drive wizard on its own
 
