@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"stowage/model"
 	"stowage/plan"
@@ -46,8 +48,11 @@ func Resize(ctx context.Context, d Deps, p ResizePrepared, events chan<- Event) 
 				return plan.Made{}, resizeNow(ctx, d, rz, p, rep)
 			}},
 		{Step: p.Plan[1], Audit: "refresh pool", Object: t.Pool.Name,
-			Do: func(ctx context.Context, _ plan.Report) (plan.Made, error) {
-				return plan.Made{}, d.Libvirt.RefreshPool(ctx, t.Pool.Name)
+			Do: func(ctx context.Context, rep plan.Report) (plan.Made, error) {
+				if note := refreshWhenIdle(ctx, d, t.Pool.Name, rep); note != "" {
+					res.Notes = append(res.Notes, note)
+				}
+				return plan.Made{}, nil
 			}},
 		{Step: p.Plan[2], Do: func(ctx context.Context, _ plan.Report) (plan.Made, error) {
 			return plan.Made{}, verifyResize(ctx, d, p)
@@ -127,6 +132,46 @@ func resizeNow(ctx context.Context, d Deps, rz Resizer, p ResizePrepared, rep pl
 	return orz.BlockResize(ctx, o.VM, o.Target, p.Capacity, d.CreateTimeout)
 }
 
+// poolBusyMessage is libvirt's refusal to refresh a pool while it builds
+// a volume in it (storagePoolRefresh): another admin's, or stowage's own
+// create on another screen. It passes when that build ends.
+const poolBusyMessage = "has asynchronous jobs running"
+
+// Bounds of the wait for a busy pool: the resize is done by then, and
+// libvirt already reports the volume's new size (a volume lookup
+// refreshes that volume); only the pool's totals wait for the refresh.
+const (
+	refreshAttempts = 12
+	refreshPause    = time.Second
+)
+
+// refreshWhenIdle refreshes the pool, waiting (bounded) while libvirt
+// builds another volume there. It never fails the resize: what it could
+// not do is returned as a note with the command that finishes it.
+func refreshWhenIdle(ctx context.Context, d Deps, pool string, rep plan.Report) string {
+	var err error
+	for attempt := 1; attempt <= refreshAttempts; attempt++ {
+		if err = d.Libvirt.RefreshPool(ctx, pool); err == nil {
+			return ""
+		}
+		if !strings.Contains(err.Error(), poolBusyMessage) || attempt == refreshAttempts {
+			break
+		}
+		if rep.Retried != nil {
+			rep.Retried(attempt, refreshAttempts, "libvirt is building another volume in the pool", err)
+		}
+		t := time.NewTimer(refreshPause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Sprintf("pool %s not refreshed (%v): its totals are stale until `virsh pool-refresh %s`", pool, ctx.Err(), commandQuote(pool))
+		case <-t.C:
+		}
+	}
+	d.Log.Warn("pool refresh after resize", "pool", pool, "err", err)
+	return fmt.Sprintf("pool %s not refreshed (%v): the drive's size is right; the pool's totals are stale until `virsh pool-refresh %s`", pool, err, commandQuote(pool))
+}
+
 // verifyResize reads the sizes back after the pool's refresh.
 func verifyResize(ctx context.Context, d Deps, p ResizePrepared) error {
 	t := p.Target
@@ -159,7 +204,6 @@ func resizeState(ctx context.Context, d Deps, p ResizePrepared) string {
 	t := p.Target
 	obj := t.Pool.Name + "/" + t.Volume.Name
 	s := fmt.Sprintf("state now (a resize is never rolled back): asked %d bytes for the guest, was %d", p.To, t.GuestSize)
-	_ = d.Libvirt.RefreshPool(ctx, t.Pool.Name)
 	if v, err := d.Libvirt.Volume(ctx, t.Pool.Name, t.Volume.Name); err != nil {
 		s += fmt.Sprintf("; libvirt cannot read %s (%v)", obj, err)
 	} else {
