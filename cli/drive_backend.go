@@ -10,6 +10,7 @@ import (
 	"stowage/ui/common"
 	"stowage/ui/driveconfirm"
 	"stowage/ui/driveprogress"
+	"stowage/ui/driveresize"
 	"stowage/ui/drivewizard"
 )
 
@@ -138,5 +139,6 @@ func driveActions(e *env.Env, connect connector) common.Actions {
 		DetachDrive: func(at common.DriveTarget) common.Component { return driveconfirm.NewDetach(d, at) },
 		DeleteDrive: func(at common.DriveTarget) common.Component { return driveconfirm.NewDelete(d, at) },
 		CloneDrive:  cloneAction(d, backend),
+		ResizeDrive: func(at common.DriveTarget) common.Component { return driveresize.New(resizeDeps(e, connect), at) },
 	}
 }

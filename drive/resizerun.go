@@ -31,13 +31,18 @@ func Resize(ctx context.Context, d Deps, p ResizePrepared, events chan<- Event) 
 		res.VM, res.Target, res.Attach = t.Open[0].VM, t.Open[0].Target, "live"
 	}
 	r := d.runner(events)
-	if err := stillAsChecked(ctx, d, p); err != nil {
+	now, err := stillAsChecked(ctx, d, p)
+	if err != nil {
 		if errors.Is(err, model.ErrNotTheSame) {
 			return res, r.Refuse("resize drive", obj, err)
 		}
 		d.refused("resize drive", obj, err)
 		return res, err
 	}
+	// The same VMs, reached on this run's connections (the check may have
+	// been made on others, e.g. the console's sessions).
+	p.Target.Open = now.Open
+	t = p.Target
 	rz, ok := d.Libvirt.(Resizer)
 	if !ok {
 		return res, r.Refuse("resize drive", obj, fmt.Errorf("the connection to %s cannot resize volumes", d.Host))
@@ -58,8 +63,7 @@ func Resize(ctx context.Context, d Deps, p ResizePrepared, events chan<- Event) 
 			return plan.Made{}, verifyResize(ctx, d, p)
 		}},
 	}
-	_, err := r.Run(ctx, acts)
-	if err != nil {
+	if _, err := r.Run(ctx, acts); err != nil {
 		state := resizeState(context.WithoutCancel(ctx), d, p)
 		res.Notes = append(res.Notes, state)
 		return res, fmt.Errorf("%w; %s", err, state)
@@ -70,28 +74,28 @@ func Resize(ctx context.Context, d Deps, p ResizePrepared, events chan<- Event) 
 	return res, nil
 }
 
-// stillAsChecked reads the drive again; model.ErrNotTheSame when another
-// admin changed what the admin confirmed.
-func stillAsChecked(ctx context.Context, d Deps, p ResizePrepared) error {
+// stillAsChecked reads the drive again and returns it as it is now;
+// model.ErrNotTheSame when another admin changed what the admin confirmed.
+func stillAsChecked(ctx context.Context, d Deps, p ResizePrepared) (ResizeTarget, error) {
 	t := p.Target
 	now, err := InspectResize(ctx, d, t.Pool.Name, t.Volume.Name, model.DriveEncryption(t.Encryption))
 	if err != nil {
-		return err
+		return now, err
 	}
 	obj := t.Pool.Name + "/" + t.Volume.Name
 	switch {
 	case now.Volume.Key != t.Volume.Key:
-		return fmt.Errorf("volume %s changed since it was checked (key %q, was %q): nothing resized, check it again: %w",
+		return now, fmt.Errorf("volume %s changed since it was checked (key %q, was %q): nothing resized, check it again: %w",
 			obj, now.Volume.Key, t.Volume.Key, model.ErrNotTheSame)
 	case now.Encryption != t.Encryption:
-		return fmt.Errorf("volume %s is now %q-encrypted, was %q when checked: nothing resized: %w", obj, now.Encryption, t.Encryption, model.ErrNotTheSame)
+		return now, fmt.Errorf("volume %s is now %q-encrypted, was %q when checked: nothing resized: %w", obj, now.Encryption, t.Encryption, model.ErrNotTheSame)
 	case now.GuestSize != t.GuestSize:
-		return fmt.Errorf("drive %s changed size since it was checked (now %s, was %s: another admin resized it): nothing resized; look at the new size and ask again: %w",
+		return now, fmt.Errorf("drive %s changed size since it was checked (now %s, was %s: another admin resized it): nothing resized; look at the new size and ask again: %w",
 			obj, model.IBytes(now.GuestSize), model.IBytes(t.GuestSize), model.ErrNotTheSame)
 	case !sameOpeners(now.Open, t.Open):
-		return fmt.Errorf("the VMs that have drive %s open changed since it was checked: nothing resized; ask again: %w", obj, model.ErrNotTheSame)
+		return now, fmt.Errorf("the VMs that have drive %s open changed since it was checked: nothing resized; ask again: %w", obj, model.ErrNotTheSame)
 	}
-	return nil
+	return now, nil
 }
 
 func sameOpeners(a, b []Opener) bool {
