@@ -88,6 +88,9 @@ func InspectResize(ctx context.Context, d Deps, pool, name string, given model.D
 		return t, fmt.Errorf("pool %q is inactive: start it first (virsh pool-start %s)", pool, pool)
 	}
 	t.Pool = p
+	if ok, why := model.ResizeAbility(p.Type); !ok {
+		return t, fmt.Errorf("cannot resize %s/%s: %s", pool, name, why)
+	}
 	v, err := d.Libvirt.Volume(ctx, pool, name)
 	if errors.Is(err, model.ErrNotFound) {
 		return t, fmt.Errorf("volume %s/%s does not exist on %s", pool, name, d.Host)

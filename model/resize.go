@@ -71,3 +71,24 @@ func ResizePlan(name string, from, to uint64, how string) []Step {
 		{ID: StepResizeVerify, Title: "verify the sizes"},
 	}
 }
+
+// ResizeAbility says whether libvirt can resize a volume of a pool type,
+// and if not why and what an admin does instead. From libvirt's storage
+// backends: only those with a resizeVol (dir, fs, netfs; rbd; gluster,
+// sheepdog, vstorage) can; the logical backend has none (no lvresize),
+// disk partitions are not resized, and LUNs are sized on the SAN.
+func ResizeAbility(t PoolType) (ok bool, why string) {
+	switch t {
+	case PoolDir, PoolFS, PoolNetFS, PoolRBD, PoolGluster, PoolSheepdog, PoolVstorage:
+		return true, ""
+	case PoolLogical:
+		return false, "libvirt's logical backend cannot resize a volume (it has no lvresize). On the host run " +
+			"`lvextend -L +SIZE VG/LV` (a QEMU-layer LUKS header stays at the front, so the payload grows by SIZE), " +
+			"then `virsh pool-refresh POOL`, and for a running VM that has it open `virsh blockresize VM DEV NEWSIZE`"
+	case PoolDisk:
+		return false, "libvirt cannot resize a partition of a disk pool: grow it with parted on the host, or make a new drive and copy"
+	case PoolISCSI, PoolISCSIDirect, PoolSCSI, PoolMpath:
+		return false, "a LUN is sized on the SAN, not by libvirt: grow it there, then refresh the pool"
+	}
+	return false, fmt.Sprintf("libvirt cannot resize volumes of %s pools", t)
+}

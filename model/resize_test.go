@@ -47,3 +47,16 @@ func TestSizeChangeTarget(t *testing.T) {
 		t.Errorf("plan %+v", p)
 	}
 }
+
+func TestResizeAbility(t *testing.T) {
+	for _, pt := range []PoolType{PoolDir, PoolFS, PoolNetFS, PoolRBD} {
+		if ok, why := ResizeAbility(pt); !ok {
+			t.Errorf("%s: %s", pt, why)
+		}
+	}
+	for pt, want := range map[PoolType]string{PoolLogical: "lvextend -L +SIZE", PoolDisk: "partition", PoolISCSIDirect: "on the SAN", PoolZFS: "zfs"} {
+		if ok, why := ResizeAbility(pt); ok || !strings.Contains(why, want) {
+			t.Errorf("%s: %v %q; want refused naming %q", pt, ok, why, want)
+		}
+	}
+}
