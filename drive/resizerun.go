@@ -133,6 +133,8 @@ func resizeNow(ctx context.Context, d Deps, rz Resizer, p ResizePrepared, rep pl
 	if seen >= p.To {
 		return nil
 	}
+	d.Log.Info("librbd sized the image as stored: growing it by the LUKS header", "vm", o.VM, "target", o.Target,
+		"guest_sees", seen, "want", p.To, "header", t.Header)
 	return orz.BlockResize(ctx, o.VM, o.Target, p.Capacity, d.CreateTimeout)
 }
 
