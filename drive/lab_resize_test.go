@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -321,5 +322,44 @@ func TestLabResizeLibrbdLUKS2Live(t *testing.T) {
 	}
 	if log, err := os.ReadFile(r.log); err == nil && strings.Contains(string(log), "growing it by the LUKS header") {
 		t.Log("this librbd sized the image as stored; stowage grew it by the header")
+	}
+}
+
+// startSharingVM starts a transient VM of this test's own with path as a
+// shareable disk vdb; it is destroyed (and so gone) when the test ends.
+func startSharingVM(t *testing.T, name, path string) {
+	t.Helper()
+	doc := fmt.Sprintf(`<domain type='kvm'><name>%s</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+<os><type arch='x86_64'>hvm</type></os><features><acpi/></features>
+<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='%s'/>
+<target dev='vdb' bus='virtio'/><shareable/></disk></devices></domain>`, name, path)
+	f := filepath.Join(t.TempDir(), name+".xml")
+	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	virsh(t, "create", f)
+	t.Cleanup(func() { _ = exec.Command("virsh", "destroy", name).Run() })
+}
+
+// A drive open in two running VMs is refused (one QEMU would see the new
+// size, the other the old), audited, and left as it was.
+func TestLabResizeRefusesTwoRunningVMs(t *testing.T) {
+	r := newRig(t)
+	name := rsName("shared")
+	res := createForResize(t, r, model.DriveSpec{Host: r.env.URI, Pool: r.env.DirPool, Name: name, Size: 32 << 20, Encryption: model.EncryptNone})
+	startSharingVM(t, name+"-a", res.Path)
+	startSharingVM(t, name+"-b", res.Path)
+	_, _, err := resize(t, r, drive.ResizeSpec{Pool: r.env.DirPool, Name: name, Size: model.SizeChange{Bytes: 16 << 20, Relative: true}})
+	if err == nil || !strings.Contains(err.Error(), "open in 2 running VMs") || !strings.Contains(err.Error(), name+"-a") {
+		t.Fatalf("resize of a drive two VMs run: %v; want a refusal naming both", err)
+	}
+	if got := capacityOf(t, r, r.env.DirPool, name); got != 32<<20 {
+		t.Errorf("capacity %d after the refusal, want %d", got, 32<<20)
+	}
+	if got := domblkinfo(t, name+"-a", "vdb"); got != 32<<20 {
+		t.Errorf("VM a sees %d, want %d", got, 32<<20)
+	}
+	if !auditHas(t, r, `"resize drive"`, name, `"refused"`, "open in 2 running VMs") {
+		t.Error("the refusal is not in the audit log")
 	}
 }
