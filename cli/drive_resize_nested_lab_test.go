@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,36 +17,16 @@ import (
 )
 
 // newResizeTarget makes a tgt target of its own for the resize tests, on
-// the first free tid of 150-159, with one LUN of size bytes backed by a
-// file under /var/tmp/stowage-lab/t-rs-/; Cleanup removes both.
+// the first free tid of 150-159 (this suite's range), with one LUN of
+// size bytes backed by a file under $STOWAGE_LAB_DIR/t-rs-/; Cleanup
+// removes both.
 func newResizeTarget(t *testing.T, iqn string, size int64) *tgtTarget {
 	t.Helper()
 	dir := filepath.Join(lab.Dir(), "t-rs-")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	f := filepath.Join(dir, filepath.Base(iqn)+"-lun1.img")
-	if err := os.WriteFile(f, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(f) })
-	if err := os.Truncate(f, size); err != nil {
-		t.Fatal(err)
-	}
-	for tid := 150; tid < 160; tid++ {
-		tg := &tgtTarget{tid: strconv.Itoa(tid), iqn: iqn, files: []string{f}}
-		if tgtRun("--mode", "target", "--op", "new", "--tid", tg.tid, "--targetname", iqn) != nil {
-			continue // taken
-		}
-		t.Cleanup(func() { tg.delete(t) })
-		tg.addLUN(t, 1)
-		if err := tgtRun("--mode", "target", "--op", "bind", "--tid", tg.tid, "--initiator-address", "ALL"); err != nil {
-			t.Fatal(err)
-		}
-		return tg
-	}
-	t.Fatal("tgtd has no free tid in 150-159")
-	return nil
+	return newTgtTargetIn(t, 150, 160, iqn, size, filepath.Join(dir, filepath.Base(iqn)+"-lun1.img"))
 }
 
 // A logical volume on LVM over iSCSI, on the nested hypervisor: libvirt's
