@@ -236,7 +236,7 @@ func (t ResizeTarget) Check(c model.SizeChange, shrink bool, confirm string) (ui
 			"If the guest's filesystem is already smaller, pass --shrink --confirm %s (plain drives only)",
 			model.IBytes(to), name, model.IBytes(t.GuestSize), name)
 	case confirm != name:
-		return 0, fmt.Errorf("shrink confirmation %q is not the drive's name: type %q to shrink it", confirm, name)
+		return 0, fmt.Errorf("shrink confirmation %q is not the drive's name: repeat the name (--confirm %s) to shrink it", confirm, name)
 	case len(t.Open) > 0:
 		o := t.Open[0]
 		return 0, fmt.Errorf("drive %s is open in running VM %s (%s:%s): shrinking under a running guest corrupts its filesystem; stop the VM or detach the drive first",
@@ -280,14 +280,6 @@ func prepareResize(ctx context.Context, d Deps, s ResizeSpec) (ResizePrepared, e
 		return p, err
 	}
 	p.Target = t
-	if s.Shrink && t.Encrypted() {
-		// Said even when the size would grow: --shrink on LUKS is a
-		// mistake worth naming.
-		if to, _ := s.Size.Target(t.GuestSize); to < t.GuestSize {
-			_, err := t.Check(s.Size, true, s.Confirm)
-			return p, err
-		}
-	}
 	if p.To, err = t.Check(s.Size, s.Shrink, s.Confirm); err != nil {
 		return p, err
 	}

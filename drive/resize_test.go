@@ -36,7 +36,7 @@ func TestResizeCheck(t *testing.T) {
 		{name: "luks shrink", t: luks, c: abs(16 << 20), shrink: true, confirm: "d", wantErr: "never shrinks an encrypted drive"},
 		{name: "librbd shrink", t: rbd2, c: abs(16 << 20), shrink: true, confirm: "d", wantErr: "never shrinks"},
 		{name: "shrink unasked", t: plain, c: abs(16 << 20), wantErr: "--shrink --confirm d"},
-		{name: "shrink wrong name", t: plain, c: abs(16 << 20), shrink: true, confirm: "e", wantErr: `type "d"`},
+		{name: "shrink wrong name", t: plain, c: abs(16 << 20), shrink: true, confirm: "e", wantErr: "repeat the name (--confirm d)"},
 		{name: "shrink live", t: open1, c: abs(16 << 20), shrink: true, confirm: "d", wantErr: "running VM vm1"},
 		{name: "shrink plain", t: plain, c: abs(16 << 20), shrink: true, confirm: "d", want: 16 << 20},
 		{name: "two VMs", t: open2, c: abs(64 << 20), wantErr: "open in 2 running VMs"},
