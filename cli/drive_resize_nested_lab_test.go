@@ -66,6 +66,16 @@ func TestNestedDriveResizeLogical(t *testing.T) {
 		t.Fatalf("create: %d %s", r.rc, r.stderr)
 	}
 	t.Cleanup(func() { _ = c.DeleteVolume(context.Background(), pool, "lv1") })
+	// lv_size and the virtual size (a sparse LV's) as LVM reports them.
+	lvsNow := func() string {
+		t.Helper()
+		out, err := onNested(t, n, "lvs --noheadings --units b -o lv_size,lv_metadata_size,origin_size "+vg+"/lv1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	before := lvsNow()
 	var out, errb strings.Builder
 	if rc := cmdDriveResize(append(base, "--size", "+8M", "--json"), &out, &errb); rc != 1 ||
 		!strings.Contains(errb.String(), "logical backend cannot resize") || !strings.Contains(errb.String(), "lvextend -L +SIZE") {
@@ -77,9 +87,11 @@ func TestNestedDriveResizeLogical(t *testing.T) {
 	if err := json.Unmarshal([]byte(out.String()), &got); err != nil || !strings.Contains(got.Error, "lvextend") {
 		t.Errorf("JSON %q (%v): want the refusal in error", out.String(), err)
 	}
-	lvs, err := onNested(t, n, "lvs --noheadings --units b -o lv_size "+vg+"/lv1")
-	if err != nil || strings.TrimSpace(lvs) != fmt.Sprintf("%dB", 16<<20) {
-		t.Errorf("lvs says %q (%v), want %dB unchanged", lvs, err, 16<<20)
+	if after := lvsNow(); after != before {
+		t.Errorf("lvs says %q after the refusal, was %q", after, before)
+	}
+	if v, err := c.Volume(ctx, pool, "lv1"); err != nil || v.Capacity != 16<<20 {
+		t.Errorf("libvirt reports %d (%v) after the refusal, want %d", v.Capacity, err, 16<<20)
 	}
 	audit, err := os.ReadFile(filepath.Join(state, "stowage", "audit.jsonl"))
 	if err != nil || !strings.Contains(string(audit), `"resize drive","object":"`+pool+`/lv1","result":"refused"`) {
