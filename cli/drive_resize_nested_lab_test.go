@@ -18,11 +18,11 @@ import (
 
 // newResizeTarget makes a tgt target of its own for the resize tests, on
 // the first free tid of 150-159 (this suite's range), with one LUN of
-// size bytes backed by a file under $STOWAGE_LAB_DIR/t-rs-/; Cleanup
-// removes both.
-func newResizeTarget(t *testing.T, iqn string, size int64) *tgtTarget {
+// size bytes backed by a file under labDir/t-rs-/ ($STOWAGE_LAB_DIR);
+// Cleanup removes both.
+func newResizeTarget(t *testing.T, labDir, iqn string, size int64) *tgtTarget {
 	t.Helper()
-	dir := filepath.Join(lab.Dir(), "t-rs-")
+	dir := filepath.Join(labDir, "t-rs-")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestNestedDriveResizeLogical(t *testing.T) {
 	stamp := time.Now().UnixNano() % 1e9
 	pool, vg := fmt.Sprintf("t-rs-lv-%d", stamp), fmt.Sprintf("t_rs_lv%d", stamp)
 	iqn := "iqn.2026-11.lab.stowage:" + pool
-	newResizeTarget(t, iqn, 128<<20)
+	newResizeTarget(t, n.Env.Dir, iqn, 128<<20)
 	res, rc, stderr := setupLVMCmd(t, n.URI, n.Portal, iqn, "1", vg, pool)
 	t.Cleanup(func() {
 		if err := iscsi.Teardown(ctx, c, plan.Runner{}, pool, res.ISCSIPool); err != nil {
