@@ -38,7 +38,11 @@ func createForResize(t *testing.T, r *labRig, spec model.DriveSpec) drive.Result
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = r.conn.DeleteVolume(context.Background(), spec.Pool, spec.Name)
+		// A leak is a failure: the drive must be removable once the test's
+		// VMs let go of it.
+		if err := r.conn.DeleteVolume(context.Background(), spec.Pool, spec.Name); err != nil && !errors.Is(err, model.ErrNotFound) {
+			t.Errorf("remove %s/%s: %v", spec.Pool, spec.Name, err)
+		}
 		if res.SecretUUID != "" {
 			_ = r.conn.UndefineSecret(context.Background(), res.SecretUUID)
 		}
@@ -137,9 +141,9 @@ func resize(t *testing.T, r *labRig, s drive.ResizeSpec) (drive.ResizePrepared, 
 func TestLabResizeQEMULUKSLive(t *testing.T) {
 	r := newRig(t)
 	name := rsName("luks")
-	leaveVMClean(t, r.env.VM, name)
 	res := createForResize(t, r, model.DriveSpec{Host: r.env.URI, Pool: r.env.DirPool, Name: name, Size: 32 << 20,
 		Encryption: model.EncryptLUKS, Cipher: model.RecommendedCipher, AttachVM: r.env.VM, Attach: model.AttachMode{Live: true}})
+	leaveVMClean(t, r.env.VM, name) // runs before the drive is removed
 	pass := r.rand.passphrases()
 	if len(pass) != 1 {
 		t.Fatalf("%d passphrases drawn, want 1", len(pass))
@@ -191,9 +195,9 @@ func TestLabResizeQEMULUKSLive(t *testing.T) {
 func TestLabResizeLibrbdLUKS2(t *testing.T) {
 	r := newRig(t)
 	name := rsName("rbd2")
-	leaveVMClean(t, r.env.VM, name)
 	createForResize(t, r, model.DriveSpec{Host: r.env.URI, Pool: r.env.RBDPool, Name: name, Size: 32 << 20,
 		Encryption: model.EncryptLUKS2, AttachVM: r.env.VM, Attach: model.AttachMode{Persistent: true}})
+	leaveVMClean(t, r.env.VM, name) // runs before the drive is removed
 	pass := r.rand.passphrases()
 	if len(pass) != 1 {
 		t.Fatalf("%d passphrases drawn, want 1", len(pass))
@@ -299,9 +303,11 @@ func TestLabResizeChangedMeanwhile(t *testing.T) {
 func TestLabResizeLibrbdLUKS2Live(t *testing.T) {
 	r := newRig(t)
 	name := rsName("rbd2live")
-	leaveVMClean(t, r.env.VM, name)
 	res := createForResize(t, r, model.DriveSpec{Host: r.env.URI, Pool: r.env.RBDPool, Name: name, Size: 32 << 20,
 		Encryption: model.EncryptLUKS2, AttachVM: r.env.VM, Attach: model.AttachMode{Persistent: true}})
+	// Registered after the drive's removal, so it runs before it: librbd
+	// refuses to remove an image the running VM still has open.
+	leaveVMClean(t, r.env.VM, name)
 	restartVM(t, r.env.VM)
 	if got := domblkinfo(t, r.env.VM, res.Target); got != 32<<20 {
 		t.Fatalf("after the start the guest sees %d bytes, want %d", got, 32<<20)
