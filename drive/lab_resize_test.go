@@ -105,7 +105,7 @@ func qemuImgPayload(t *testing.T, pass []byte, args ...string) uint64 {
 }
 
 // auditHas reports whether the audit log has a line with every one of parts.
-func auditHas(t *testing.T, r *labRig, parts ...string) bool {
+func resizeAuditHas(t *testing.T, r *labRig, parts ...string) bool {
 	t.Helper()
 	b, err := os.ReadFile(r.audit)
 	if err != nil {
@@ -168,7 +168,7 @@ func TestLabResizeQEMULUKSLive(t *testing.T) {
 	if fi, err := os.Stat(res.Path); err != nil || uint64(fi.Size()) <= want {
 		t.Errorf("file %v (%v): want the payload plus the LUKS header", fi, err)
 	}
-	if !auditHas(t, r, `"resize drive"`, name, `"ok"`) {
+	if !resizeAuditHas(t, r, `"resize drive"`, name, `"ok"`) {
 		t.Error("no audit record of the resize")
 	}
 
@@ -183,7 +183,7 @@ func TestLabResizeQEMULUKSLive(t *testing.T) {
 	if got := domblkinfo(t, r.env.VM, res.Target); got != want {
 		t.Errorf("after the refused shrink the guest sees %d, want %d unchanged", got, want)
 	}
-	if !auditHas(t, r, `"resize drive"`, name, `"refused"`, "never shrinks") {
+	if !resizeAuditHas(t, r, `"resize drive"`, name, `"refused"`, "never shrinks") {
 		t.Error("the refusal is not in the audit log")
 	}
 }
@@ -258,7 +258,7 @@ func TestLabResizePlain(t *testing.T) {
 		if got := capacityOf(t, r, pool, name); got != 40<<20 {
 			t.Errorf("refused shrinks changed the capacity to %d", got)
 		}
-		if !auditHas(t, r, `"resize drive"`, name, `"refused"`, "--shrink --confirm") {
+		if !resizeAuditHas(t, r, `"resize drive"`, name, `"refused"`, "--shrink --confirm") {
 			t.Error("the refused shrink is not in the audit log")
 		}
 		if _, _, err := resize(t, r, drive.ResizeSpec{Pool: pool, Name: name, Size: model.SizeChange{Bytes: 16 << 20}, Shrink: true, Confirm: name}); err != nil {
@@ -290,7 +290,7 @@ func TestLabResizeChangedMeanwhile(t *testing.T) {
 	if got := capacityOf(t, r, r.env.DirPool, name); got != 40<<20 {
 		t.Errorf("capacity %d, want the other admin's %d untouched", got, 40<<20)
 	}
-	if !auditHas(t, r, `"resize drive"`, name, `"refused"`, "changed size") {
+	if !resizeAuditHas(t, r, `"resize drive"`, name, `"refused"`, "changed size") {
 		t.Error("the refusal is not in the audit log")
 	}
 }
@@ -365,7 +365,7 @@ func TestLabResizeRefusesTwoRunningVMs(t *testing.T) {
 	if got := domblkinfo(t, name+"-a", "vdb"); got != 32<<20 {
 		t.Errorf("VM a sees %d, want %d", got, 32<<20)
 	}
-	if !auditHas(t, r, `"resize drive"`, name, `"refused"`, "open in 2 running VMs") {
+	if !resizeAuditHas(t, r, `"resize drive"`, name, `"refused"`, "open in 2 running VMs") {
 		t.Error("the refusal is not in the audit log")
 	}
 }
