@@ -35,6 +35,13 @@ func tgtRun(args ...string) error {
 // target and the files are removed when the test ends.
 func newTgtTarget(t *testing.T, iqn string, size int64, files ...string) *tgtTarget {
 	t.Helper()
+	return newTgtTargetIn(t, 40, 100, iqn, size, files...)
+}
+
+// newTgtTargetIn is newTgtTarget on the first free tid in [from, to): a
+// test suite with a tid range of its own passes it.
+func newTgtTargetIn(t *testing.T, from, to int, iqn string, size int64, files ...string) *tgtTarget {
+	t.Helper()
 	for _, f := range files {
 		if err := os.WriteFile(f, nil, 0o600); err != nil {
 			t.Fatal(err)
@@ -44,7 +51,7 @@ func newTgtTarget(t *testing.T, iqn string, size int64, files ...string) *tgtTar
 			t.Fatal(err)
 		}
 	}
-	for tid := 40; tid < 100; tid++ {
+	for tid := from; tid < to; tid++ {
 		tg := &tgtTarget{tid: strconv.Itoa(tid), iqn: iqn, files: files}
 		if tgtRun("--mode", "target", "--op", "new", "--tid", tg.tid, "--targetname", iqn) != nil {
 			continue // taken (by another test, too)
@@ -58,7 +65,7 @@ func newTgtTarget(t *testing.T, iqn string, size int64, files ...string) *tgtTar
 		}
 		return tg
 	}
-	t.Fatal("tgtd has no free tid in 40-99")
+	t.Fatalf("tgtd has no free tid in %d-%d", from, to-1)
 	return nil
 }
 

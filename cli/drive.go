@@ -47,6 +47,9 @@ Usage:
                        stream a local file into it or out of it, with
                        percent, MiB/s and time left on stderr
                        (stowage drive wipe --help)
+  stowage drive resize --uri U --pool P --name N --size S|+S [--shrink --confirm N] [--json]
+                       grow (any drive, live through QEMU when a VM runs it) or shrink
+                       (plain only); see stowage drive resize --help
   stowage drive wizard [--uri U] [--pool P] [--vm VM] [--theme T]
                        the console's create-drive wizard on its own
 

@@ -10,6 +10,7 @@ import (
 	"stowage/ui/common"
 	"stowage/ui/driveconfirm"
 	"stowage/ui/driveprogress"
+	"stowage/ui/driveresize"
 	"stowage/ui/drivetransfer"
 	"stowage/ui/drivewizard"
 )
@@ -143,5 +144,6 @@ func driveActions(e *env.Env, connect connector) common.Actions {
 		WipeDrive:     func(at common.DriveTarget) common.Component { return drivetransfer.NewWipe(td, at) },
 		UploadDrive:   func(at common.DriveTarget) common.Component { return drivetransfer.NewUpload(td, at) },
 		DownloadDrive: func(at common.DriveTarget) common.Component { return drivetransfer.NewDownload(td, at) },
+		ResizeDrive:   func(at common.DriveTarget) common.Component { return driveresize.New(resizeDeps(e, connect), at) },
 	}
 }

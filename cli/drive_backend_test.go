@@ -40,7 +40,7 @@ func TestDriveScreensDialOnlyInCmds(t *testing.T) {
 			t.Errorf("%s: the load Cmd never asked for a connection", name)
 		}
 	}
-	if acts := driveActions(&env.Env{ReadOnly: true}, connect); acts.CreateDrive != nil || acts.DeleteDrive != nil {
+	if acts := driveActions(&env.Env{ReadOnly: true}, connect); acts.CreateDrive != nil || acts.DeleteDrive != nil || acts.ResizeDrive != nil {
 		t.Error("--readonly left drive actions set")
 	}
 }

@@ -91,17 +91,28 @@ func (r driveRef) uses(ctx context.Context, h host, k model.Disk) (bool, error) 
 	return r.vol.Path != "" && k.Source == r.vol.Path, nil
 }
 
-// usersOf lists the VM disks that use the drive, "host VM:target (live|
-// persistent)", on this host and, for shared storage, on every peer.
-func usersOf(ctx context.Context, d Deps, r driveRef) (users []string, running bool, err error) {
+// diskUse is one VM disk that is the drive: on which host, in which VM,
+// and whether in the live domain (State is the VM's) or its config.
+type diskUse struct {
+	host  host
+	vm    string
+	state string
+	live  bool
+	disk  model.Disk
+}
+
+// uses lists the VM disks that are the drive, live and persistent, on
+// this host and, for shared storage, on every peer.
+func usesOf(ctx context.Context, d Deps, r driveRef) ([]diskUse, error) {
 	hs, err := hostsFor(d, model.SharedStorage(r.pool.Type))
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
+	var out []diskUse
 	for _, h := range hs {
 		names, err := h.lv.DomainNames(ctx)
 		if err != nil {
-			return nil, false, fmt.Errorf("check VMs on %s: %w", h.name, err)
+			return nil, fmt.Errorf("check VMs on %s: %w", h.name, err)
 		}
 		for _, n := range names {
 			for _, inactive := range []bool{false, true} {
@@ -110,7 +121,7 @@ func usersOf(ctx context.Context, d Deps, r driveRef) (users []string, running b
 					continue // undefined meanwhile
 				}
 				if err != nil {
-					return nil, false, fmt.Errorf("check VM %s on %s: %w", n, h.name, err)
+					return nil, fmt.Errorf("check VM %s on %s: %w", n, h.name, err)
 				}
 				if inactive && !dom.Persistent {
 					continue
@@ -118,24 +129,41 @@ func usersOf(ctx context.Context, d Deps, r driveRef) (users []string, running b
 				for _, k := range dom.Disks {
 					used, err := r.uses(ctx, h, k)
 					if err != nil {
-						return nil, false, fmt.Errorf("check disk %s of VM %s on %s: %w", k.Target, n, h.name, err)
+						return nil, fmt.Errorf("check disk %s of VM %s on %s: %w", k.Target, n, h.name, err)
 					}
-					if !used {
-						continue
+					if used {
+						out = append(out, diskUse{host: h, vm: n, state: dom.State, live: !inactive, disk: k})
 					}
-					where := "persistent"
-					if !inactive {
-						where = "live"
-						running = running || dom.State == "running"
-					}
-					u := fmt.Sprintf("%s:%s (%s)", n, k.Target, where)
-					if !h.local {
-						u = h.name + " " + u
-					}
-					users = append(users, u)
 				}
 			}
 		}
+	}
+	return out, nil
+}
+
+// String is "[host ]VM:target (live|persistent)".
+func (u diskUse) String() string {
+	where := "persistent"
+	if u.live {
+		where = "live"
+	}
+	s := fmt.Sprintf("%s:%s (%s)", u.vm, u.disk.Target, where)
+	if !u.host.local {
+		s = u.host.name + " " + s
+	}
+	return s
+}
+
+// usersOf lists the VM disks that use the drive, "host VM:target (live|
+// persistent)", on this host and, for shared storage, on every peer.
+func usersOf(ctx context.Context, d Deps, r driveRef) (users []string, running bool, err error) {
+	uses, err := usesOf(ctx, d, r)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, u := range uses {
+		running = running || (u.live && u.state == "running")
+		users = append(users, u.String())
 	}
 	return users, running, nil
 }

@@ -23,6 +23,9 @@ type Step struct {
 	ID         StepID `json:"id"`
 	Title      string `json:"title"`
 	Measurable bool   `json:"measurable"`
+	// Irreversible: no undo exists (a grown drive is never shrunk back);
+	// a failure after it reports the state instead of rolling back.
+	Irreversible bool `json:"irreversible,omitempty"`
 }
 
 // CreatePlan lists the steps that create spec, in order. Rolling back

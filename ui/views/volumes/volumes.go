@@ -108,8 +108,9 @@ func (Kind) Describe(c kind.Ctx, k string) (int, data.Object, bool) {
 	return h, data.Object{Kind: "volume", Pool: p.Name, Name: v.Name}, true
 }
 
-// Actions: create a drive in the pool in scope; attach, delete or clone
-// the selected volume.
+// Actions: create a drive in the pool in scope; attach, delete, clone or
+// resize the selected volume (resize only in an active pool: libvirt
+// resizes nothing in a stopped one).
 func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 	var out []kind.Action
 	if f := c.Actions.CreateDrive; f != nil && c.Scope.Host >= 0 && c.Scope.Pool != "" {
@@ -133,6 +134,9 @@ func (Kind) Actions(c kind.Ctx, k string) []kind.Action {
 	}
 	if f := c.Actions.CloneDrive; f != nil {
 		out = append(out, kind.Action{Binding: c.Keys.CloneDrive, Open: func() common.Component { return f(at) }})
+	}
+	if f := c.Actions.ResizeDrive; f != nil && p.Active {
+		out = append(out, kind.Action{Binding: c.Keys.ResizeDrive, Open: func() common.Component { return f(at) }})
 	}
 	out = append(out, transferActions(c, at)...)
 	return out
