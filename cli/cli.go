@@ -40,9 +40,9 @@ Usage:
   stowage [--uri URI]... [--readonly] [--theme NAME]   open the console
   stowage inventory [--uri URI]... [--json] [--ceph]   pools, volumes, VMs, secrets (and Ceph images) as tables or JSON
   stowage pool define|sources --type T …               define a pool of any type, discover its sources (stowage pool --help)
-  stowage drive create|attach|detach|delete|clone|resize|wizard  encrypted drives: create, copy, grow… (stowage drive --help)
-  stowage drive wipe|upload|download                   wipe (libvirt's algorithms), stream a file in or out
-  stowage pool VERB --name N [--uri U] [--json]        pools: define, start, stop, refresh, autostart, build, delete, undefine (stowage pool --help)
+  stowage pool VERB --name N [--uri U] [--json]        start, stop, refresh, autostart, build, delete, undefine a pool
+  stowage drive create|attach|detach|delete|wizard      encrypted drives (stowage drive --help)
+  stowage drive resize|clone|wipe|upload|download       grow (LUKS-aware, live), copy with its own secret, wipe, stream in/out
   stowage iscsi discover|setup-lvm|teardown|wizard      LVM on iSCSI (stowage iscsi --help)
   stowage doctor [--uri URI]... [VM|POOL|DRIVE] [--json] what is wrong and how to fix it (stowage doctor --help)
   stowage bench encryption --pool POOL [--quick]       what LUKS costs on an rbd or dir pool (stowage bench --help)
