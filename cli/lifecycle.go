@@ -68,11 +68,3 @@ func driveLifecycleVerbs() map[string]Command {
 		"download": cmdDriveDownload,
 	}
 }
-
-// notBuilt is the scaffolding's placeholder; no verb ships with it.
-func notBuilt(what string) Command {
-	return func(_ []string, _, stderr io.Writer) int {
-		fmt.Fprintf(stderr, "stowage %s: not built yet\n", what)
-		return 1
-	}
-}
