@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"slices"
@@ -217,13 +218,40 @@ func TestLabDoctorPoolNearFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
+	// The pool must hold data of this test's own until the diagnosis:
+	// what other tests wrote may still be counted by df (its figures lag
+	// behind a removal) and then vanish, and a ratio under a hundredth of
+	// that would no longer be crossed. So write 4 MiB into an image of
+	// its own and wait until df counts them.
+	io, err := admin.OpenIOContext(env.CephPool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(io.Destroy)
+	const own = 4 << 20
+	name := "t-doc-full-" + uniq(t)
+	if err := rbd.CreateImage(io, name, own, rbd.NewRbdImageOptions()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeImage(t, io, name) })
+	img, err := rbd.OpenImage(io, name, rbd.NoSnapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = img.WriteAt([]byte(strings.Repeat("f", own)), 0)
+	if cerr := img.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	before, err := cl.Cluster(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	i := slices.IndexFunc(before.Pools, func(p model.CephPool) bool { return p.Name == env.CephPool })
-	if i < 0 || before.Pools[i].PercentUsed <= 0 {
-		t.Fatalf("pool %s in df: %+v; the test needs it to hold something", env.CephPool, before.Pools)
+	if i < 0 || before.Pools[i].UsedBytes+before.Pools[i].MaxAvailBytes == 0 {
+		t.Fatalf("pool %s in df: %+v", env.CephPool, before.Pools)
 	}
 	t.Cleanup(func() {
 		adminCmd(t, admin, map[string]any{"prefix": "osd set-nearfull-ratio", "ratio": before.NearfullRatio})
@@ -232,13 +260,21 @@ func TestLabDoctorPoolNearFull(t *testing.T) {
 			return err == nil && !slices.ContainsFunc(h.Checks, func(c model.CephHealthCheck) bool { return strings.HasSuffix(c.Code, "NEARFULL") })
 		})
 	})
-	// A hundredth of what the pool uses now: other tests add and remove
-	// images in the lab pool meanwhile, but not 99% of what it holds.
-	tight := before.Pools[i].PercentUsed * before.FullRatio / 100
+	// A hundredth of the share this test's own 4 MiB take (a lower bound:
+	// replicas only add to it): whatever else comes and goes in the pool,
+	// those stay until its cleanup. df counts them a little after the
+	// write, so the diagnosis is read until it sees them; the bound is
+	// waitFor's backstop, and a doctor that never warns fails there.
+	p := before.Pools[i]
+	tight := float64(own) / float64(p.UsedBytes+p.MaxAvailBytes) * before.FullRatio / 100
 	adminCmd(t, admin, map[string]any{"prefix": "osd set-nearfull-ratio", "ratio": tight})
-	fs := findings(diagnose(t, labConfig(env), ceph.DoctorOptions{}), ceph.CheckPoolFull, "ceph pool "+env.CephPool+" ")
+	var fs []model.Finding
+	waitFor(t, fmt.Sprintf("a warning on pool %s at nearfull ratio %g", env.CephPool, tight), func() bool {
+		fs = findings(diagnose(t, labConfig(env), ceph.DoctorOptions{}), ceph.CheckPoolFull, "ceph pool "+env.CephPool+" ")
+		return len(fs) > 0
+	})
 	if len(fs) != 1 || fs[0].Severity != model.SeverityWarning || !strings.Contains(fs[0].Evidence, "nearfull_ratio") {
-		t.Fatalf("nearfull ratio %g: %+v; want a warning on pool %s", tight, fs, env.CephPool)
+		t.Fatalf("nearfull ratio %g: %+v; want one warning on pool %s", tight, fs, env.CephPool)
 	}
 	t.Logf("found: %s | %s", fs[0].Message, fs[0].Evidence)
 }
